@@ -1,0 +1,55 @@
+"""One hook call, from a validated body to the response: the path shared by the HTTP
+view and ``mr-cds evaluate``.
+
+request -> gather (prefetch, fetch) -> required data check (412) -> fhir_mappings -> hooks -> cards
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from cds_service import gather as gathering
+from cds_service.errors import DataUnavailable, SchemaViolation
+from cds_service.hook_request import HookRequest
+from cds_service.schemas import validate_request
+from cds_service.services import Service
+from cds_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_hook(
+    service: Service,
+    body: Mapping[str, Any],
+    *,
+    settings: Settings,
+    now: datetime,
+    ids: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> dict[str, Any]:
+    """Validate ``body``, evaluate the guideline for ``service`` and return the response."""
+    validate_request(body)
+    if body["hook"] != service.hook:
+        raise SchemaViolation(
+            f"hook {body['hook']!r} is not the hook of service {service.id!r} ({service.hook!r})",
+            expression=["hook"],
+        )
+    request = HookRequest.from_json(body)
+    chart = gathering.gather(request, service.prefetch_keys, settings)
+    missing_required = [k.key for k in service.prefetch_keys if k.required and k.key in chart.unavailable]
+    if missing_required:
+        reasons = "; ".join(f"{k}: {chart.unavailable[k]}" for k in missing_required)
+        raise DataUnavailable(f"required prefetch data unavailable ({reasons})", keys=missing_required)
+    if _chart_is_empty(chart.prefetch, chart.unavailable):
+        # Every key searched and nothing found: a chart with no data has nothing to say.
+        return {"cards": []}
+    cards = service.evaluate(chart, now=now, ids=ids, settings=settings)
+    log.info("hook %s: %d card(s)", request.hook_instance, len(cards))
+    return {"cards": cards}
+
+
+def _chart_is_empty(prefetch: Mapping[str, Any], unavailable: Mapping[str, str]) -> bool:
+    return not unavailable and all(value is None for value in prefetch.values())

@@ -1,0 +1,149 @@
+"""The one settings object: defaults, then ``MRCDS_*`` environment variables, then the
+mapping passed to ``create_app`` (tests). This is the only module that reads the environment.
+
+Each field's metadata carries its environment variable and its documentation; the README
+settings table is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from cds_service.errors import ConfigurationError
+
+ENV_PREFIX = "MRCDS_"
+
+
+def _default_database_url() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'mr-cds-hooks' / 'mr-cds.sqlite3'}"
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _auth(value: str) -> str:
+    if value.strip().lower() != "off":
+        # Authentication of CDS clients (JWT) is not implemented yet: refuse rather than
+        # pretend to authenticate.
+        raise ValueError("only 'off' is supported until client authentication is implemented")
+    return "off"
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"must be positive: {value!r}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"must be positive: {value!r}")
+    return number
+
+
+def _setting(default: Any, parse: Callable[[str], Any], doc: str, *, factory: bool = False) -> Any:
+    meta = {"parse": parse, "doc": doc}
+    if factory:
+        return field(default_factory=default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service configuration; see the README table for each setting."""
+
+    auth: str = _setting("off", _auth, "Client authentication. Only `off` exists until JWT authentication lands.")
+    max_body_bytes: int = _setting(
+        5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
+    )
+    cors_origins: tuple[str, ...] = _setting(
+        ("*",), _csv, "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it)."
+    )
+    database_url: str = _setting(
+        _default_database_url,
+        str,
+        "SQLAlchemy URL of the feedback store (SQLite file by default, PostgreSQL in production).",
+        factory=True,
+    )
+    fhir_allowlist: tuple[str, ...] = _setting(
+        (), _csv, "Comma-separated FHIR base URLs the service may call; empty: no outgoing calls."
+    )
+    fhir_timeout_s: float = _setting(
+        3.0, _positive_float, "Overall deadline (seconds) for fetching missing prefetch data per hook call."
+    )
+    fhir_max_pages: int = _setting(5, _positive_int, "Most `next` pages followed per search.")
+    fhir_max_workers: int = _setting(4, _positive_int, "Concurrent FHIR requests per hook call.")
+    thresholds_file: str = _setting(
+        "", str, "JSON file overriding clinical thresholds and time windows (empty: built-in defaults)."
+    )
+    log_level: str = _setting("INFO", str, "Python logging level.")
+    expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then ``MRCDS_*`` variables, then ``overrides`` (already typed values)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name in env:
+                try:
+                    values[f.name] = f.metadata["parse"](env[name])
+                except ValueError as exc:
+                    raise ConfigurationError(f"{name}: {exc}") from None
+        settings = replace(cls(), **values)
+        if overrides:
+            unknown = set(overrides) - {f.name for f in fields(cls)}
+            if unknown:
+                raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+            settings = replace(settings, **_coerce(overrides))
+        return settings
+
+
+def _coerce(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Let tests pass strings as the environment would, or typed values."""
+    by_name = {f.name: f for f in fields(Settings)}
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if isinstance(value, str) and by_name[key].type not in ("str", str):
+            try:
+                value = by_name[key].metadata["parse"](value)
+            except ValueError as exc:
+                raise ConfigurationError(f"{key}: {exc}") from None
+        out[key] = value
+    return out
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, for the README."""
+    defaults = Settings()
+    rows = []
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        if f.name == "database_url":
+            shown = "`sqlite:///$XDG_DATA_HOME/mr-cds-hooks/mr-cds.sqlite3`"
+        elif isinstance(default, tuple):
+            shown = f"`{','.join(default)}`" if default else "(empty)"
+        elif isinstance(default, bool):
+            shown = f"`{str(default).lower()}`"
+        else:
+            shown = f"`{default}`" if default != "" else "(empty)"
+        rows.append((ENV_PREFIX + f.name.upper(), shown, f.metadata["doc"]))
+    return rows

@@ -1,0 +1,179 @@
+"""The clinical facts of the guideline, as the rules in ``hooks`` see them.
+
+``PatientFacts`` is the only thing ``hooks`` receives from ``fhir_mappings``. Every fact
+carries the evidence that decided it (resource type and id, code, value and unit, time),
+so a card can name the patient's own facts, and says what could not be assessed and why,
+so a card can say what it did not know.
+
+A three-valued status is used on purpose: ``absent`` means the data was there and did not
+meet the criterion; ``unknown`` means the data needed to decide was not available (key not
+fetched, FHIR server error, no measurement in the window, unit not usable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class Status(str, Enum):
+    """Whether a criterion is met, not met, or could not be decided."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of the patient's record that a fact rests on."""
+
+    resource_type: str
+    resource_id: str | None
+    #: What the resource is: ``system|code`` of the matching coding, and its display.
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    #: The value as recorded (numeric) and its unit as a UCUM code when known.
+    value: float | None = None
+    unit: str | None = None
+    #: The value as text when it is not a number (a coded grade, a status, ``4+``).
+    value_text: str | None = None
+    #: Effective / onset / performed time of the resource.
+    time: datetime | None = None
+    #: Which rule of the spec this evidence satisfied, e.g. ``SBP 82 mm[Hg] < 90``.
+    note: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """Relative FHIR reference such as ``Observation/bp-1`` (or the type alone)."""
+        return f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.resource_type
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A yes/no/unknown criterion with what decided it."""
+
+    name: str
+    status: Status
+    evidence: tuple[Evidence, ...] = ()
+    #: Why the fact is unknown or partly assessed, in plain words
+    #: ("no blood pressure in the last 24 h", "vital signs: the FHIR server did not answer in time").
+    missing: tuple[str, ...] = ()
+
+    @property
+    def present(self) -> bool:
+        return self.status is Status.PRESENT
+
+
+class GradeSource(str, Enum):
+    ECHO = "echo"
+    CONDITION = "condition"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class MRGrade:
+    """The MR severity grade on a 0-4+ scale (spec 1.1).
+
+    ``grade`` is None when there is no grade within 365 days, or when the deciding
+    resource was not machine-readable (``machine_readable`` False); never rounded up.
+    """
+
+    grade: int | None
+    source: GradeSource
+    machine_readable: bool = True
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    @property
+    def severe(self) -> bool:
+        return self.grade is not None and self.grade >= 4
+
+
+class MatchKind(str, Enum):
+    """How a medication was recognised; ``NAME`` is flagged in cards."""
+
+    CODE = "code"  # RxNorm ingredient or clinical drug code on the medication itself
+    INGREDIENT = "ingredient"  # Medication.ingredient of a referenced/contained Medication
+    ATC = "atc"
+    NAME = "name"  # matched on text only: reported as such
+
+
+@dataclass(frozen=True)
+class MedicationMatch:
+    """An active medication order (or administration) in one medication class."""
+
+    value_set: str  # e.g. "loop-diuretics"
+    match_kind: MatchKind
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class MedicationClasses:
+    """Active medications per class, and whether medication data was available."""
+
+    by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
+    #: Why medication data could not be assessed (key not fetched, server error).
+    missing: tuple[str, ...] = ()
+
+    def active(self, value_set: str) -> tuple[MedicationMatch, ...]:
+        return self.by_class.get(value_set, ())
+
+    @property
+    def assessed(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class DataQualityNote:
+    """A resource that was left out, and why (never patient free text)."""
+
+    resource_type: str
+    resource_id: str | None
+    reason: str  # e.g. "entered-in-error", "unit 'mmol' not recognised", "failed validation: ..."
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """Everything the rules may use, as of ``as_of``."""
+
+    as_of: datetime
+    patient_id: str
+    mr_documented: Fact
+    #: True when the deciding MR Condition is provisional or differential.
+    mr_unconfirmed: bool
+    mr_grade: MRGrade
+    hypotension: Fact
+    hypoperfusion: Fact
+    cardiogenic_shock: Fact
+    vasoactive_support: Fact
+    mechanical_support: Fact
+    #: Organ system -> fact; keys: "renal", "hepatic", "respiratory", "coagulation".
+    organ_dysfunction: dict[str, Fact]
+    multi_organ_failure: Fact
+    acute_mr_trigger: Fact
+    pulmonary_edema: Fact
+    heart_failure_symptoms: Fact
+    medications: MedicationClasses
+    #: Resources left out (status, window, unit, validation) for the card detail.
+    data_quality: tuple[DataQualityNote, ...] = ()
+    #: Data sources that could not be obtained: (prefetch key, reason).
+    unavailable: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def severe_mr(self) -> bool:
+        return self.mr_grade.severe
+
+    @property
+    def hemodynamic_instability(self) -> tuple[Fact, ...]:
+        """The instability criteria that are present (empty: none present)."""
+        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
+        return tuple(f for f in criteria if f.present)
+
+    @property
+    def hemodynamic_instability_unknown(self) -> tuple[Fact, ...]:
+        """The instability criteria that could not be assessed."""
+        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
+        return tuple(f for f in criteria if f.status is Status.UNKNOWN)

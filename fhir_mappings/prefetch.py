@@ -1,0 +1,49 @@
+"""What a prefetch value is, and the chart input handed to the mapping.
+
+CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#prefetch-template): a key that is absent
+was not fetched; ``null`` means searched and nothing found; an OperationOutcome means the
+client failed to fetch it; otherwise a resource (a read) or a searchset Bundle (a search).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class PrefetchKind(str, Enum):
+    EMPTY = "empty"  # null: searched, nothing found
+    ERROR = "error"  # OperationOutcome: the client could not fetch it
+    BUNDLE = "bundle"  # a Bundle (searchset)
+    RESOURCE = "resource"  # any other resource (a read)
+    INVALID = "invalid"  # not a FHIR resource at all
+
+
+def classify(value: Any) -> PrefetchKind:
+    """Classify one prefetch value (the key is present)."""
+    if value is None:
+        return PrefetchKind.EMPTY
+    if not isinstance(value, Mapping) or not isinstance(value.get("resourceType"), str):
+        return PrefetchKind.INVALID
+    if value["resourceType"] == "OperationOutcome":
+        return PrefetchKind.ERROR
+    if value["resourceType"] == "Bundle":
+        return PrefetchKind.BUNDLE
+    return PrefetchKind.RESOURCE
+
+
+@dataclass(frozen=True)
+class ChartInput:
+    """The patient's data as obtained for one hook call.
+
+    ``prefetch`` holds, per key, the value as received or fetched (a resource, a searchset
+    Bundle whose pages have been merged into ``entry``, ``None``, or an OperationOutcome).
+    ``unavailable`` gives, per key that could not be obtained at all, the reason in plain
+    words (no patient data), e.g. "not prefetched and no FHIR server access".
+    """
+
+    patient_id: str
+    prefetch: Mapping[str, Any]
+    unavailable: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,75 @@
+"""Value sets as data: one JSON file per value-set id under ``valuesets/``, loaded once.
+
+Matching is on (system, code) only, never on display text: a value set here is exactly
+the codes listed (no terminology server, so no SNOMED descendants).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ValueSetCode:
+    system: str
+    code: str
+    display: str
+    source: str
+    strength: str
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    id: str
+    title: str
+    codes: tuple[ValueSetCode, ...]
+
+    @property
+    def keys(self) -> frozenset[tuple[str, str]]:
+        return frozenset((c.system, c.code) for c in self.codes)
+
+    def match(self, codings: Iterable[Mapping[str, Any]]) -> ValueSetCode | None:
+        """Return the first listed code among ``codings`` (FHIR Coding dicts), else None."""
+        index = _index(self.id)
+        for coding in codings:
+            if not isinstance(coding, Mapping):
+                continue
+            hit = index.get((coding.get("system"), coding.get("code")))
+            if hit is not None:
+                return hit
+        return None
+
+
+@cache
+def all_value_sets() -> Mapping[str, ValueSet]:
+    """Every value set shipped with the package, keyed by id."""
+    folder = resources.files("fhir_mappings").joinpath("valuesets")
+    found: dict[str, ValueSet] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        doc = json.loads(entry.read_text(encoding="utf-8"))
+        codes = tuple(
+            ValueSetCode(c["system"], c["code"], c["display"], c["source"], c.get("strength", ""))
+            for c in doc["codes"]
+        )
+        found[doc["id"]] = ValueSet(doc["id"], doc["title"], codes)
+    return found
+
+
+def value_set(value_set_id: str) -> ValueSet:
+    """The value set with this id; KeyError names it when unknown."""
+    try:
+        return all_value_sets()[value_set_id]
+    except KeyError:
+        raise KeyError(f"unknown value set {value_set_id!r}") from None
+
+
+@cache
+def _index(value_set_id: str) -> Mapping[tuple[str, str], ValueSetCode]:
+    return {(c.system, c.code): c for c in value_set(value_set_id).codes}
