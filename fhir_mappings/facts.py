@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import Enum
 
 
-class Status(str, Enum):
+class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     """Whether a criterion is met, not met, or could not be decided."""
 
     PRESENT = "present"
@@ -67,7 +67,7 @@ class Fact:
         return self.status is Status.PRESENT
 
 
-class GradeSource(str, Enum):
+class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     ECHO = "echo"
     CONDITION = "condition"
     NONE = "none"
@@ -92,7 +92,7 @@ class MRGrade:
         return self.grade is not None and self.grade >= 4
 
 
-class MatchKind(str, Enum):
+class MatchKind(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     """How a medication was recognised; ``NAME`` is flagged in cards."""
 
     CODE = "code"  # RxNorm ingredient or clinical drug code on the medication itself

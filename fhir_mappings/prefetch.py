@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 
-class PrefetchKind(str, Enum):
+class PrefetchKind(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     EMPTY = "empty"  # null: searched, nothing found
     ERROR = "error"  # OperationOutcome: the client could not fetch it
     BUNDLE = "bundle"  # a Bundle (searchset)

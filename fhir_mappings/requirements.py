@@ -13,7 +13,7 @@ from importlib import resources
 
 from fhir_mappings.valuesets import value_set
 
-PATIENT_TOKEN = "{{context.patientId}}"
+PATIENT_TOKEN = "{{context.patientId}}"  # noqa: S105 - a CDS Hooks prefetch token, not a secret
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,10 @@ class ValueSet:
         for coding in codings:
             if not isinstance(coding, Mapping):
                 continue
-            hit = index.get((coding.get("system"), coding.get("code")))
+            system, code = coding.get("system"), coding.get("code")
+            if not isinstance(system, str) or not isinstance(code, str):
+                continue
+            hit = index.get((system, code))
             if hit is not None:
                 return hit
         return None
