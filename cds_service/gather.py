@@ -1,30 +1,181 @@
-"""Obtain the chart for one hook call: prefetch as sent, and (later) what must be fetched.
+"""Obtain the chart for one hook call: the prefetch as sent, and what the EHR did not send.
 
-Absent keys are not fetched yet: they are unavailable and say so. (Issue 5 replaces this
-with a FHIR client that fetches them from ``fhirServer``.)
+CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#prefetch-template):
+
+* a key that is **present** is used as it is and never fetched again: a resource, a
+  searchset Bundle (its ``next`` pages are followed and merged), or ``null`` (searched,
+  nothing found); an **OperationOutcome** means the EHR already failed, so the key is
+  unavailable and not retried;
+* a key that is **absent** is fetched from ``fhirServer`` with the ``fhirAuthorization``
+  bearer token (``cds_service.fhir_client``), concurrently, within one deadline per call;
+  when it cannot be, it is unavailable with a plain reason. The pipeline answers 412 when a
+  required key (Conditions) is unavailable; other keys only degrade the cards.
+
+No usable ``fhirServer`` (none, not allowlisted, not https, empty allowlist) means no
+outgoing request at all. Nothing is fetched either once a required key is known to be
+unavailable: the answer is 412 whatever the other keys hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
 
+import requests
+
+from cds_service.fhir_client import (
+    Deadline,
+    FhirBase,
+    FhirClient,
+    fill_template,
+    next_link,
+    resolve_base,
+    shared_session,
+)
+from cds_service.fhir_errors import FhirAccessError, FhirInvalidResponse, FhirRequestError, FhirTimeout
 from cds_service.hook_request import HookRequest
 from cds_service.settings import Settings
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.requirements import PrefetchKey
 
-NOT_PREFETCHED = "not prefetched, and fetching from the FHIR server is not available"
+__all__ = ["CLIENT_FAILED", "NOT_FHIR", "Gathered", "gather", "gather_chart"]
+
+log = logging.getLogger(__name__)
+
 CLIENT_FAILED = "the EHR could not fetch it (it sent an OperationOutcome)"
 NOT_FHIR = "the prefetch value is not a FHIR resource"
+REQUIRED_MISSING = "not fetched, because data the service requires is unavailable"
+TIMED_OUT = FhirTimeout.default_reason
 
 
-def gather(request: HookRequest, keys: Sequence[PrefetchKey], settings: Settings) -> ChartInput:
-    """Classify each of the service's keys; anything not usable is unavailable with a reason."""
-    prefetch = {}
+@dataclass(frozen=True)
+class Gathered:
+    """The chart, plus what the chart alone cannot say.
+
+    ``incomplete``: key -> why its search result is partial (pages past the cap, a ``next``
+    link to another server, a later page that failed). The key is available; the reason is
+    for cards that want to say "results may be incomplete". ``fetched``: keys fetched here.
+    """
+
+    chart: ChartInput
+    incomplete: Mapping[str, str] = field(default_factory=dict)
+    fetched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    value: dict[str, Any] | None = None
+    incomplete: str | None = None
+    error: FhirAccessError | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One key's work on the FHIR server: fetch a query, or finish a prefetched search's pages."""
+
+    key: PrefetchKey
+    query: str | None = None
+    first_page: Mapping[str, Any] | None = None
+
+    def run(self, client: FhirClient) -> _Outcome:
+        try:
+            if self.first_page is not None:
+                paged = client.all_pages(self.key.key, self.first_page)
+                return _Outcome(paged.bundle, paged.incomplete)
+            assert self.query is not None
+            return _fetch(client, self.key, self.query)
+        except FhirAccessError as exc:
+            return _Outcome(error=exc)
+        except Exception as exc:
+            # A bug of ours must not take the hook call down; the message may hold a URL
+            # with a patient id, so only the type and the frames are logged.
+            log.error(
+                "fhir %s %s: unexpected %s\n%s",
+                client.hook_instance,
+                self.key.key,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            return _Outcome(error=FhirRequestError())
+
+
+def _fetch(client: FhirClient, key: PrefetchKey, query: str) -> _Outcome:
+    resource = client.get_resource(key.key, client.url_for(query))
+    if key.read:
+        if resource["resourceType"] != key.resource_type:
+            raise FhirInvalidResponse(
+                f"the FHIR server answered with another resource type than {key.resource_type}"
+            )
+        return _Outcome(resource)
+    if resource["resourceType"] != "Bundle":
+        raise FhirInvalidResponse("the FHIR server answered a search with something other than a Bundle")
+    paged = client.all_pages(key.key, resource)
+    # A search with no results is what an EHR reports as null (2.0): the same data, fetched
+    # or prefetched, must give the same chart.
+    return _Outcome(paged.bundle if paged.bundle.get("entry") else None, paged.incomplete)
+
+
+def gather(
+    request: HookRequest,
+    keys: Sequence[PrefetchKey],
+    settings: Settings,
+    *,
+    session: requests.Session | None = None,
+) -> ChartInput:
+    """The chart for ``request``: prefetch as sent, absent keys fetched; unusable keys say why."""
+    return gather_chart(request, keys, settings, session=session).chart
+
+
+def gather_chart(
+    request: HookRequest,
+    keys: Sequence[PrefetchKey],
+    settings: Settings,
+    *,
+    session: requests.Session | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Gathered:
+    """``gather`` with what it knows beyond the chart (partial results, what was fetched)."""
+    started = clock()
+    deadline = Deadline(settings.fhir_timeout_s, clock)
+    values: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
+    jobs = _plan(request, keys, values, unavailable)
+    incomplete: dict[str, str] = {}
+    if jobs:
+        _run_jobs(request, keys, jobs, settings, deadline, session, values, unavailable, incomplete)
+    chart = ChartInput(
+        patient_id=request.patient_id,
+        prefetch={k.key: values[k.key] for k in keys if k.key in values},
+        unavailable={k.key: unavailable[k.key] for k in keys if k.key in unavailable},
+    )
+    fetched = tuple(j.key.key for j in jobs if j.query is not None and j.key.key in values)
+    log.info(
+        "hook %s: %d key(s) usable (%d fetched), %d unavailable, in %.0f ms",
+        request.hook_instance,
+        len(chart.prefetch),
+        len(fetched),
+        len(chart.unavailable),
+        (clock() - started) * 1000,
+    )
+    return Gathered(chart, incomplete, fetched)
+
+
+def _plan(
+    request: HookRequest, keys: Sequence[PrefetchKey], values: dict[str, Any], unavailable: dict[str, str]
+) -> list[_Job]:
+    """Sort each key: usable as sent, unavailable, or work for the FHIR server."""
+    jobs: list[_Job] = []
     for key in keys:
         if key.key not in request.prefetch:
-            unavailable[key.key] = NOT_PREFETCHED
+            try:
+                jobs.append(_Job(key, query=fill_template(key.template, request.context)))
+            except FhirAccessError as exc:
+                unavailable[key.key] = exc.reason
             continue
         value = request.prefetch[key.key]
         kind = classify(value)
@@ -33,5 +184,97 @@ def gather(request: HookRequest, keys: Sequence[PrefetchKey], settings: Settings
         elif kind is PrefetchKind.INVALID:
             unavailable[key.key] = NOT_FHIR
         else:
-            prefetch[key.key] = value
-    return ChartInput(patient_id=request.patient_id, prefetch=prefetch, unavailable=unavailable)
+            values[key.key] = value
+            if kind is PrefetchKind.BUNDLE and next_link(value) is not None:
+                jobs.append(_Job(key, first_page=value))
+    # Required keys first: with a bounded pool they must not wait behind optional ones.
+    return sorted(jobs, key=lambda job: not job.key.required)
+
+
+def _run_jobs(
+    request: HookRequest,
+    keys: Sequence[PrefetchKey],
+    jobs: list[_Job],
+    settings: Settings,
+    deadline: Deadline,
+    session: requests.Session | None,
+    values: dict[str, Any],
+    unavailable: dict[str, str],
+    incomplete: dict[str, str],
+) -> None:
+    """Do ``jobs`` on the FHIR server, or say why they cannot be done."""
+    outcomes: dict[_Job, _Outcome]
+    try:
+        if any(k.required and k.key in unavailable for k in keys):
+            raise FhirAccessError(REQUIRED_MISSING)
+        base = resolve_base(request.fhir_server, settings.fhir_allowlist)
+    except FhirAccessError as exc:
+        outcomes = {job: _Outcome(error=exc) for job in jobs}  # no request at all
+    else:
+        client = _client(request, base, deadline, settings, session)
+        outcomes = _run_concurrently(client, jobs, settings, deadline)
+    for job, outcome in outcomes.items():
+        name = job.key.key
+        if job.first_page is not None:
+            # The prefetched first page stays usable; only the further pages are missing.
+            values[name] = outcome.value if outcome.value is not None else job.first_page
+            why = outcome.incomplete or (
+                outcome.error and f"further pages were not read: {outcome.error.reason}"
+            )
+            if why:
+                incomplete[name] = why
+        elif outcome.error is not None:
+            unavailable[name] = outcome.error.reason
+        else:
+            values[name] = outcome.value
+            if outcome.incomplete:
+                incomplete[name] = outcome.incomplete
+
+
+def _client(
+    request: HookRequest,
+    base: FhirBase,
+    deadline: Deadline,
+    settings: Settings,
+    session: requests.Session | None,
+) -> FhirClient:
+    token = request.fhir_authorization.access_token if request.fhir_authorization else None
+    return FhirClient(
+        session or shared_session(),
+        base,
+        token,
+        deadline,
+        hook_instance=request.hook_instance,
+        max_pages=settings.fhir_max_pages,
+    )
+
+
+def _run_concurrently(
+    client: FhirClient, jobs: list[_Job], settings: Settings, deadline: Deadline
+) -> dict[_Job, _Outcome]:
+    """Run ``jobs`` on a bounded pool; return by the deadline even if a request is stuck."""
+    outcomes: dict[_Job, _Outcome] = {}
+    executor = ThreadPoolExecutor(
+        max_workers=min(settings.fhir_max_workers, len(jobs)), thread_name_prefix="fhir"
+    )
+    try:
+        futures: dict[Future[_Outcome], _Job] = {executor.submit(job.run, client): job for job in jobs}
+        pending = set(futures)
+        stop_reason = TIMED_OUT
+        while pending:
+            done, pending = wait(pending, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
+            if not done:
+                break  # the deadline passed
+            for future in done:
+                job = futures[future]
+                outcomes[job] = future.result()
+                if job.key.required and outcomes[job].error is not None:
+                    stop_reason = REQUIRED_MISSING
+            if stop_reason is REQUIRED_MISSING:
+                break  # the answer is 412 whatever the rest returns: do not wait for it
+        for future in pending:
+            outcomes[futures[future]] = _Outcome(error=FhirAccessError(stop_reason))
+    finally:
+        # Never wait for a worker still blocked on the network: its own timeouts end it soon.
+        executor.shutdown(wait=False, cancel_futures=True)
+    return outcomes
