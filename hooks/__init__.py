@@ -1,16 +1,24 @@
-"""Guideline rules: ``PatientFacts`` -> CDS Hooks cards. Pure: no Flask, no HTTP, no clock."""
+"""Guideline rules: ``PatientFacts`` -> CDS Hooks cards. Pure: no Flask, no HTTP, no clock.
+
+``evaluate`` gives the cards; ``evaluate_detailed`` also every rule's decision and the
+rules that failed; ``explain`` gives the decisions alone (for ``mr-cds evaluate --explain``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from hooks.engine import evaluate, evaluate_detailed, explain, rule_failures
+from hooks.explanation import explanation_json, explanation_text
+from hooks.model import Check, Evaluation, Role, RuleResult
 
-from fhir_mappings.facts import PatientFacts
-
-__all__ = ["evaluate"]
-
-
-def evaluate(facts: PatientFacts, *, now: datetime, ids: Callable[[], str]) -> list[dict[str, Any]]:
-    """Return the CDS Hooks cards for ``facts`` (placeholder until the rules land)."""
-    return []
+__all__ = [
+    "Check",
+    "Evaluation",
+    "Role",
+    "RuleResult",
+    "evaluate",
+    "evaluate_detailed",
+    "explain",
+    "explanation_json",
+    "explanation_text",
+    "rule_failures",
+]

@@ -1,0 +1,96 @@
+"""Every rule's decision, fired or not, as text or JSON (``mr-cds evaluate --explain``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from fhir_mappings.facts import Evidence, Status
+from hooks.cards import check_label, check_statement
+from hooks.guideline import Guideline, guideline
+from hooks.model import Check, Role, RuleResult
+from hooks.text import PLAIN, describe, fmt_time
+
+
+def _mark(check: Check) -> str:
+    """``[x]`` met, ``[ ]`` not met, ``[?]`` not met because unknown, ``[i]`` context only."""
+    if check.role is Role.CONTEXT:
+        return "[i]"
+    if check.met:
+        return "[x]"
+    return "[?]" if check.status is Status.UNKNOWN else "[ ]"
+
+
+def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
+    rec = g.recommendation(result.rule_id)
+    if result.error:
+        return [f"FAILED     {result.rule_id}: the rule raised {result.error} (see the log); no card"]
+    head = "FIRED     " if result.fired else "not fired "
+    lines = [
+        f"{head} {result.rule_id} ({result.indicator}): {rec.title}",
+        f"    when: {rec.spec.split(': ', 1)[-1]}",
+    ]
+    for check in result.checks:
+        label = check_label(check, g)
+        lines.append(f"    {_mark(check)} {label}: {PLAIN.esc(check_statement(check, g))}")
+        lines += [f"          - {describe(ev, g.units, PLAIN)}" for ev in check.evidence]
+        lines += [f"          could not be assessed: {PLAIN.esc(m)}" for m in check.missing]
+    return lines
+
+
+def explanation_text(results: Sequence[RuleResult], *, now: datetime) -> str:
+    """Every rule in spec order: fired or not, and the facts that decided it."""
+    g = guideline()
+    lines = [
+        f"Rules of clinical-spec.md section 2, as of {fmt_time(now)}",
+        "([x] met, [ ] not met, [?] not met: could not be assessed, [i] shown for context)",
+        "",
+    ]
+    for result in results:
+        lines += _rule_text(result, g)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _evidence_json(ev: Evidence) -> dict[str, Any]:
+    return {
+        "reference": ev.reference,
+        "code": f"{ev.system}|{ev.code}" if ev.code else None,
+        "display": ev.display,
+        "value": ev.value,
+        "unit": ev.unit,
+        "valueText": ev.value_text,
+        "time": ev.time.isoformat() if ev.time else None,
+        "note": ev.note,
+    }
+
+
+def _check_json(check: Check, g: Guideline) -> dict[str, Any]:
+    return {
+        "fact": check.fact,
+        "label": check_label(check, g),
+        "role": check.role.value,
+        "negated": check.negated,
+        "met": check.met,
+        "status": check.status.value,
+        "statement": check_statement(check, g),
+        "evidence": [_evidence_json(ev) for ev in check.evidence],
+        "missing": list(check.missing),
+    }
+
+
+def explanation_json(results: Sequence[RuleResult]) -> list[dict[str, Any]]:
+    """The same as ``explanation_text``, as JSON-ready data."""
+    g = guideline()
+    return [
+        {
+            "id": r.rule_id,
+            "fired": r.fired,
+            "indicator": r.indicator,
+            "when": g.recommendation(r.rule_id).spec,
+            "error": r.error,
+            "checks": [_check_json(c, g) for c in r.checks],
+        }
+        for r in results
+    ]

@@ -1,0 +1,161 @@
+"""The guideline data file (``guideline.json``) as frozen dataclasses, loaded once.
+
+Card texts, evidence levels, links, override reasons and labels live in the data file so
+that clinicians can review them without reading code; the rules only name ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    citation: str
+    label: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    level: str
+    statement: str
+    citation: str  # key into Guideline.references
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    label: str
+    description: str
+    value_set: str
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    id: str
+    title: str
+    indicator: str
+    spec: str
+    #: Variant -> summary templates, most informative first; the last has no slots.
+    summaries: Mapping[str, tuple[str, ...]]
+    consider: str
+    evidence: Evidence
+    links: tuple[str, ...]
+    indicator_when_untreated_symptoms: str | None = None
+    suggestion: Suggestion | None = None
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    label: str
+    #: Prefetch keys the fact is computed from (to report the ones not obtained).
+    sources: tuple[str, ...]
+    #: Resource types the fact reads (to pick the data-quality notes that matter).
+    resource_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OverrideReason:
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
+class Guideline:
+    id: str
+    source_label: str
+    recommendation_system: str
+    override_reason_system: str
+    references: Mapping[str, Citation]
+    override_reasons: tuple[OverrideReason, ...]
+    facts: Mapping[str, FactInfo]
+    organs: Mapping[str, str]
+    instability_labels: Mapping[str, str]
+    presentation_labels: Mapping[str, str]
+    value_set_labels: Mapping[str, str]
+    trigger_value_sets: tuple[str, ...]
+    support_value_sets: tuple[str, ...]
+    first_line_classes: tuple[str, ...]
+    vasodilator_classes: tuple[str, ...]
+    loop_diuretic_class: str
+    units: Mapping[str, str]
+    status_words: Mapping[str, str]
+    texts: Mapping[str, str]
+    recommendations: tuple[Recommendation, ...]
+
+    def recommendation(self, rec_id: str) -> Recommendation:
+        """The recommendation with this id; KeyError names it when unknown."""
+        for rec in self.recommendations:
+            if rec.id == rec_id:
+                return rec
+        raise KeyError(f"unknown recommendation {rec_id!r}")
+
+    def fact(self, name: str) -> FactInfo:
+        return self.facts[name]
+
+
+def _recommendation(raw: Mapping[str, Any]) -> Recommendation:
+    suggestion = raw.get("suggestion")
+    return Recommendation(
+        id=raw["id"],
+        title=raw["title"],
+        indicator=raw["indicator"],
+        spec=raw["spec"],
+        summaries={k: tuple(v) for k, v in raw["summaries"].items()},
+        consider=raw["consider"],
+        evidence=Evidence(**raw["evidence"]),
+        links=tuple(raw["links"]),
+        indicator_when_untreated_symptoms=raw.get("indicator_when_untreated_symptoms"),
+        suggestion=Suggestion(**suggestion) if suggestion else None,
+    )
+
+
+def parse(doc: Mapping[str, Any]) -> Guideline:
+    """Build the guideline from its JSON document."""
+    return Guideline(
+        id=doc["id"],
+        source_label=doc["source_label"],
+        recommendation_system=doc["systems"]["recommendation"],
+        override_reason_system=doc["systems"]["override_reason"],
+        references={
+            k: Citation(v["citation"], v.get("label"), v.get("url")) for k, v in doc["references"].items()
+        },
+        override_reasons=tuple(OverrideReason(r["code"], r["display"]) for r in doc["override_reasons"]),
+        facts={
+            k: FactInfo(v["label"], tuple(v["sources"]), tuple(v["resource_types"]))
+            for k, v in doc["facts"].items()
+        },
+        organs=doc["organs"],
+        instability_labels=doc["instability_labels"],
+        presentation_labels=doc["presentation_labels"],
+        value_set_labels=doc["value_set_labels"],
+        trigger_value_sets=tuple(doc["trigger_value_sets"]),
+        support_value_sets=tuple(doc["support_value_sets"]),
+        first_line_classes=tuple(doc["first_line_classes"]),
+        vasodilator_classes=tuple(doc["vasodilator_classes"]),
+        loop_diuretic_class=doc["loop_diuretic_class"],
+        units=doc["units"],
+        status_words=doc["status_words"],
+        texts=doc["texts"],
+        recommendations=tuple(_recommendation(r) for r in doc["recommendations"]),
+    )
+
+
+@cache
+def guideline() -> Guideline:
+    """The shipped guideline (read once)."""
+    raw = resources.files("hooks").joinpath("guideline.json").read_text(encoding="utf-8")
+    return parse(json.loads(raw))

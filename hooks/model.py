@@ -1,0 +1,64 @@
+"""What a rule decides, in a form both the card renderer and ``--explain`` can show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fhir_mappings.facts import Evidence, Status
+
+
+class Role(StrEnum):
+    """A condition decides whether the rule fires; context only informs the card."""
+
+    CONDITION = "condition"
+    CONTEXT = "context"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion of a rule, evaluated on the patient's facts."""
+
+    #: Key into the guideline's ``facts`` (label, data sources, resource types).
+    fact: str
+    #: Whether the criterion holds (a ``not X`` criterion holds when X is not present).
+    met: bool
+    #: Status of the underlying fact: an ``unknown`` fact is said to be unknown.
+    status: Status
+    #: What was found, in words (e.g. "grade 4+ on echocardiography"); empty: the status word.
+    statement: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[str, ...] = ()
+    role: Role = Role.CONDITION
+    negated: bool = False
+    #: Overrides the guideline's label for the fact (e.g. one medication class).
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """A rule's decision: fired or not, the checks that decided it, and what the card needs."""
+
+    rule_id: str
+    fired: bool
+    indicator: str
+    checks: tuple[Check, ...] = ()
+    #: Which summary templates to use (``default`` unless the rule says otherwise).
+    variant: str = "default"
+    #: Values for the summary templates' ``{slots}``: our own labels and numbers only.
+    slots: Mapping[str, str] = field(default_factory=dict)
+    #: Keys of guideline ``texts`` to add to the card detail (cautions, caveats).
+    notes: tuple[str, ...] = ()
+    #: Exception type name when the rule raised (then ``fired`` is False).
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Cards plus every rule's decision and the ids of rules that failed."""
+
+    cards: tuple[dict[str, Any], ...]
+    results: tuple[RuleResult, ...]
+    failed_rules: tuple[str, ...] = ()

@@ -1,0 +1,306 @@
+"""The seven recommendations of clinical-spec.md section 2, one function each.
+
+A rule reads facts only (never FHIR) and names value sets by id; it returns every check
+that decided it, fired or not, so that cards and ``mr-cds evaluate --explain`` show the
+same reasons. Texts come from ``guideline.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
+from fhir_mappings.valuesets import value_set
+from hooks.guideline import Guideline
+from hooks.model import Check, Role, RuleResult
+from hooks.text import unique
+
+Rule = Callable[[PatientFacts, Guideline], RuleResult]
+
+
+# --- checks -------------------------------------------------------------------------
+
+
+def fact_check(name: str, fact: Fact, *, negate: bool = False, role: Role = Role.CONDITION) -> Check:
+    """A criterion that is one fact (``negate``: the fact must not be present)."""
+    met = not fact.present if negate else fact.present
+    return Check(
+        name, met, fact.status, evidence=fact.evidence, missing=fact.missing, role=role, negated=negate
+    )
+
+
+def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] | None = None) -> Check:
+    """A criterion met when any of the named facts is present; the statement lists which."""
+    words = labels or {}
+    present = [(n, f) for n, f in named if f.present]
+    unknown = [f for _, f in named if f.status is Status.UNKNOWN]
+    status = Status.PRESENT if present else Status.UNKNOWN if unknown else Status.ABSENT
+    return Check(
+        name,
+        bool(present),
+        status,
+        statement=", ".join(words.get(n, n) for n, _ in present),
+        evidence=tuple(ev for _, f in present for ev in f.evidence),
+        missing=tuple(f"{words.get(n, n)}: {m}" for n, f in named for m in f.missing),
+    )
+
+
+def grade_statement(grade: MRGrade, g: Guideline) -> str:
+    """The MR grade in words: its value and where it came from, or why there is none."""
+    if grade.grade is None:
+        return g.texts["no_grade" if grade.machine_readable else "grade_unreadable_short"]
+    key = "grade_from_condition" if grade.source is GradeSource.CONDITION else "grade_from_echo"
+    return g.texts[key].format(grade=grade.grade)
+
+
+def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
+    """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade."""
+    grade = facts.mr_grade
+    status = Status.PRESENT if grade.severe else Status.UNKNOWN if grade.grade is None else Status.ABSENT
+    return Check(
+        "severe_mr",
+        grade.severe,
+        status,
+        statement=grade_statement(grade, g),
+        evidence=grade.evidence,
+        missing=grade.missing,
+    )
+
+
+def _value_sets_of(evidence: Iterable[Evidence], candidates: Sequence[str]) -> tuple[str, ...]:
+    """Ids of the candidate value sets that the evidence's codes belong to, in candidate order."""
+    keys = {(ev.system, ev.code) for ev in evidence}
+    return tuple(vs for vs in candidates if keys & value_set(vs).keys)
+
+
+def _labels(value_sets: Iterable[str], g: Guideline) -> str:
+    return ", ".join(g.value_set_labels[vs] for vs in value_sets)
+
+
+def _unconfirmed(facts: PatientFacts) -> tuple[str, ...]:
+    return ("unconfirmed",) if facts.mr_documented.present and facts.mr_unconfirmed else ()
+
+
+def _result(
+    rule_id: str,
+    g: Guideline,
+    checks: Sequence[Check],
+    *,
+    slots: Mapping[str, str] | None = None,
+    notes: tuple[str, ...] = (),
+    variant: str = "default",
+    indicator: str | None = None,
+) -> RuleResult:
+    """Fired when every condition check is met."""
+    return RuleResult(
+        rule_id,
+        fired=all(c.met for c in checks if c.role is Role.CONDITION),
+        indicator=indicator or g.recommendation(rule_id).indicator,
+        checks=tuple(checks),
+        variant=variant,
+        slots=dict(slots or {}),
+        notes=notes,
+    )
+
+
+def _grade_slot(facts: PatientFacts) -> dict[str, str]:
+    return {"grade": f"{facts.mr_grade.grade}+"} if facts.mr_grade.grade is not None else {}
+
+
+# --- the recommendations --------------------------------------------------------------
+
+
+def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """A: acute MR (after MI or endocarditis) with pulmonary edema or hypotension is an emergency."""
+    trigger = fact_check("acute_mr_trigger", facts.acute_mr_trigger)
+    presentation = any_of(
+        "acute_presentation",
+        [
+            ("pulmonary_edema", facts.pulmonary_edema),
+            ("hypotension", facts.hypotension),
+            ("cardiogenic_shock", facts.cardiogenic_shock),
+        ],
+        dict(g.presentation_labels),
+    )
+    checks = [fact_check("mr_documented", facts.mr_documented), trigger, presentation]
+    slots = {"presentation": presentation.statement.replace(", ", " and ")}
+    triggers = _labels(_value_sets_of(trigger.evidence, g.trigger_value_sets), g)
+    if triggers:
+        slots["trigger"] = triggers
+    return _result("acute-mr-emergency", g, checks, slots=slots, notes=_unconfirmed(facts))
+
+
+def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G key recommendation 2: ECMO / IABP for severe MR with hemodynamic instability."""
+    instability = any_of(
+        "hemodynamic_instability",
+        [
+            ("hypotension", facts.hypotension),
+            ("hypoperfusion", facts.hypoperfusion),
+            ("cardiogenic_shock", facts.cardiogenic_shock),
+            ("vasoactive_support", facts.vasoactive_support),
+        ],
+        dict(g.instability_labels),
+    )
+    support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
+    checks = [severe_mr_check(facts, g), instability, support]
+    notes = _unconfirmed(facts)
+    if support.status is Status.UNKNOWN:
+        notes += ("support_unknown",)
+    slots = {**_grade_slot(facts), "criteria": instability.statement}
+    return _result("mechanical-support", g, checks, slots=slots, notes=notes)
+
+
+def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+    return [
+        replace(
+            fact_check("multi_organ_failure", fact, role=Role.CONTEXT),
+            label=f"Organ dysfunction: {g.organs.get(organ, organ)}",
+        )
+        for organ, fact in facts.organ_dysfunction.items()
+    ]
+
+
+def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G key recommendation 1: MitraClip for severe MR with inoperable multi-organ failure."""
+    organs = _organ_checks(facts, g)
+    shown = {ev for c in organs for ev in c.evidence}
+    mof = fact_check("multi_organ_failure", facts.multi_organ_failure)
+    present = [g.organs.get(o, o) for o, f in facts.organ_dysfunction.items() if f.present]
+    mof = replace(
+        mof, statement=", ".join(present), evidence=tuple(e for e in mof.evidence if e not in shown)
+    )
+    slots = {**_grade_slot(facts), **({"organs": ", ".join(present)} if present else {})}
+    checks = [severe_mr_check(facts, g), mof, *organs]
+    return _result("transcatheter-repair", g, checks, slots=slots, notes=_unconfirmed(facts))
+
+
+def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G key recommendation 3: prioritize surgical repair when feasible (not with MOF)."""
+    mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True)
+    notes = _unconfirmed(facts) + (("mof_unknown",) if mof.status is Status.UNKNOWN else ())
+    checks = [severe_mr_check(facts, g), mof]
+    return _result("surgical-repair", g, checks, slots=_grade_slot(facts), notes=notes)
+
+
+def _flag_name_matches(facts: PatientFacts, vs: str, g: Guideline) -> tuple[Evidence, ...]:
+    """Evidence of one class; a match on the name alone says so (spec section 1)."""
+    flag = g.texts["name_match"]
+    return tuple(
+        replace(m.evidence, note="; ".join(filter(None, (m.evidence.note, flag))))
+        if m.match_kind is MatchKind.NAME
+        else m.evidence
+        for m in facts.medications.active(vs)
+    )
+
+
+def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+    meds = facts.medications
+    checks = []
+    for vs in g.first_line_classes:
+        active = bool(meds.active(vs))
+        status = Status.PRESENT if active else Status.ABSENT if meds.assessed else Status.UNKNOWN
+        word = (
+            g.texts["active"]
+            if active
+            else g.texts["not_active"]
+            if meds.assessed
+            else g.status_words["unknown"]
+        )
+        checks.append(
+            Check(
+                "medications",
+                active,
+                status,
+                statement=word,
+                evidence=_flag_name_matches(facts, vs, g),
+                role=Role.CONTEXT,
+                label=_upper_first(g.value_set_labels[vs]),
+            )
+        )
+    if not meds.assessed:
+        checks.append(Check("medications", False, Status.UNKNOWN, missing=meds.missing, role=Role.CONTEXT))
+    return checks
+
+
+def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G first-line treatments: diuretics, vasodilators (ACE inhibitor / ARB), inotropes."""
+    rec = g.recommendation("medical-therapy")
+    meds = facts.medications
+    hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=Role.CONTEXT)
+    hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
+    # "No active loop diuretic" needs medication data: unknown is not "none" (spec section 1).
+    untreated = hf.met and meds.assessed and not meds.active(g.loop_diuretic_class)
+    variant = "untreated-symptoms" if untreated else "default" if meds.assessed else "not-assessed"
+    active = [g.value_set_labels[vs] for vs in g.first_line_classes if meds.active(vs)]
+    inactive = [g.value_set_labels[vs] for vs in g.first_line_classes if not meds.active(vs)]
+    slots = {
+        "active": ", ".join(active) or g.texts["none"],
+        "inactive": ", ".join(inactive) or g.texts["none"],
+        "caution": g.texts["caution_slot"] if hypotension.met else "",
+    }
+    notes = _unconfirmed(facts)
+    notes += ("meds_not_assessed",) if not meds.assessed else ()
+    notes += ("hypotension_caution",) if hypotension.met else ()
+    checks = [severe_mr_check(facts, g), hf, *_medication_checks(facts, g), hypotension]
+    indicator = rec.indicator_when_untreated_symptoms if untreated else rec.indicator
+    return _result(
+        "medical-therapy", g, checks, indicator=indicator, variant=variant, slots=slots, notes=notes
+    )
+
+
+def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G adjunctive treatments: support is a bridge; plan definitive MR therapy."""
+    support = fact_check("mechanical_support", facts.mechanical_support)
+    devices = _labels(_value_sets_of(support.evidence, g.support_value_sets), g)
+    checks = [
+        severe_mr_check(facts, g),
+        replace(support, statement=devices),
+        fact_check("multi_organ_failure", facts.multi_organ_failure, role=Role.CONTEXT),
+    ]
+    slots = {**_grade_slot(facts), **({"devices": devices} if devices else {})}
+    return _result("on-mechanical-support", g, checks, slots=slots, notes=_unconfirmed(facts))
+
+
+def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G diagnosis: echocardiography is essential for grading severity."""
+    grade = facts.mr_grade
+    known = grade.grade is not None
+    status = Status.PRESENT if known else Status.UNKNOWN if grade.missing else Status.ABSENT
+    current = Check(
+        "current_grade",
+        not known,
+        status,
+        statement=grade_statement(grade, g),
+        evidence=grade.evidence,
+        missing=grade.missing,
+        negated=True,
+    )
+    unreadable = not known and not grade.machine_readable
+    notes = _unconfirmed(facts) + (("grade_unreadable",) if unreadable else ())
+    mr_word = g.texts["mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed"]
+    checks = [fact_check("mr_documented", facts.mr_documented), current]
+    variant = "unreadable" if unreadable else "default"
+    return _result("grade-severity", g, checks, variant=variant, slots={"mr": mr_word}, notes=notes)
+
+
+#: Every rule in the order of the spec's table (the order within an indicator).
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("acute-mr-emergency", acute_mr_emergency),
+    ("mechanical-support", mechanical_support),
+    ("transcatheter-repair", transcatheter_repair),
+    ("surgical-repair", surgical_repair),
+    ("medical-therapy", medical_therapy),
+    ("on-mechanical-support", on_mechanical_support),
+    ("grade-severity", grade_severity),
+)
+
+
+def missing_of(checks: Iterable[Check]) -> tuple[str, ...]:
+    """Everything the checks could not assess, without repeats."""
+    return unique(m for c in checks for m in c.missing)
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
