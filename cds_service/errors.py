@@ -92,7 +92,9 @@ class DataUnavailable(CdsError):
         self.keys = tuple(keys)
 
 
-def operation_outcome(code: str, diagnostics: str, expression: Sequence[str] = (), *, severity: str = "error") -> dict[str, Any]:
+def operation_outcome(
+    code: str, diagnostics: str, expression: Sequence[str] = (), *, severity: str = "error"
+) -> dict[str, Any]:
     """A minimal FHIR R4 OperationOutcome with one issue."""
     issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
     if expression:

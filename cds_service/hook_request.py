@@ -12,7 +12,7 @@ class FhirAuthorization:
     """The bearer token for ``fhirServer``: transient, never logged, stored or echoed."""
 
     access_token: str = field(repr=False)
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int | None = None
     scope: str | None = None
     subject: str | None = None

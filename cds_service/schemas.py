@@ -20,7 +20,9 @@ from cds_service.errors import SchemaViolation
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    text = resources.files("cds_service").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("cds_service").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+    )
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)

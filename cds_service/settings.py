@@ -69,7 +69,9 @@ def _setting(default: Any, parse: Callable[[str], Any], doc: str, *, factory: bo
 class Settings:
     """Service configuration; see the README table for each setting."""
 
-    auth: str = _setting("off", _auth, "Client authentication. Only `off` exists until JWT authentication lands.")
+    auth: str = _setting(
+        "off", _auth, "Client authentication. Only `off` exists until JWT authentication lands."
+    )
     max_body_bytes: int = _setting(
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
     )
@@ -97,7 +99,9 @@ class Settings:
     expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
 
     @classmethod
-    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """Defaults, then ``MRCDS_*`` variables, then ``overrides`` (already typed values)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

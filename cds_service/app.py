@@ -1,0 +1,86 @@
+"""The Flask app factory and the one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from cds_service.cors import apply_cors
+from cds_service.errors import CdsError, operation_outcome
+from cds_service.settings import Settings
+from cds_service.views import blueprint
+
+log = logging.getLogger(__name__)
+
+_HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``MRCDS_*`` environment, then ``config``."""
+    settings = Settings.load(config)
+    _configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    # Bounds reading a body sent without Content-Length (chunked); with one, the view
+    # answers 413 before reading anything.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.register_blueprint(blueprint)
+    _register_error_handlers(app)
+
+    @app.after_request
+    def _cors(response: Response) -> Response:
+        return apply_cors(request, response, settings.cors_origins)
+
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CdsError)
+    def _cds_error(exc: CdsError) -> tuple[Response, int]:
+        if exc.status >= 500:
+            return _unexpected(exc)
+        log.info("%s %s -> %d %s", request.method, request.path, exc.status, exc.issue_code)
+        return jsonify(exc.to_operation_outcome()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        if status >= 500:
+            return _unexpected(exc)
+        code = _HTTP_ISSUE_CODES.get(status, "processing")
+        diagnostics = {
+            404: f"no endpoint at {request.path}",
+            405: f"method {request.method} is not allowed on {request.path}",
+            413: "request body exceeds the size limit",
+        }.get(status, exc.name)
+        return jsonify(operation_outcome(code, diagnostics, [request.path])), status
+
+    @app.errorhandler(Exception)
+    def _any_error(exc: Exception) -> tuple[Response, int]:
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> tuple[Response, int]:
+    """500 with an error id that is also logged; no trace or message reaches the client."""
+    error_id = str(uuid.uuid4())
+    # The exception message may quote patient data, so log its type and stack, not its text.
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("error %s on %s %s: %s\n%s", error_id, request.method, request.path, type(exc).__name__, stack)
+    body = operation_outcome("exception", f"internal error; error id {error_id}")
+    return jsonify(body), 500
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("cds_service").setLevel(level.upper())
+    logging.getLogger("hooks").setLevel(level.upper())
+    logging.getLogger("fhir_mappings").setLevel(level.upper())

@@ -1,0 +1,89 @@
+"""``mr-cds``: run the service under gunicorn, and evaluate hook requests from files."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cds_service.errors import ConfigurationError
+from cds_service.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mr-cds", description="Severe mitral regurgitation CDS Hooks service"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    serve.set_defaults(handler=_serve)
+    if importlib.util.find_spec("cds_service.evaluate_cli") is not None:
+        from cds_service import evaluate_cli  # type: ignore[attr-defined,unused-ignore]
+
+        evaluate_cli.register(sub)
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        Settings.load()  # fail fast, with the variable's name, before forking workers
+    except ConfigurationError as exc:
+        print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or not 0 < args.port < 65536:
+        print("mr-cds: --workers must be >= 1 and --port in 1-65535", file=sys.stderr)
+        return 2
+    _GunicornApp(
+        {
+            "bind": f"{_bracket(args.host)}:{args.port}",
+            "workers": args.workers,
+            "worker_class": "gthread",
+            "threads": 4,
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            # No query strings in access logs: paths only (no patient data is in paths).
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            "errorlog": "-",
+        }
+    ).run()
+    return 0
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+class _GunicornApp:
+    """A gunicorn application built in code (never the Flask development server)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        outer_options = options
+
+        class App(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                for key, value in outer_options.items():
+                    self.cfg.set(key, value)
+
+            def load(self) -> Any:
+                from cds_service.app import create_app
+
+                return create_app()
+
+        self._app = App()
+
+    def run(self) -> None:
+        self._app.run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,243 @@
+"""Build ``openapi.yaml`` (OpenAPI 3.1) from the JSON Schemas the service validates with.
+
+Run ``python -m cds_service.openapi_doc > openapi.yaml``; a test fails when the committed
+file differs, so the document cannot drift from the schemas.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+
+from cds_service.schemas import schema
+from cds_service.services import registry
+
+_OO = {"$ref": "#/components/schemas/OperationOutcome"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _OO}}}
+
+
+def _hoisted(name: str, prefix: str) -> dict[str, Any]:
+    """The schema as components: its ``$defs`` become ``{prefix}_{def}`` siblings.
+
+    OpenAPI tools resolve "#/..." against the whole document, so internal references are
+    rewritten to point at the hoisted components.
+    """
+    doc = copy.deepcopy(dict(schema(name)))
+    for key in ("$schema", "$id"):
+        doc.pop(key, None)
+    defs = doc.pop("$defs", {})
+    out = {prefix: doc, **{f"{prefix}_{k}": v for k, v in defs.items()}}
+    return {k: _rewrite_refs(v, prefix) for k, v in out.items()}
+
+
+def _rewrite_refs(node: Any, prefix: str) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (
+                f"#/components/schemas/{prefix}_{v.removeprefix('#/$defs/')}"
+                if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/")
+                else _rewrite_refs(v, prefix)
+            )
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(v, prefix) for v in node]
+    return node
+
+
+def build_openapi() -> dict[str, Any]:
+    service_ids = sorted(registry())
+    service_param = {
+        "name": "service_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": service_ids},
+        "description": "The CDS service id from discovery.",
+    }
+    body_errors = {
+        "400": _error("Body is not JSON, or does not match the schema; diagnostics name the field."),
+        "404": _error("Unknown service id."),
+        "413": _error("Body larger than MRCDS_MAX_BODY_BYTES (decided from Content-Length)."),
+        "415": _error("Content-Type is not application/json."),
+        "500": _error("Unexpected error; diagnostics carry an error id that is also logged."),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mr-cds-hooks",
+            "version": "0.1.0",
+            "summary": "CDS Hooks 2.0 service for severe mitral valve regurgitation",
+            "description": (
+                "Implements CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/): discovery, the patient-view "
+                "service and feedback. Every error body is a FHIR R4 OperationOutcome. Client "
+                "authentication is off in this version (MRCDS_AUTH=off): run it behind a trusted network."
+            ),
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "paths": {
+            "/cds-services": {
+                "get": {
+                    "operationId": "discovery",
+                    "summary": "List the CDS services offered here, with their prefetch templates.",
+                    "responses": {
+                        "200": {
+                            "description": "Discovery response.",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Discovery"}}
+                            },
+                        }
+                    },
+                }
+            },
+            "/cds-services/{service_id}": {
+                "post": {
+                    "operationId": "callService",
+                    "summary": "Call a CDS service with a hook request; answers with cards.",
+                    "parameters": [service_param],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/HookRequest"}}
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Cards (possibly none).",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/HookResponse"}}
+                            },
+                        },
+                        "412": _error(
+                            "Required prefetch data (the Conditions) is absent and cannot be fetched; "
+                            "the OperationOutcome names the prefetch keys."
+                        ),
+                        **body_errors,
+                    },
+                }
+            },
+            "/cds-services/{service_id}/feedback": {
+                "post": {
+                    "operationId": "feedback",
+                    "summary": "Record what the clinician did with cards (accepted or overridden).",
+                    "parameters": [service_param],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Feedback"}}
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Stored; feedback sent again is counted as a duplicate.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["stored", "duplicates"],
+                                        "properties": {
+                                            "stored": {"type": "integer"},
+                                            "duplicates": {"type": "integer"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        **body_errors,
+                    },
+                }
+            },
+            "/openapi.yaml": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document.",
+                    "responses": {
+                        "200": {"description": "OpenAPI 3.1 YAML.", "content": {"application/yaml": {}}},
+                        "404": _error("Not served (MRCDS_EXPOSE_OPENAPI=false)."),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Liveness check for load balancers and containers.",
+                    "responses": {
+                        "200": {
+                            "description": "The service is up.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object", "properties": {"status": {"const": "ok"}}}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Discovery": {
+                    "type": "object",
+                    "required": ["services"],
+                    "properties": {
+                        "services": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["hook", "description", "id"],
+                                "properties": {
+                                    "hook": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "description": {"type": "string"},
+                                    "id": {"type": "string"},
+                                    "prefetch": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "usageRequirements": {"type": "string"},
+                                },
+                            },
+                        }
+                    },
+                },
+                **_hoisted("request", "HookRequest"),
+                **_hoisted("response", "HookResponse"),
+                **_hoisted("feedback", "Feedback"),
+                "OperationOutcome": {
+                    "type": "object",
+                    "description": "FHIR R4 OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html).",
+                    "required": ["resourceType", "issue"],
+                    "properties": {
+                        "resourceType": {"const": "OperationOutcome"},
+                        "issue": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["severity", "code"],
+                                "properties": {
+                                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                                    "code": {"type": "string"},
+                                    "diagnostics": {"type": "string"},
+                                    "expression": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    }
+
+
+def render() -> str:
+    header = "# Generated by `python -m cds_service.openapi_doc > openapi.yaml`; do not edit by hand.\n"
+    return header + yaml.safe_dump(build_openapi(), sort_keys=False, allow_unicode=True, width=100)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,91 @@
+"""HTTP endpoints. Thin: read, validate, hand over, return a dict."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from cds_service.errors import UnknownService
+from cds_service.http_input import read_json_object
+from cds_service.pipeline import run_hook
+from cds_service.schemas import validate_feedback
+from cds_service.services import Service, registry
+from cds_service.settings import Settings
+from cds_service.storage import FeedbackStore
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("cds", __name__)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _service(service_id: str) -> Service:
+    service = registry().get(service_id)
+    if service is None:
+        raise UnknownService(f"no CDS service with id '{service_id}'", expression=["id"])
+    return service
+
+
+def _store() -> FeedbackStore:
+    # Created on first use in each worker process: engines must not cross a fork.
+    store: FeedbackStore | None = current_app.extensions.get("mrcds_feedback_store")
+    if store is None:
+        store = FeedbackStore(_settings().database_url)
+        current_app.extensions["mrcds_feedback_store"] = store
+    return store
+
+
+@blueprint.get("/cds-services")
+def discovery() -> dict[str, Any]:
+    return {"services": [service.discovery() for service in registry().values()]}
+
+
+@blueprint.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> dict[str, Any]:
+    service = _service(service_id)
+    settings = _settings()
+    body = read_json_object(request, settings.max_body_bytes)
+    started = time.perf_counter()
+    response = run_hook(service, body, settings=settings, now=datetime.now(UTC))
+    log.info(
+        "service %s hookInstance %s: %d card(s) in %.1f ms",
+        service.id,
+        body.get("hookInstance"),
+        len(response["cards"]),
+        (time.perf_counter() - started) * 1000,
+    )
+    return response
+
+
+@blueprint.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> dict[str, Any]:
+    service = _service(service_id)
+    body = read_json_object(request, _settings().max_body_bytes)
+    validate_feedback(body)
+    result = _store().add(service.id, body["feedback"], received_at=datetime.now(UTC))
+    log.info("feedback for %s: %d stored, %d duplicate(s)", service.id, result.stored, result.duplicates)
+    return {"stored": result.stored, "duplicates": result.duplicates}
+
+
+@blueprint.get("/openapi.yaml")
+def openapi() -> Response:
+    if not _settings().expose_openapi:
+        abort(404)
+    text = resources.files("cds_service").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return Response(text, mimetype="application/yaml")
+
+
+@blueprint.get("/healthz")
+def health() -> dict[str, str]:
+    """Liveness for load balancers and containers: the process answers and the registry loads."""
+    registry()
+    return {"status": "ok"}

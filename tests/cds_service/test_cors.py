@@ -1,0 +1,50 @@
+"""CORS: the public sandbox calls from its own origin and needs a 2xx preflight."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import SERVICE_URL, all_keys_null, hook_request
+
+SANDBOX = "https://sandbox.cds-hooks.org"
+PREFLIGHT = {
+    "Origin": SANDBOX,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type",
+}
+
+
+def test_preflight_on_the_service_allows_authorization_and_content_type(client: FlaskClient) -> None:
+    response = client.options(SERVICE_URL, headers=PREFLIGHT)
+    assert 200 <= response.status_code < 300
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type"} <= allowed
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_preflight_on_feedback_is_allowed(client: FlaskClient) -> None:
+    response = client.options(f"{SERVICE_URL}/feedback", headers=PREFLIGHT)
+    assert 200 <= response.status_code < 300
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_post_response_carries_the_allow_origin_header(client: FlaskClient) -> None:
+    response = client.post(SERVICE_URL, json=hook_request(all_keys_null()), headers={"Origin": SANDBOX})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_configured_origins_echo_only_a_listed_origin(make_app: Callable[..., Flask]) -> None:
+    client = make_app(cors_origins=f"{SANDBOX},https://ehr.example.org").test_client()
+    listed = client.options(SERVICE_URL, headers=PREFLIGHT)
+    assert listed.headers["Access-Control-Allow-Origin"] == SANDBOX
+    assert "Origin" in listed.headers["Vary"]
+    other = client.options(SERVICE_URL, headers={**PREFLIGHT, "Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_request_without_origin_gets_no_cors_headers(client: FlaskClient) -> None:
+    response = client.get("/cds-services")
+    assert "Access-Control-Allow-Origin" not in response.headers
