@@ -1,49 +1,254 @@
-"""Prefetch -> PatientFacts: the single entry point of the package."""
+"""Prefetch -> PatientFacts: the single entry point of the package (spec section 1).
+
+A fact is PRESENT when its criterion is met by data that counts; ABSENT only when the
+data needed to decide was there and did not meet it; UNKNOWN otherwise, with ``missing``
+saying why. A key that could not be obtained never lets a fact be ABSENT.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from fhir_mappings.facts import (
-    Fact,
-    GradeSource,
-    MedicationClasses,
-    MRGrade,
-    PatientFacts,
-    Status,
+from fhir_mappings.conditions import ActiveCondition, active_in
+from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Status
+from fhir_mappings.labs import (
+    BILIRUBIN_RULE,
+    CREATININE_RULE,
+    LACTATE_RULE,
+    PLATELETS_RULE,
+    LabFinding,
+    LabRule,
+    assess,
 )
+from fhir_mappings.medications import MedicationFindings, medications
+from fhir_mappings.mr_grade import mr_grade
+from fhir_mappings.parse import Collected, Report, collect
 from fhir_mappings.prefetch import ChartInput
+from fhir_mappings.procedures import CIRCULATORY, RESPIRATORY, Support, Supports, devices, procedures
 from fhir_mappings.thresholds import Thresholds, load_thresholds
+from fhir_mappings.timing import TimeProblem, describe_window, within
+from fhir_mappings.vitals import blood_pressures, hypotension
 
 ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
+TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-muscle-or-chordal-rupture")
 
 
 def map_chart(chart: ChartInput, *, now: datetime, thresholds: Thresholds | None = None) -> PatientFacts:
     """Map the chart to the facts of spec section 1 as of ``now`` (timezone-aware UTC)."""
-    if now.tzinfo is None:
+    if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    _ = thresholds or load_thresholds()
-    missing = ("not yet assessed",)
+    limits = thresholds or load_thresholds()
+    chart_data = collect(chart)
+    report = Report(chart_data.notes)
+    return _Mapper(chart_data, report, now, limits).facts(chart.patient_id)
 
-    def unknown(name: str) -> Fact:
-        return Fact(name, Status.UNKNOWN, missing=missing)
 
-    return PatientFacts(
-        as_of=now,
-        patient_id=chart.patient_id,
-        mr_documented=unknown("mr_documented"),
-        mr_unconfirmed=False,
-        mr_grade=MRGrade(None, GradeSource.NONE, missing=missing),
-        hypotension=unknown("hypotension"),
-        hypoperfusion=unknown("hypoperfusion"),
-        cardiogenic_shock=unknown("cardiogenic_shock"),
-        vasoactive_support=unknown("vasoactive_support"),
-        mechanical_support=unknown("mechanical_support"),
-        organ_dysfunction={o: unknown(o) for o in ORGAN_SYSTEMS},
-        multi_organ_failure=unknown("multi_organ_failure"),
-        acute_mr_trigger=unknown("acute_mr_trigger"),
-        pulmonary_edema=unknown("pulmonary_edema"),
-        heart_failure_symptoms=unknown("heart_failure_symptoms"),
-        medications=MedicationClasses(missing=missing),
-        unavailable=tuple(sorted(chart.unavailable.items())),
-    )
+class _Mapper:
+    """One evaluation: the collected chart, the data-quality log, ``now`` and thresholds."""
+
+    def __init__(self, chart: Collected, report: Report, now: datetime, thresholds: Thresholds) -> None:
+        self.chart = chart
+        self.report = report
+        self.now = now
+        self.thresholds = thresholds
+        self.conditions = chart.of_type("Condition")
+        self.observations = chart.of_type("Observation")
+
+    def facts(self, patient_id: str) -> PatientFacts:
+        mr = self.active("mitral-regurgitation")
+        pressures = blood_pressures(
+            self.observations, now=self.now, thresholds=self.thresholds, report=self.report
+        )
+        meds = medications(
+            self.chart.resources,
+            self.chart.by_reference,
+            now=self.now,
+            window=self.thresholds.medication_administration_window,
+            report=self.report,
+        )
+        organs = self.organ_dysfunction()
+        grade = mr_grade(
+            self.observations,
+            mr,
+            now=self.now,
+            thresholds=self.thresholds,
+            report=self.report,
+            unavailable=self.chart.missing("mr-grade"),
+        )
+        return PatientFacts(
+            as_of=self.now,
+            patient_id=patient_id,
+            mr_documented=self.condition_fact("mr_documented", mr),
+            mr_unconfirmed=bool(mr) and all(c.unconfirmed for c in mr),
+            mr_grade=grade,
+            hypotension=hypotension(pressures, self.thresholds, self.chart.missing("vital-signs")),
+            hypoperfusion=self.lab_fact("hypoperfusion", self.lab(LACTATE_RULE)),
+            cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.active("cardiogenic-shock")),
+            vasoactive_support=self.vasoactive_support(meds),
+            mechanical_support=self.mechanical_support(),
+            organ_dysfunction=organs,
+            multi_organ_failure=self.multi_organ_failure(organs),
+            acute_mr_trigger=self.acute_mr_trigger(),
+            pulmonary_edema=self.condition_fact("pulmonary_edema", self.active("acute-pulmonary-edema")),
+            heart_failure_symptoms=self.condition_fact(
+                "heart_failure_symptoms",
+                self.active("heart-failure") + self.active("dyspnea") + self.active("acute-pulmonary-edema"),
+            ),
+            medications=self.medication_classes(meds),
+            data_quality=self.report.notes,
+            unavailable=tuple(sorted(self.chart.unavailable.items())),
+        )
+
+    # -- Conditions --------------------------------------------------------------------
+
+    def active(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
+        return active_in(self.conditions, value_set_id, self.report)
+
+    def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
+        """PRESENT on an active Condition; ABSENT only when the conditions were obtained."""
+        return _decide(name, [c.evidence for c in found], [], self.chart.missing("conditions"))
+
+    def acute_mr_trigger(self) -> Fact:
+        """Active acute MI, endocarditis or papillary/chordal rupture with onset in 30 days."""
+        window = self.thresholds.acute_trigger_window
+        evidence: list[Evidence] = []
+        undated: list[str] = []
+        for vs_id in TRIGGERS:
+            for condition in self.active(vs_id):
+                try:
+                    onset = condition.onset
+                except TimeProblem as problem:
+                    undated.append(
+                        f"Condition/{condition.evidence.resource_id} ({vs_id}): {problem}, not counted"
+                    )
+                    self.report.note(condition.resource, f"acute trigger not counted: {problem}")
+                    continue
+                if onset.start <= self.now and within(onset, self.now, window, need_time_of_day=False):
+                    note = f"{vs_id}: onset within {describe_window(window)}"
+                    evidence.append(_with_note(condition.evidence, note, onset.start))
+                else:
+                    self.report.note(
+                        condition.resource, f"{vs_id}: onset outside the {describe_window(window)} window"
+                    )
+        unavailable = self.chart.missing("conditions")
+        if not evidence and undated:
+            return Fact("acute_mr_trigger", Status.UNKNOWN, (), tuple(undated) + _opt(unavailable))
+        return _decide("acute_mr_trigger", evidence, undated, unavailable)
+
+    # -- Observations ------------------------------------------------------------------
+
+    def lab(self, rule: LabRule) -> LabFinding:
+        return assess(rule, self.observations, now=self.now, thresholds=self.thresholds, report=self.report)
+
+    def lab_fact(self, name: str, finding: LabFinding) -> Fact:
+        unavailable = self.chart.missing("labs")
+        if finding.status is Status.PRESENT:
+            return Fact(name, Status.PRESENT, finding.evidence, finding.missing)
+        if unavailable is not None:
+            return Fact(name, Status.UNKNOWN, finding.evidence, (unavailable, *finding.missing))
+        return Fact(name, finding.status, finding.evidence, finding.missing)
+
+    # -- Organ dysfunction -------------------------------------------------------------
+
+    def organ_dysfunction(self) -> dict[str, Fact]:
+        respiratory = self.respiratory_support()
+        return {
+            "renal": self.organ("renal", self.active("acute-kidney-injury"), self.lab(CREATININE_RULE)),
+            "hepatic": self.organ("hepatic", self.active("liver-failure"), self.lab(BILIRUBIN_RULE)),
+            "respiratory": _decide(
+                "respiratory",
+                [c.evidence for c in self.active("acute-respiratory-failure")]
+                + [s.evidence for s in respiratory],
+                [],
+                *self.keys_missing("conditions", "procedures"),
+            ),
+            "coagulation": self.lab_fact("coagulation", self.lab(PLATELETS_RULE)),
+        }
+
+    def organ(self, name: str, conditions: tuple[ActiveCondition, ...], finding: LabFinding) -> Fact:
+        """An active organ-failure Condition, or the lab criterion (spec section 1)."""
+        evidence = tuple(c.evidence for c in conditions) + finding.evidence
+        if conditions or finding.status is Status.PRESENT:
+            return Fact(name, Status.PRESENT, evidence, finding.missing)
+        gaps = tuple(self.keys_missing("conditions", "labs"))
+        if gaps or finding.status is Status.UNKNOWN:
+            return Fact(name, Status.UNKNOWN, evidence, gaps + finding.missing)
+        return Fact(name, Status.ABSENT, evidence, finding.missing)
+
+    def multi_organ_failure(self, organs: dict[str, Fact]) -> Fact:
+        """An active multiple-organ-failure Condition, or >= 2 organ systems failing."""
+        condition = self.active("multiple-organ-failure")
+        present = [name for name, fact in organs.items() if fact.status is Status.PRESENT]
+        unknown = [name for name, fact in organs.items() if fact.status is Status.UNKNOWN]
+        evidence = [c.evidence for c in condition] + [e for n in present for e in organs[n].evidence]
+        if condition or len(present) >= 2:
+            return Fact("multi_organ_failure", Status.PRESENT, tuple(evidence))
+        missing = [f"{name} organ function not assessed" for name in unknown]
+        missing.extend(self.keys_missing("conditions"))
+        if len(present) + len(unknown) >= 2 or self.chart.missing("conditions"):
+            return Fact("multi_organ_failure", Status.UNKNOWN, tuple(evidence), tuple(missing))
+        return Fact("multi_organ_failure", Status.ABSENT, tuple(evidence), tuple(missing))
+
+    # -- Support -----------------------------------------------------------------------
+
+    def respiratory_support(self) -> tuple[Support, ...]:
+        window = self.thresholds.support_procedure_window
+        found = procedures(self.chart.resources, RESPIRATORY, now=self.now, window=window, report=self.report)
+        on_devices = devices(self.chart.resources, self.chart.by_reference, RESPIRATORY, self.report)
+        return found + on_devices.found
+
+    def mechanical_support(self) -> Fact:
+        window = self.thresholds.support_procedure_window
+        found = procedures(self.chart.resources, CIRCULATORY, now=self.now, window=window, report=self.report)
+        on_devices: Supports = devices(
+            self.chart.resources, self.chart.by_reference, CIRCULATORY, self.report
+        )
+        evidence = [s.evidence for s in found + on_devices.found]
+        partial = [*self.keys_missing("devices", "device-use-statements"), *on_devices.unresolved]
+        if not evidence and on_devices.unresolved:
+            return Fact(
+                "mechanical_support",
+                Status.UNKNOWN,
+                (),
+                tuple(partial) + _opt(self.chart.missing("procedures")),
+            )
+        return _decide("mechanical_support", evidence, partial, self.chart.missing("procedures"))
+
+    # -- Medications -------------------------------------------------------------------
+
+    def vasoactive_support(self, meds: MedicationFindings) -> Fact:
+        evidence = [m.evidence for m in meds.vasoactive]
+        partial = [*self.keys_missing("medication-administrations"), *meds.unidentified]
+        if not evidence and meds.unidentified:
+            missing = tuple(partial) + _opt(self.chart.missing("medication-requests"))
+            return Fact("vasoactive_support", Status.UNKNOWN, (), missing)
+        return _decide("vasoactive_support", evidence, partial, self.chart.missing("medication-requests"))
+
+    def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
+        return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing("medication-requests")))
+
+    def keys_missing(self, *keys: str) -> list[str]:
+        return [m for k in keys if (m := self.chart.missing(k)) is not None]
+
+
+def _decide(
+    name: str, evidence: Iterable[Evidence], partial: Iterable[str], *unavailable: str | None
+) -> Fact:
+    """PRESENT with evidence; else UNKNOWN if a needed key is missing; else ABSENT."""
+    found = tuple(evidence)
+    gaps = tuple(u for u in unavailable if u is not None)
+    if found:
+        return Fact(name, Status.PRESENT, found, tuple(partial))
+    if gaps:
+        return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial))
+    return Fact(name, Status.ABSENT, (), tuple(partial))
+
+
+def _opt(value: str | None) -> tuple[str, ...]:
+    return () if value is None else (value,)
+
+
+def _with_note(evidence: Evidence, note: str, time: datetime | None) -> Evidence:
+    return replace(evidence, note=note, time=time)

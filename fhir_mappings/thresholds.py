@@ -35,7 +35,9 @@ class Thresholds:
     map_below_mmhg: float
     lactate_at_least_mmol_l: float
     creatinine_at_least_mg_dl: float
+    creatinine_at_least_umol_l: float
     bilirubin_at_least_mg_dl: float
+    bilirubin_at_least_umol_l: float
     platelets_below_10e3_ul: float
     vitals_window_hours: float
     lactate_window_hours: float
@@ -44,6 +46,14 @@ class Thresholds:
     acute_trigger_window_days: float
     support_procedure_window_days: float
     medication_administration_window_hours: float
+
+    def creatinine_cut_off(self, unit: str) -> float:
+        """The creatinine cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
+        return self.creatinine_at_least_umol_l if unit == "umol/L" else self.creatinine_at_least_mg_dl
+
+    def bilirubin_cut_off(self, unit: str) -> float:
+        """The total-bilirubin cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
+        return self.bilirubin_at_least_umol_l if unit == "umol/L" else self.bilirubin_at_least_mg_dl
 
     @property
     def vitals_window(self) -> timedelta:
@@ -75,6 +85,12 @@ class Thresholds:
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Thresholds))
+
+#: Cut-offs stated in two units: overriding one alone would leave the other inconsistent.
+PAIRED: tuple[tuple[str, str], ...] = (
+    ("creatinine_at_least_mg_dl", "creatinine_at_least_umol_l"),
+    ("bilirubin_at_least_mg_dl", "bilirubin_at_least_umol_l"),
+)
 
 
 @cache
@@ -128,6 +144,10 @@ def apply_overrides(base: Thresholds, doc: Any) -> Thresholds:
         if name not in FIELD_NAMES:
             raise ValueError(f"unknown threshold {name!r}")
         changes[name] = _number(name, raw)
+    for first, second in PAIRED:
+        if (first in changes) != (second in changes):
+            given, other = (first, second) if first in changes else (second, first)
+            raise ValueError(f"threshold {given!r} must be overridden together with {other!r}")
     return replace(base, **changes)
 
 

@@ -1,0 +1,105 @@
+"""Conditions: which are active and confirmed, matched to the spec's value sets.
+
+Spec section 1: active = clinicalStatus active, recurrence or relapse; no clinicalStatus
+counts as active unless ``abatement[x]`` is set. verificationStatus refuted or
+entered-in-error: left out and reported. provisional / differential / unconfirmed: counted,
+but marked unconfirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from fhir_mappings.codesystems import CONDITION_CLINICAL, CONDITION_VER_STATUS
+from fhir_mappings.elements import Resource, coded, codings, resource_id
+from fhir_mappings.facts import Evidence
+from fhir_mappings.parse import Report
+from fhir_mappings.timing import FhirTime, TimeProblem, parse_time
+from fhir_mappings.valuesets import value_set
+
+ACTIVE = frozenset({"active", "recurrence", "relapse"})
+INACTIVE = frozenset({"inactive", "remission", "resolved"})
+CONFIRMED = frozenset({"confirmed"})
+UNCONFIRMED = frozenset({"unconfirmed", "provisional", "differential"})
+EXCLUDED = frozenset({"refuted", "entered-in-error"})
+_ABATEMENT = ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString")
+
+
+@dataclass(frozen=True)
+class ActiveCondition:
+    """An active, not refuted Condition in one value set."""
+
+    resource: Resource
+    value_set: str
+    evidence: Evidence
+    unconfirmed: bool
+
+    @property
+    def onset(self) -> FhirTime:
+        """onsetDateTime, else onsetPeriod.start, else recordedDate; TimeProblem if none."""
+        return onset_of(self.resource)
+
+
+def active_in(
+    resources: Iterable[Resource], value_set_id: str, report: Report
+) -> tuple[ActiveCondition, ...]:
+    """Active, not refuted Conditions whose code is in ``value_set_id``, validated."""
+    vs = value_set(value_set_id)
+    found: list[ActiveCondition] = []
+    for resource in resources:
+        hit = vs.match(codings(resource.get("code")))
+        if hit is None or not _usable(resource, report) or not report.valid(resource):
+            continue
+        verification = coded(resource.get("verificationStatus"), CONDITION_VER_STATUS)
+        unconfirmed = verification in UNCONFIRMED
+        time = _recorded_time(resource)
+        note = f"active Condition in {value_set_id}" + (f" ({verification})" if unconfirmed else "")
+        evidence = Evidence(
+            "Condition", resource_id(resource), hit.system, hit.code, hit.display, time=time, note=note
+        )
+        found.append(ActiveCondition(resource, value_set_id, evidence, unconfirmed))
+    return tuple(found)
+
+
+def _usable(resource: Resource, report: Report) -> bool:
+    """Active and not refuted; statuses that are wrong or excluded are reported."""
+    verification = coded(resource.get("verificationStatus"), CONDITION_VER_STATUS)
+    if resource.get("verificationStatus") is not None and verification is None:
+        report.note(resource, "verificationStatus not coded in the FHIR code system")
+        return False
+    if verification in EXCLUDED:
+        report.note(resource, f"verificationStatus {verification}")
+        return False
+    if verification is not None and verification not in CONFIRMED | UNCONFIRMED:
+        report.note(resource, f"verificationStatus {verification[:30]!r} is not a FHIR code")
+        return False
+    if resource.get("clinicalStatus") is None:
+        return not any(resource.get(name) is not None for name in _ABATEMENT)
+    clinical = coded(resource.get("clinicalStatus"), CONDITION_CLINICAL)
+    if clinical in ACTIVE:
+        return True
+    if clinical not in INACTIVE:
+        report.note(resource, "clinicalStatus missing or not a FHIR code")
+    return False
+
+
+def onset_of(resource: Resource) -> FhirTime:
+    """onsetDateTime, else onsetPeriod.start, else recordedDate (spec: acute triggers)."""
+    period = resource.get("onsetPeriod")
+    for raw in (
+        resource.get("onsetDateTime"),
+        period.get("start") if isinstance(period, Mapping) else None,
+        resource.get("recordedDate"),
+    ):
+        if raw is not None:
+            return parse_time(raw)
+    raise TimeProblem("no onset or recorded date")
+
+
+def _recorded_time(resource: Resource) -> datetime | None:
+    try:
+        return onset_of(resource).start
+    except TimeProblem:
+        return None

@@ -1,0 +1,69 @@
+"""Small typed accessors over raw FHIR JSON (dicts), shared by the fact modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+Resource = Mapping[str, Any]
+
+
+def codings(concept: Any) -> tuple[Mapping[str, Any], ...]:
+    """The codings of a CodeableConcept dict (empty for anything else)."""
+    if not isinstance(concept, Mapping):
+        return ()
+    found = concept.get("coding")
+    if not isinstance(found, list):
+        return ()
+    return tuple(c for c in found if isinstance(c, Mapping))
+
+
+def concepts(value: Any) -> Iterator[Any]:
+    """A CodeableConcept or a list of them, as an iterator."""
+    if isinstance(value, list):
+        yield from value
+    elif value is not None:
+        yield value
+
+
+def coded(concept: Any, system: str) -> str | None:
+    """The first code of ``system`` in a CodeableConcept, else None."""
+    for coding in codings(concept):
+        if coding.get("system") == system and isinstance(coding.get("code"), str):
+            return str(coding["code"])
+    return None
+
+
+def resource_id(resource: Resource) -> str | None:
+    value = resource.get("id")
+    return value if isinstance(value, str) else None
+
+
+def resource_type(resource: Resource) -> str:
+    value = resource.get("resourceType")
+    return value if isinstance(value, str) else "Unknown"
+
+
+def reference_of(value: Any) -> str | None:
+    """The ``reference`` string of a Reference dict."""
+    if isinstance(value, Mapping) and isinstance(value.get("reference"), str):
+        return str(value["reference"])
+    return None
+
+
+def relative_reference(reference: str) -> str:
+    """``Type/id`` from a relative or absolute reference (history suffix dropped)."""
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else reference
+
+
+def text_of(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def number(value: Any) -> float | None:
+    """A JSON number (not a bool) as float; Decimal when the JSON was parsed that way."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return float(value)

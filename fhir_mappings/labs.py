@@ -1,0 +1,116 @@
+"""Laboratory criteria: the latest value in its window against its cut-off (spec section 1).
+
+Lactate (24 h, >= 2.0 mmol/L; mg/dL / 9.008), creatinine (48 h, >= 2.0 mg/dL or >= 177
+umol/L), total bilirubin (48 h, >= 2.0 mg/dL or >= 34 umol/L), platelets (48 h,
+< 100 x10^3/uL; 10*9/L is the same number). Cut-offs stated in a unit are compared in
+that unit; other accepted units are converted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fhir_mappings.elements import Resource
+from fhir_mappings.facts import Evidence, Status
+from fhir_mappings.observations import Reading, fmt, latest, select
+from fhir_mappings.parse import Report
+from fhir_mappings.thresholds import Thresholds
+from fhir_mappings.timing import describe_window
+from fhir_mappings.units import (
+    BILIRUBIN,
+    CREATININE,
+    LACTATE,
+    MMOL_L,
+    PLATELETS,
+    THOUSAND_PER_UL,
+    Analyte,
+    convert,
+)
+
+
+@dataclass(frozen=True)
+class LabRule:
+    """One lab criterion: value set, analyte, direction, cut-off and window."""
+
+    label: str
+    value_set: str
+    analyte: Analyte
+    #: True: a value below the cut-off meets the criterion; False: at or above it.
+    below: bool
+    #: Thresholds and the reading's unit -> (cut-off, unit it is stated in).
+    cut_off: Callable[[Thresholds, str], tuple[float, str]]
+    window: Callable[[Thresholds], timedelta]
+
+
+LACTATE_RULE = LabRule(
+    "lactate",
+    "lactate",
+    LACTATE,
+    below=False,
+    cut_off=lambda t, _unit: (t.lactate_at_least_mmol_l, MMOL_L),
+    window=lambda t: t.lactate_window,
+)
+CREATININE_RULE = LabRule(
+    "creatinine",
+    "creatinine",
+    CREATININE,
+    below=False,
+    cut_off=lambda t, unit: (t.creatinine_cut_off(unit), unit),
+    window=lambda t: t.labs_window,
+)
+BILIRUBIN_RULE = LabRule(
+    "total bilirubin",
+    "bilirubin-total",
+    BILIRUBIN,
+    below=False,
+    cut_off=lambda t, unit: (t.bilirubin_cut_off(unit), unit),
+    window=lambda t: t.labs_window,
+)
+PLATELETS_RULE = LabRule(
+    "platelets",
+    "platelets",
+    PLATELETS,
+    below=True,
+    cut_off=lambda t, _unit: (t.platelets_below_10e3_ul, THOUSAND_PER_UL),
+    window=lambda t: t.labs_window,
+)
+
+
+@dataclass(frozen=True)
+class LabFinding:
+    """PRESENT/ABSENT when a value decided; UNKNOWN when none was usable in the window."""
+
+    status: Status
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+def assess(
+    rule: LabRule, resources: Iterable[Resource], *, now: datetime, thresholds: Thresholds, report: Report
+) -> LabFinding:
+    """Decide ``rule`` on the latest usable value within its window."""
+    window = rule.window(thresholds)
+    candidates = select(
+        resources, (rule.value_set,), now=now, window=window, need_time_of_day=True, report=report
+    )
+    found = latest(candidates, rule.analyte, report)
+    if found.reading is None:
+        missing = (f"no {rule.label} in the last {describe_window(window)}", *found.left_out)
+        return LabFinding(Status.UNKNOWN, (), missing)
+    met, note = _compare(rule, found.reading, thresholds)
+    status = Status.PRESENT if met else Status.ABSENT
+    return LabFinding(status, (found.reading.evidence(note),), found.left_out)
+
+
+def _compare(rule: LabRule, reading: Reading, thresholds: Thresholds) -> tuple[bool, str]:
+    cut_off, cut_unit = rule.cut_off(thresholds, reading.measured.unit)
+    value = convert(reading.measured.value, reading.measured.unit, cut_unit, rule.analyte)
+    met = value < cut_off if rule.below else value >= cut_off
+    relation = ("<" if met else ">=") if rule.below else (">=" if met else "<")
+    shown = f"{fmt(reading.measured.value)} {reading.measured.unit}"
+    if reading.measured.unit != cut_unit:
+        shown += f" (= {fmt(value)} {cut_unit})"
+    outcome = "" if met else " (not met)"
+    return met, f"{rule.label} {shown} {relation} {fmt(cut_off)} {cut_unit}{outcome}"

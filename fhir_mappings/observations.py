@@ -1,0 +1,171 @@
+"""Observations: status, effective time and window, then the latest usable value.
+
+Spec section 1: only final, amended or corrected count; "latest" is the valid one with the
+latest effective time; for each lab the latest value in its window decides (not the
+worst). A value in an unknown unit is left out and reported, and the next one decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from fhir_mappings.elements import Resource, codings, resource_id
+from fhir_mappings.facts import Evidence
+from fhir_mappings.parse import Report
+from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time, within
+from fhir_mappings.units import Analyte, Measured, UnitProblem, measure
+from fhir_mappings.valuesets import ValueSetCode, value_set
+
+COUNTED = frozenset({"final", "amended", "corrected"})
+NOT_YET = frozenset({"registered", "preliminary", "unknown"})
+WITHDRAWN = frozenset({"cancelled", "entered-in-error"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A counted Observation in its window, matched to a value-set code."""
+
+    resource: Resource
+    code: ValueSetCode
+    time: FhirTime
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One usable value: from an Observation or from a component of a panel."""
+
+    code: ValueSetCode
+    measured: Measured
+    time: datetime
+    resource_id: str | None
+    #: A MAP computed from the SBP and DBP of one panel, not measured.
+    computed: bool = False
+
+    def evidence(self, note: str) -> Evidence:
+        display = self.code.display + (" (computed from SBP and DBP of the panel)" if self.computed else "")
+        return Evidence(
+            "Observation",
+            self.resource_id,
+            self.code.system,
+            self.code.code,
+            display,
+            value=self.measured.value,
+            unit=self.measured.unit,
+            time=self.time,
+            note=note,
+        )
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The deciding reading (if any) and newer values that were left out, in words."""
+
+    reading: Reading | None
+    left_out: tuple[str, ...] = ()
+
+
+def effective_time(resource: Resource) -> FhirTime:
+    """effectiveDateTime / effectiveInstant, else effectivePeriod end or start."""
+    for name in ("effectiveDateTime", "effectiveInstant"):
+        if resource.get(name) is not None:
+            return parse_time(resource[name])
+    period = resource.get("effectivePeriod")
+    if isinstance(period, Mapping):
+        return parse_time(period.get("end") or period.get("start"))
+    raise TimeProblem("no effective time")
+
+
+def select(
+    resources: Iterable[Resource],
+    value_set_ids: tuple[str, ...],
+    *,
+    now: datetime,
+    window: timedelta,
+    need_time_of_day: bool,
+    report: Report,
+) -> tuple[Candidate, ...]:
+    """Counted, valid Observations coded in the value sets and within the window, newest first."""
+    sets = tuple(value_set(v) for v in value_set_ids)
+    found: list[Candidate] = []
+    for resource in resources:
+        hit = next((h for vs in sets if (h := vs.match(codings(resource.get("code")))) is not None), None)
+        if hit is None or not _counted(resource, report):
+            continue
+        time = _time_in_window(resource, now, window, need_time_of_day, hit, report)
+        if time is not None and report.valid(resource):
+            found.append(Candidate(resource, hit, time))
+    return tuple(sorted(found, key=lambda c: c.time.end, reverse=True))
+
+
+def _counted(resource: Resource, report: Report) -> bool:
+    status = resource.get("status")
+    if status in COUNTED:
+        return True
+    if status in NOT_YET or status in WITHDRAWN:
+        report.note(resource, f"status {status}")
+    else:
+        shown = status[:30] if isinstance(status, str) else None
+        report.note(resource, f"status {shown!r} is not an Observation status")
+    return False
+
+
+def _time_in_window(
+    resource: Resource,
+    now: datetime,
+    window: timedelta,
+    need_time_of_day: bool,
+    hit: ValueSetCode,
+    report: Report,
+) -> FhirTime | None:
+    try:
+        time = effective_time(resource)
+    except TimeProblem as problem:
+        report.note(resource, f"{hit.display}: {problem}")
+        return None
+    if need_time_of_day and not time.precise:
+        report.note(resource, f"{hit.display}: effective time has no time of day")
+        return None
+    if time.start > now:
+        report.note(resource, f"{hit.display}: effective time is after the evaluation time")
+        return None
+    if not within(time, now, window, need_time_of_day=need_time_of_day):
+        report.note(resource, f"{hit.display}: outside the {describe_window(window)} window")
+        return None
+    return time
+
+
+def reading_of(
+    candidate: Candidate,
+    analyte: Analyte,
+    report: Report,
+    quantity: Any = None,
+    code: ValueSetCode | None = None,
+) -> Reading | str:
+    """The reading of an Observation (or of one component), or why it was left out."""
+    source = candidate.resource.get("valueQuantity") if quantity is None else quantity
+    shown = code or candidate.code
+    try:
+        measured = measure(source, analyte)
+    except UnitProblem as problem:
+        report.note(candidate.resource, f"{shown.display}: {problem}")
+        return f"{shown.display} Observation/{resource_id(candidate.resource)} left out: {problem}"
+    return Reading(shown, measured, candidate.time.end, resource_id(candidate.resource))
+
+
+def latest(candidates: Iterable[Candidate], analyte: Analyte, report: Report) -> Latest:
+    """The newest usable reading; newer unusable ones are named."""
+    left_out: list[str] = []
+    for candidate in candidates:
+        result = reading_of(candidate, analyte, report)
+        if isinstance(result, Reading):
+            return Latest(result, tuple(left_out))
+        left_out.append(result)
+    return Latest(None, tuple(left_out))
+
+
+def fmt(value: float) -> str:
+    """A number as a clinician writes it: 82, 2.1, 0.35."""
+    return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"

@@ -1,0 +1,208 @@
+"""Prefetch -> the resources of the chart, what could not be obtained, and validation.
+
+Selection happens on the raw JSON (cheap); only resources a fact may use are validated
+with fhir.resources' R4B models (costly), once each. A resource that fails validation is
+left out and reported, never fatal. fhir.resources does not check code values, so the fact
+modules check statuses themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
+from fhir_mappings.facts import DataQualityNote
+from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
+
+#: Keys whose data the facts read, with the words used when they are missing.
+KEY_LABELS: Mapping[str, str] = {
+    "conditions": "conditions",
+    "mr-grade": "echo MR grade",
+    "vital-signs": "vital signs",
+    "labs": "laboratory results",
+    "procedures": "procedures",
+    "devices": "devices",
+    "device-use-statements": "device use statements",
+    "medication-requests": "medication orders",
+    "medication-administrations": "medication administrations",
+}
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The chart's resources, deduplicated by (type, id), and the state of each key."""
+
+    resources: tuple[Resource, ...]
+    #: ``Type/id`` -> resource, including ``search.mode == "include"`` entries.
+    by_reference: Mapping[str, Resource]
+    #: Keys that could not be (fully) obtained -> reason in plain words.
+    unavailable: Mapping[str, str]
+    notes: tuple[DataQualityNote, ...]
+
+    def missing(self, key: str) -> str | None:
+        """'vital signs: <reason>' when ``key`` could not be obtained, else None."""
+        reason = self.unavailable.get(key)
+        return None if reason is None else f"{KEY_LABELS.get(key, key)}: {reason}"
+
+    def of_type(self, type_name: str) -> tuple[Resource, ...]:
+        return tuple(r for r in self.resources if r.get("resourceType") == type_name)
+
+
+def collect(chart: ChartInput) -> Collected:
+    """Flatten every prefetch value into resources; note what could not be obtained."""
+    unavailable: dict[str, str] = dict(chart.unavailable)
+    seen: dict[tuple[str, str], Resource] = {}
+    anonymous: list[Resource] = []
+    notes: list[DataQualityNote] = []
+    for key, value in chart.prefetch.items():
+        if key in unavailable:
+            continue
+        for resource in _resources_of(key, value, unavailable, notes):
+            rid = resource_id(resource)
+            if rid is None:
+                anonymous.append(resource)
+            else:
+                seen.setdefault((resource_type(resource), rid), resource)
+    for key in KEY_LABELS:
+        if key not in chart.prefetch and key not in unavailable:
+            unavailable[key] = "not provided by the EHR"
+    resources = tuple(seen.values()) + tuple(anonymous)
+    by_reference = {f"{t}/{i}": r for (t, i), r in seen.items()}
+    kept = tuple(_same_patient(resources, chart.patient_id, notes))
+    return Collected(kept, by_reference, unavailable, tuple(notes))
+
+
+def _resources_of(
+    key: str, value: Any, unavailable: dict[str, str], notes: list[DataQualityNote]
+) -> Iterable[Resource]:
+    kind = classify(value)
+    if kind is PrefetchKind.EMPTY:
+        return ()
+    if kind is PrefetchKind.INVALID:
+        unavailable[key] = "the value received is not a FHIR resource"
+        return ()
+    if kind is PrefetchKind.ERROR:
+        unavailable[key] = f"could not be fetched ({_outcome_codes(value)})"
+        return ()
+    if kind is PrefetchKind.RESOURCE:
+        return (value,)
+    return _bundle_resources(key, value, unavailable, notes)
+
+
+def _bundle_resources(
+    key: str, bundle: Mapping[str, Any], unavailable: dict[str, str], notes: list[DataQualityNote]
+) -> list[Resource]:
+    entries = bundle.get("entry")
+    found: list[Resource] = []
+    for entry in entries if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+            notes.append(
+                DataQualityNote("Bundle", resource_id(bundle), f"an entry of '{key}' is not a resource")
+            )
+            continue
+        if resource["resourceType"] == "OperationOutcome":
+            # search.mode "outcome": a warning, or an error meaning the result is partial.
+            if _is_error(resource):
+                unavailable[key] = f"the search was only partly answered ({_outcome_codes(resource)})"
+            continue
+        found.append(resource)
+    return found
+
+
+def _is_error(outcome: Mapping[str, Any]) -> bool:
+    issues = outcome.get("issue")
+    return any(
+        isinstance(i, Mapping) and i.get("severity") in ("error", "fatal")
+        for i in (issues if isinstance(issues, list) else ())
+    )
+
+
+def _outcome_codes(outcome: Mapping[str, Any]) -> str:
+    """The issue codes of an OperationOutcome (codes only: diagnostics is free text)."""
+    issues = outcome.get("issue")
+    codes = sorted(
+        {
+            str(i["code"])
+            for i in (issues if isinstance(issues, list) else ())
+            if isinstance(i, Mapping) and isinstance(i.get("code"), str)
+        }
+    )
+    return f"OperationOutcome: {', '.join(codes)}" if codes else "OperationOutcome"
+
+
+_PATIENT_FIELDS = ("subject", "patient")
+
+
+def _same_patient(
+    resources: Iterable[Resource], patient_id: str, notes: list[DataQualityNote]
+) -> Iterable[Resource]:
+    """Leave out resources that name another patient (a wrong chart must never count)."""
+    for resource in resources:
+        other = next(
+            (
+                ref
+                for field in _PATIENT_FIELDS
+                if (ref := reference_of(resource.get(field))) is not None
+                and relative_reference(ref).startswith("Patient/")
+                and relative_reference(ref) != f"Patient/{patient_id}"
+            ),
+            None,
+        )
+        if other is None:
+            yield resource
+        else:
+            notes.append(
+                DataQualityNote(resource_type(resource), resource_id(resource), "refers to another patient")
+            )
+
+
+class Report:
+    """Collects data-quality notes and validates each resource at most once (per call)."""
+
+    def __init__(self, initial: Iterable[DataQualityNote] = ()) -> None:
+        self._notes: dict[tuple[str, str | None, str], DataQualityNote] = {}
+        self._valid: dict[int, str | None] = {}
+        for note in initial:
+            self._notes.setdefault((note.resource_type, note.resource_id, note.reason), note)
+
+    def note(self, resource: Resource, reason: str) -> None:
+        """Record that ``resource`` was left out, and why (no patient data in ``reason``)."""
+        key = (resource_type(resource), resource_id(resource), reason)
+        self._notes.setdefault(key, DataQualityNote(*key))
+
+    def valid(self, resource: Resource) -> bool:
+        """Validate with the R4B model; on failure note the first error and return False."""
+        marker = id(resource)
+        if marker not in self._valid:
+            self._valid[marker] = validation_error(resource)
+            error = self._valid[marker]
+            if error is not None:
+                self.note(resource, f"failed validation: {error}")
+        return self._valid[marker] is None
+
+    @property
+    def notes(self) -> tuple[DataQualityNote, ...]:
+        return tuple(self._notes.values())
+
+
+def validation_error(resource: Resource) -> str | None:
+    """The first validation error as 'path: message' (never the offending value), or None."""
+    try:
+        model = get_fhir_model_class(resource_type(resource))
+    except (KeyError, ValueError):
+        return f"unknown resource type {resource_type(resource)[:40]!r}"
+    try:
+        model.model_validate(resource)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{path or 'resource'}: {first.get('msg', 'invalid')}"[:200]
+    except (TypeError, ValueError) as exc:
+        return f"resource: {type(exc).__name__}"
+    return None
