@@ -74,7 +74,7 @@ class _Outcome:
     error: FhirAccessError | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: jobs key dicts, and a prefetched page is unhashable
 class _Job:
     """One key's work on the FHIR server: fetch a query, or finish a prefetched search's pages."""
 
