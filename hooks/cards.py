@@ -97,11 +97,15 @@ def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guid
     parts += _section(g.texts["data_quality_heading"], data_quality(result, facts, g, MARKDOWN))
     parts.append(g.texts["thresholds"])
     parts.append(f"**{g.texts['evidence_heading']}**: {rec.evidence.level}. {rec.evidence.statement}")
-    ref = g.references[rec.evidence.citation]
-    parts.append(
-        f"**{g.texts['reference_heading']}**: {ref.citation}" + (f" [PubMed]({ref.url})" if ref.url else "")
-    )
+    parts.append(f"**{g.texts['reference_heading']}**: " + " ".join(_citations(rec, g)))
     return "\n\n".join(parts)
+
+
+def _citations(rec: Recommendation, g: Guideline) -> list[str]:
+    """The evidence's source, then the guideline's reference when the card links it."""
+    keys = unique([rec.evidence.citation, *(k for k in rec.links if k == "guideline")])
+    refs = [g.references[k] for k in keys]
+    return [ref.citation + (f" [{ref.label}]({ref.url})" if ref.url and ref.label else "") for ref in refs]
 
 
 def _section(heading: str, items: Iterable[str]) -> list[str]:

@@ -26,11 +26,22 @@ def ago(hours: float = 0, days: float = 0) -> datetime:
     return NOW - timedelta(hours=hours, days=days)
 
 
-def ev(resource: str, *, system: str | None = None, code: str | None = None, display: str | None = None,
-       value: float | None = None, unit: str | None = None, value_text: str | None = None,
-       time: datetime | None = None, note: str | None = None) -> Evidence:
+def ev(
+    resource: str,
+    *,
+    system: str | None = None,
+    code: str | None = None,
+    display: str | None = None,
+    value: float | None = None,
+    unit: str | None = None,
+    value_text: str | None = None,
+    time: datetime | None = None,
+    note: str | None = None,
+) -> Evidence:
     resource_type, _, resource_id = resource.partition("/")
-    return Evidence(resource_type, resource_id or None, system, code, display, value, unit, value_text, time, note)
+    return Evidence(
+        resource_type, resource_id or None, system, code, display, value, unit, value_text, time, note
+    )
 
 
 def present(name: str, *evidence: Evidence, missing: tuple[str, ...] = ()) -> Fact:
@@ -45,29 +56,74 @@ def unknown(name: str, *missing: str) -> Fact:
     return Fact(name, Status.UNKNOWN, (), tuple(missing) or (f"{name}: no data",))
 
 
-MR_CONDITION = ev("Condition/mr-1", system=SNOMED, code="48724000", display="Mitral valve regurgitation",
-                  time=ago(days=200))
-ECHO_4 = ev("Observation/echo-1", system=SNOMED, code="48724000", display="Mitral valve regurgitation",
-            value_text="Severe", time=ago(days=3), note="grade 4+ (severe)")
-SBP_82 = ev("Observation/bp-1", system=LOINC, code="8480-6", display="Systolic blood pressure", value=82,
-            unit="mm[Hg]", time=ago(hours=2), note="SBP 82 mm[Hg] < 90 mm[Hg]")
-LACTATE_4 = ev("Observation/lac-1", system=LOINC, code="2524-7", display="Lactate", value=4.1, unit="mmol/L",
-               time=ago(hours=3), note="lactate 4.1 mmol/L >= 2.0 mmol/L")
+MR_CONDITION = ev(
+    "Condition/mr-1", system=SNOMED, code="48724000", display="Mitral valve regurgitation", time=ago(days=200)
+)
+ECHO_4 = ev(
+    "Observation/echo-1",
+    system=SNOMED,
+    code="48724000",
+    display="Mitral valve regurgitation",
+    value_text="Severe",
+    time=ago(days=3),
+    note="grade 4+ (severe)",
+)
+SBP_82 = ev(
+    "Observation/bp-1",
+    system=LOINC,
+    code="8480-6",
+    display="Systolic blood pressure",
+    value=82,
+    unit="mm[Hg]",
+    time=ago(hours=2),
+    note="SBP 82 mm[Hg] < 90 mm[Hg]",
+)
+LACTATE_4 = ev(
+    "Observation/lac-1",
+    system=LOINC,
+    code="2524-7",
+    display="Lactate",
+    value=4.1,
+    unit="mmol/L",
+    time=ago(hours=3),
+    note="lactate 4.1 mmol/L >= 2.0 mmol/L",
+)
 SHOCK = ev("Condition/shock-1", system=ICD10CM, code="R57.0", display="Cardiogenic shock", time=ago(hours=5))
-AMI = ev("Condition/ami-1", system=ICD10CM, code="I21.9", display="Acute myocardial infarction",
-         time=ago(days=2))
+AMI = ev(
+    "Condition/ami-1", system=ICD10CM, code="I21.9", display="Acute myocardial infarction", time=ago(days=2)
+)
 EDEMA = ev("Condition/ape-1", system=ICD10CM, code="J81.0", display="Acute pulmonary edema", time=ago(days=1))
 HF = ev("Condition/hf-1", system=SNOMED, code="84114007", display="Heart failure", time=ago(days=30))
 ECMO = ev("Procedure/ecmo-1", system=SNOMED, code="786451004", display="Venoarterial ECMO", time=ago(days=2))
 IABP = ev("Device/iabp-1", system=SNOMED, code="399217008", display="Intra-aortic balloon pump")
-CREAT = ev("Observation/cr-1", system=LOINC, code="2160-0", display="Creatinine", value=2.6, unit="mg/dL",
-           time=ago(hours=6), note="creatinine 2.6 mg/dL >= 2.0 mg/dL")
-BILI = ev("Observation/bili-1", system=LOINC, code="1975-2", display="Bilirubin", value=3.1, unit="mg/dL",
-          time=ago(hours=6), note="bilirubin 3.1 mg/dL >= 2.0 mg/dL")
+CREAT = ev(
+    "Observation/cr-1",
+    system=LOINC,
+    code="2160-0",
+    display="Creatinine",
+    value=2.6,
+    unit="mg/dL",
+    time=ago(hours=6),
+    note="creatinine 2.6 mg/dL >= 2.0 mg/dL",
+)
+BILI = ev(
+    "Observation/bili-1",
+    system=LOINC,
+    code="1975-2",
+    display="Bilirubin",
+    value=3.1,
+    unit="mg/dL",
+    time=ago(hours=6),
+    note="bilirubin 3.1 mg/dL >= 2.0 mg/dL",
+)
 
 
-def med(value_set: str, resource: str, code: str, display: str, kind: MatchKind = MatchKind.CODE) -> MedicationMatch:
-    return MedicationMatch(value_set, kind, ev(resource, system=RXNORM, code=code, display=display, time=ago(days=1)))
+def med(
+    value_set: str, resource: str, code: str, display: str, kind: MatchKind = MatchKind.CODE
+) -> MedicationMatch:
+    return MedicationMatch(
+        value_set, kind, ev(resource, system=RXNORM, code=code, display=display, time=ago(days=1))
+    )
 
 
 FUROSEMIDE = med("loop-diuretics", "MedicationRequest/furo-1", "4603", "furosemide")
@@ -82,8 +138,14 @@ def medications(*matches: MedicationMatch, missing: tuple[str, ...] = ()) -> Med
     return MedicationClasses(by_class=by_class, missing=missing)
 
 
-def grade(value: int | None, *, source: GradeSource = GradeSource.ECHO, readable: bool = True,
-          evidence: tuple[Evidence, ...] = (ECHO_4,), missing: tuple[str, ...] = ()) -> MRGrade:
+def grade(
+    value: int | None,
+    *,
+    source: GradeSource = GradeSource.ECHO,
+    readable: bool = True,
+    evidence: tuple[Evidence, ...] = (ECHO_4,),
+    missing: tuple[str, ...] = (),
+) -> MRGrade:
     return MRGrade(value, source, readable, evidence, missing)
 
 
@@ -120,6 +182,6 @@ def severe(**overrides: Any) -> PatientFacts:
 
 
 def counter_ids() -> Any:
-    """Deterministic card ids: ``id-1``, ``id-2``, ..."""
+    """Deterministic card ids (valid UUIDs): ``...-000000000001``, ``...-000000000002``, ..."""
     count = iter(range(1, 10_000))
-    return lambda: f"id-{next(count)}"
+    return lambda: f"00000000-0000-4000-8000-{next(count):012d}"

@@ -1,0 +1,495 @@
+"""Each recommendation of clinical-spec.md section 2 on hand-built facts, one case per test."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+import hooks
+from cds_service.schemas import validate_response
+from fhir_mappings.facts import DataQualityNote, GradeSource, MatchKind
+from hooks import engine
+from hooks.rules import RULES
+from tests.hooks.factories import (
+    AMI,
+    BILI,
+    CREAT,
+    ECMO,
+    EDEMA,
+    FUROSEMIDE,
+    HF,
+    IABP,
+    LACTATE_4,
+    LISINOPRIL,
+    MR_CONDITION,
+    NO_GRADE,
+    NOREPI,
+    NOW,
+    SBP_82,
+    SHOCK,
+    absent,
+    counter_ids,
+    ev,
+    facts,
+    grade,
+    med,
+    medications,
+    present,
+    severe,
+    unknown,
+)
+
+HTML_TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
+
+
+def run(f: Any) -> list[dict[str, Any]]:
+    cards = hooks.evaluate(f, now=NOW, ids=counter_ids())
+    validate_response({"cards": cards})
+    for card in cards:
+        assert len(card["summary"]) < 140
+        assert not HTML_TAG.search(card["detail"])
+    return cards
+
+
+def ids_of(cards: list[dict[str, Any]]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in cards]
+
+
+def by_id(cards: list[dict[str, Any]], rec_id: str) -> dict[str, Any]:
+    return next(c for c in cards if c["source"]["topic"]["code"] == rec_id)
+
+
+def documented(grade_value: int | None = None, **overrides: Any) -> Any:
+    mr_grade = grade(grade_value) if grade_value is not None else NO_GRADE
+    return facts(mr_documented=present("mr_documented", MR_CONDITION), mr_grade=mr_grade, **overrides)
+
+
+# --- no card --------------------------------------------------------------------------
+
+
+def test_no_mr_gives_no_cards() -> None:
+    assert run(facts()) == []
+
+
+def test_no_mr_with_shock_and_heart_failure_gives_no_cards() -> None:
+    f = facts(
+        cardiogenic_shock=present("cs", SHOCK),
+        hypotension=present("h", SBP_82),
+        heart_failure_symptoms=present("hf", HF),
+    )
+    assert run(f) == []
+
+
+@pytest.mark.parametrize("grade_value", [0, 1, 2, 3])
+def test_mild_or_moderate_mr_without_acute_trigger_gives_no_cards(grade_value: int) -> None:
+    f = documented(grade_value, hypotension=present("h", SBP_82), multi_organ_failure=present("mof"))
+    assert run(f) == []
+
+
+def test_moderate_to_severe_3_plus_is_not_rounded_up_to_severe() -> None:
+    assert run(documented(3, cardiogenic_shock=present("cs", SHOCK))) == []
+
+
+# --- acute-mr-emergency ---------------------------------------------------------------
+
+
+def test_documented_mr_with_recent_mi_and_pulmonary_edema_gets_critical_emergency_card() -> None:
+    f = documented(2, acute_mr_trigger=present("t", AMI), pulmonary_edema=present("pe", EDEMA))
+    cards = run(f)
+    assert ids_of(cards) == ["acute-mr-emergency"]
+    card = cards[0]
+    assert card["indicator"] == "critical"
+    assert card["summary"] == "Possible acute MR (acute MI) with pulmonary edema: a medical emergency"
+    assert "`Condition/ami-1`" in card["detail"]
+    assert "`Condition/ape-1`" in card["detail"]
+
+
+@pytest.mark.parametrize(
+    ("field", "fact"),
+    [("hypotension", present("h", SBP_82)), ("cardiogenic_shock", present("cs", SHOCK))],
+)
+def test_acute_mr_emergency_with_hypotension_or_shock(field: str, fact: Any) -> None:
+    cards = run(documented(2, acute_mr_trigger=present("t", AMI), **{field: fact}))
+    assert "acute-mr-emergency" in ids_of(cards)
+
+
+def test_acute_trigger_without_edema_hypotension_or_shock_gives_no_emergency_card() -> None:
+    assert run(documented(2, acute_mr_trigger=present("t", AMI))) == []
+
+
+def test_acute_mr_emergency_needs_documented_mr() -> None:
+    f = facts(mr_grade=grade(2), acute_mr_trigger=present("t", AMI), pulmonary_edema=present("pe", EDEMA))
+    assert run(f) == []
+
+
+# --- mechanical-support / on-mechanical-support ----------------------------------------
+
+
+def test_severe_mr_with_shock_and_no_support_gets_critical_card() -> None:
+    f = severe(cardiogenic_shock=present("cs", SHOCK), hypoperfusion=present("hp", LACTATE_4))
+    cards = run(f)
+    card = by_id(cards, "mechanical-support")
+    assert card["indicator"] == "critical"
+    assert card["summary"] == (
+        "Severe MR (4+), unstable (hypoperfusion, cardiogenic shock): "
+        "consider ECMO or IABP as a bridge to definitive therapy or recovery"
+    )
+    assert "lactate 4.1 mmol/L >= 2.0 mmol/L" in card["detail"]
+    assert "`Observation/lac-1`, 2026-01-15 07:30 UTC" in card["detail"]
+
+
+@pytest.mark.parametrize("field", ["hypotension", "hypoperfusion", "cardiogenic_shock", "vasoactive_support"])
+def test_each_instability_criterion_alone_triggers_mechanical_support(field: str) -> None:
+    assert "mechanical-support" in ids_of(run(severe(**{field: present(field, SBP_82)})))
+
+
+def test_severe_mr_without_instability_gets_no_mechanical_support_card() -> None:
+    assert "mechanical-support" not in ids_of(run(severe()))
+
+
+def test_severe_mr_already_on_ecmo_gets_bridge_card_not_support_card() -> None:
+    f = severe(hypotension=present("h", SBP_82), mechanical_support=present("ms", ECMO))
+    cards = run(f)
+    assert "mechanical-support" not in ids_of(cards)
+    card = by_id(cards, "on-mechanical-support")
+    assert card["indicator"] == "info"
+    assert card["summary"].startswith("Severe MR on VA-ECMO: a bridge")
+
+
+def test_bridge_card_names_iabp() -> None:
+    card = by_id(run(severe(mechanical_support=present("ms", IABP))), "on-mechanical-support")
+    assert "IABP" in card["summary"]
+
+
+def test_unknown_support_status_still_suggests_support_and_says_so() -> None:
+    f = severe(
+        hypotension=present("h", SBP_82),
+        mechanical_support=unknown("mechanical_support", "procedures: not prefetched"),
+        unavailable=(("procedures", "not prefetched"),),
+    )
+    card = by_id(run(f), "mechanical-support")
+    assert "could not be assessed: check before acting" in card["detail"]
+    assert "procedures: not prefetched" in card["detail"]
+    assert "on-mechanical-support" not in ids_of(run(f))
+
+
+# --- transcatheter-repair / surgical-repair -------------------------------------------
+
+
+def test_severe_mr_with_multi_organ_failure_gets_mitraclip_warning_and_no_surgery_card() -> None:
+    f = severe(
+        multi_organ_failure=present("mof", CREAT, BILI),
+        organ_dysfunction={
+            "renal": present("renal", CREAT),
+            "hepatic": present("hepatic", BILI),
+            "respiratory": absent("respiratory"),
+            "coagulation": absent("coagulation"),
+        },
+    )
+    cards = run(f)
+    assert "surgical-repair" not in ids_of(cards)
+    card = by_id(cards, "transcatheter-repair")
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith(
+        "Severe MR (4+), multi-organ failure (renal, hepatic): consider MitraClip"
+    )
+    assert card["detail"].count("`Observation/cr-1`") == 1  # organ evidence shown once
+
+
+def test_severe_mr_without_multi_organ_failure_gets_surgical_repair_info() -> None:
+    card = by_id(run(severe()), "surgical-repair")
+    assert card["indicator"] == "info"
+    assert card["summary"] == (
+        "Severe MR (4+): prioritize surgical repair when feasible; "
+        "repair is generally preferred over replacement"
+    )
+    assert "transcatheter-repair" not in ids_of(run(severe()))
+
+
+def test_unknown_multi_organ_failure_keeps_surgical_card_with_caveat() -> None:
+    f = severe(multi_organ_failure=unknown("multi_organ_failure", "no creatinine in the last 48 h"))
+    card = by_id(run(f), "surgical-repair")
+    assert "Multi-organ failure could not be fully assessed" in card["detail"]
+    assert "no creatinine in the last 48 h" in card["detail"]
+
+
+def test_severe_grade_from_condition_severity_is_enough_and_says_where_it_came_from() -> None:
+    f = facts(
+        mr_documented=present("mr", MR_CONDITION),
+        mr_grade=grade(4, source=GradeSource.CONDITION, evidence=(MR_CONDITION,)),
+    )
+    card = by_id(run(f), "surgical-repair")
+    assert "from the severity of the MR Condition" in card["detail"]
+
+
+def test_severe_mr_on_echo_alone_is_enough_for_severe_cards() -> None:
+    cards = run(facts(mr_grade=grade(4)))
+    assert set(ids_of(cards)) == {"surgical-repair", "medical-therapy"}
+
+
+# --- medical-therapy --------------------------------------------------------------------
+
+
+def test_medical_therapy_lists_active_and_inactive_first_line_classes() -> None:
+    card = by_id(run(severe(medications=medications(LISINOPRIL))), "medical-therapy")
+    assert card["indicator"] == "info"
+    assert card["summary"] == (
+        "Severe MR: review first-line medical therapy; active: ACE inhibitor; "
+        "not active: loop diuretic, ARB, IV vasodilator, inotrope"
+    )
+    assert "- **Loop diuretic**: not active" in card["detail"]
+    assert "- **ACE inhibitor**: active" in card["detail"]
+
+
+def test_heart_failure_without_loop_diuretic_raises_medical_therapy_to_warning() -> None:
+    card = by_id(run(severe(heart_failure_symptoms=present("hf", HF))), "medical-therapy")
+    assert card["indicator"] == "warning"
+    assert "no active loop diuretic" in card["summary"]
+
+
+def test_heart_failure_with_loop_diuretic_keeps_medical_therapy_info() -> None:
+    f = severe(heart_failure_symptoms=present("hf", HF), medications=medications(FUROSEMIDE))
+    assert by_id(run(f), "medical-therapy")["indicator"] == "info"
+
+
+def test_unavailable_medications_are_not_reported_as_no_diuretic() -> None:
+    f = severe(
+        heart_failure_symptoms=present("hf", HF),
+        medications=medications(missing=("medication-requests: not prefetched",)),
+    )
+    card = by_id(run(f), "medical-therapy")
+    assert card["indicator"] == "info"
+    assert "not active" not in card["detail"]
+    assert "no active loop diuretic" not in card["summary"]
+    assert "could not be assessed" in card["summary"]
+    assert "medication-requests: not prefetched" in card["detail"]
+
+
+def test_hypotension_adds_vasodilator_caution() -> None:
+    f = severe(hypotension=present("h", SBP_82), medications=medications(LISINOPRIL))
+    card = by_id(run(f), "medical-therapy")
+    assert "vasodilators need caution" in card["summary"]
+    assert "The patient is hypotensive: vasodilators need caution." in card["detail"]
+
+
+def test_name_only_medication_match_is_flagged() -> None:
+    by_name = med("loop-diuretics", "MedicationRequest/furo-2", "", "Furosemide 40 mg tablet", MatchKind.NAME)
+    card = by_id(run(severe(medications=medications(by_name))), "medical-therapy")
+    assert "matched on the medication name only, not on a code: verify" in card["detail"]
+
+
+def test_vasopressor_alone_is_not_a_first_line_class_but_counts_as_instability() -> None:
+    f = severe(vasoactive_support=present("va", NOREPI.evidence), medications=medications(NOREPI))
+    cards = run(f)
+    assert "mechanical-support" in ids_of(cards)
+    assert "active: none" in by_id(cards, "medical-therapy")["summary"]
+
+
+# --- grade-severity ---------------------------------------------------------------------
+
+
+def test_documented_mr_without_echo_grade_gets_grade_card_with_draft_echo_order() -> None:
+    cards = run(documented())
+    assert ids_of(cards) == ["grade-severity"]
+    card = cards[0]
+    assert card["indicator"] == "info"
+    assert (
+        card["summary"]
+        == "MR without a current echo grade: echocardiography is essential for grading severity"
+    )
+    assert card["selectionBehavior"] == "at-most-one"
+    (suggestion,) = card["suggestions"]
+    (action,) = suggestion["actions"]
+    resource = action["resource"]
+    ServiceRequest.model_validate(resource)  # a valid resource (R4B = R4 for ServiceRequest)
+    assert resource["status"] == "draft"
+    assert resource["intent"] == "proposal"
+    assert resource["subject"] == {"reference": "Patient/p1"}
+    assert resource["code"]["coding"][0]["code"] == "433236007"
+    assert resource["code"]["coding"][0]["system"] == "http://snomed.info/sct"
+    assert resource["reasonReference"] == [{"reference": "Condition/mr-1"}]
+    assert card["uuid"] != suggestion["uuid"]
+
+
+def test_unreadable_echo_grade_asks_for_a_structured_grade() -> None:
+    unreadable = ev("Observation/echo-9", display="Mitral valve regurgitation", value_text="3-4+", time=NOW)
+    f = facts(
+        mr_documented=present("mr", MR_CONDITION),
+        mr_grade=grade(None, readable=False, evidence=(unreadable,), missing=("grade not machine-readable",)),
+    )
+    card = by_id(run(f), "grade-severity")
+    assert "not machine-readable" in card["summary"]
+    assert "3-4+" in card["detail"]
+
+
+def test_graded_mr_gets_no_grade_card() -> None:
+    assert "grade-severity" not in ids_of(run(documented(2)))
+
+
+def test_grade_card_needs_documented_mr() -> None:
+    assert run(facts(mr_grade=NO_GRADE)) == []
+
+
+def test_unconfirmed_mr_is_said_in_summary_and_detail() -> None:
+    f = documented(mr_unconfirmed=True)
+    card = by_id(run(f), "grade-severity")
+    assert card["summary"].startswith("Unconfirmed MR")
+    assert "provisional or differential (unconfirmed)" in card["detail"]
+
+
+def test_unconfirmed_mr_is_said_on_severe_cards() -> None:
+    f = documented(4, mr_unconfirmed=True)
+    for card in run(f):
+        assert "(unconfirmed)" in card["detail"]
+
+
+# --- every card -----------------------------------------------------------------------
+
+
+def everything() -> Any:
+    return severe(
+        acute_mr_trigger=present("t", AMI),
+        pulmonary_edema=present("pe", EDEMA),
+        hypotension=present("h", SBP_82),
+        heart_failure_symptoms=present("hf", HF),
+        multi_organ_failure=present("mof", CREAT, BILI),
+    )
+
+
+def test_cards_are_ordered_critical_warning_info() -> None:
+    cards = run(everything())
+    assert ids_of(cards) == [
+        "acute-mr-emergency",
+        "mechanical-support",
+        "transcatheter-repair",
+        "medical-therapy",
+    ]
+    assert [c["indicator"] for c in cards] == ["critical", "critical", "warning", "warning"]
+
+
+def test_every_card_has_topic_links_override_reasons_and_evidence() -> None:
+    cards = run(everything()) + run(severe(mechanical_support=present("ms", ECMO))) + run(documented())
+    assert {c["source"]["topic"]["code"] for c in cards} == {rec_id for rec_id, _ in RULES}
+    for card in cards:
+        topic = card["source"]["topic"]
+        assert topic["system"] == "urn:mr-cds-hooks:CodeSystem:recommendation"
+        assert card["source"]["url"].startswith("https://pubmed.ncbi.nlm.nih.gov/?term=%22Severe%20mitral")
+        assert [r["code"] for r in card["overrideReasons"]] == [
+            "already-addressed",
+            "patient-declined",
+            "not-appropriate",
+            "data-out-of-date",
+        ]
+        assert all(
+            r["display"] and r["system"] == "urn:mr-cds-hooks:CodeSystem:override-reason"
+            for r in card["overrideReasons"]
+        )
+        assert "**Evidence**:" in card["detail"]
+        assert "Staudacher DL, Bode C, Wengenmayer T." in card["detail"].split("**Reference**")[1]
+        education = any("heart.org" in link["url"] for link in card["links"])
+        assert education == (topic["code"] in {"surgical-repair", "medical-therapy"})
+
+
+def test_card_ids_come_from_ids() -> None:
+    cards = hooks.evaluate(severe(), now=NOW, ids=counter_ids())
+    assert [c["uuid"][-2:] for c in cards] == ["01", "02"]
+
+
+def test_detail_lists_missing_unavailable_and_data_quality() -> None:
+    f = severe(
+        hypoperfusion=unknown("hypoperfusion", "no lactate in the last 24 h"),
+        cardiogenic_shock=present("cs", SHOCK),
+        unavailable=(("labs", "the FHIR server did not answer in time"), ("devices", "not prefetched")),
+        data_quality=(
+            DataQualityNote("Observation", "bp-9", "unit 'mmol' not recognised"),
+            DataQualityNote("MedicationRequest", "x-1", "cancelled"),
+        ),
+    )
+    card = by_id(run(f), "mechanical-support")
+    assert "**Could not be assessed**" in card["detail"]
+    assert "hypoperfusion: no lactate in the last 24 h" in card["detail"]
+    assert "labs: the FHIR server did not answer in time" in card["detail"]
+    assert "devices: not prefetched" in card["detail"]
+    assert "`Observation/bp-9`: unit 'mmol' not recognised" in card["detail"]
+    assert "`MedicationRequest/x-1`" in card["detail"]  # vasoactive drugs are read for this card
+    surgical = by_id(run(f), "surgical-repair")
+    assert "`MedicationRequest/x-1`" not in surgical["detail"]  # not read for this card
+
+
+def test_chart_text_cannot_inject_html_or_markdown() -> None:
+    evil = ev("Condition/x", display="<img src=x onerror=alert(1)> **bold** [link](http://e.vil)", time=NOW)
+    card = by_id(run(severe(cardiogenic_shock=present("cs", evil))), "mechanical-support")
+    assert "<img" not in card["detail"]
+    assert "\\*\\*bold\\*\\*" in card["detail"]
+    assert "\\[link\\](http://e.vil)" in card["detail"]
+
+
+# --- a failing rule -----------------------------------------------------------------------
+
+
+def test_a_failing_rule_is_logged_counted_and_does_not_hide_other_cards(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: Any) -> Any:
+        raise ValueError("patient p1 secret")
+
+    rules = tuple((rid, broken if rid == "surgical-repair" else rule) for rid, rule in RULES)
+    monkeypatch.setattr(engine, "RULES", rules)
+    before = hooks.rule_failures().get("surgical-repair", 0)
+    with caplog.at_level(logging.ERROR, logger="hooks.engine"):
+        result = hooks.evaluate_detailed(severe(), now=NOW, ids=counter_ids())
+    assert [c["source"]["topic"]["code"] for c in result.cards] == ["medical-therapy"]
+    assert result.failed_rules == ("surgical-repair",)
+    assert hooks.rule_failures()["surgical-repair"] == before + 1
+    (record,) = caplog.records
+    assert "surgical-repair" in record.getMessage()
+    assert "ValueError" in record.getMessage()
+    assert "secret" not in record.getMessage()
+    failed = next(r for r in result.results if r.rule_id == "surgical-repair")
+    assert failed.error == "ValueError"
+    assert not failed.fired
+
+
+def test_a_failing_card_renderer_is_isolated_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = engine.card
+
+    def card(result: Any, *args: Any, **kwargs: Any) -> Any:
+        if result.rule_id == "medical-therapy":
+            raise KeyError("x")
+        return real(result, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "card", card)
+    result = hooks.evaluate_detailed(severe(), now=NOW, ids=counter_ids())
+    assert [c["source"]["topic"]["code"] for c in result.cards] == ["surgical-repair"]
+    assert result.failed_rules == ("medical-therapy",)
+
+
+# --- explain ------------------------------------------------------------------------------
+
+
+def test_explain_covers_every_rule_in_spec_order_with_deciding_facts() -> None:
+    results = hooks.explain(severe(hypotension=present("h", SBP_82)), now=NOW)
+    assert [r.rule_id for r in results] == [rid for rid, _ in RULES]
+    fired = {r.rule_id for r in results if r.fired}
+    assert fired == {"mechanical-support", "surgical-repair", "medical-therapy"}
+    text = hooks.explanation_text(results, now=NOW)
+    assert "FIRED      mechanical-support (critical)" in text
+    assert "not fired  transcatheter-repair (warning)" in text
+    assert "when: severe_mr and hemodynamic_instability and not mechanical_support" in text
+    assert "(SBP 82 mm[Hg] < 90 mm[Hg]); Observation/bp-1, 2026-01-15 08:30 UTC" in text
+    data = hooks.explanation_json(results)
+    assert data[1]["id"] == "mechanical-support"
+    assert data[1]["checks"][1]["evidence"][0]["reference"] == "Observation/bp-1"
+
+
+def test_explain_marks_unknown_checks() -> None:
+    results = hooks.explain(
+        documented(hypotension=unknown("hypotension", "no blood pressure in the last 24 h")), now=NOW
+    )
+    text = hooks.explanation_text(results, now=NOW)
+    assert "[?] Severe MR" in text
+    assert "could not be assessed: hypotension: no blood pressure in the last 24 h" in text
