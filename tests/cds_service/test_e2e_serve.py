@@ -34,9 +34,10 @@ def _mr_cds() -> list[str]:
 
 
 class Server:
-    def __init__(self, base: str, log_path: Path) -> None:
+    def __init__(self, base: str, log_path: Path, data_home: Path) -> None:
         self.base = base
         self.log_path = log_path
+        self.data_home = data_home
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -47,7 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
-    env["MRCDS_DATABASE_URL"] = f"sqlite:///{tmp / 'feedback.sqlite3'}"
+    # Zero configuration: no MRCDS_* at all; only the default SQLite file's folder is moved
+    # out of the home directory.
+    env["XDG_DATA_HOME"] = str(tmp / "data")
     log_path = tmp / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
@@ -68,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"mr-cds serve did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield Server(base, log_path)
+        yield Server(base, log_path, tmp / "data")
     finally:
         proc.terminate()
         try:
@@ -146,3 +149,4 @@ def test_feedback_over_http_is_stored(server: Server) -> None:
     again = _post(server, f"{SERVICE_URL}/feedback", {"feedback": [item]})
     assert first.json() == {"stored": 1, "duplicates": 0}
     assert again.json() == {"stored": 0, "duplicates": 1}
+    assert (server.data_home / "mr-cds-hooks" / "mr-cds.sqlite3").is_file()
