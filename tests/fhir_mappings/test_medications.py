@@ -1,0 +1,117 @@
+"""Medication classes and vasoactive support."""
+
+from __future__ import annotations
+
+from fhir_mappings.facts import MatchKind, Status
+from tests.fhir_mappings.charts import facts, reasons
+
+
+def test_furosemide_rxnorm_ingredient_is_an_active_loop_diuretic() -> None:
+    (match,) = facts(medication_requests="meds/furosemide_ingredient.json").medications.active(
+        "loop-diuretics"
+    )
+    assert match.match_kind is MatchKind.CODE
+    assert match.evidence.reference == "MedicationRequest/mr-furo"
+    assert match.evidence.code == "4603"
+
+
+def test_furosemide_clinical_drug_code_is_a_loop_diuretic() -> None:
+    meds = facts(medication_requests="meds/furosemide_scd.json").medications
+    assert [m.evidence.code for m in meds.active("loop-diuretics")] == ["1719291"]
+
+
+def test_sacubitril_valsartan_clinical_drug_is_an_arb() -> None:
+    assert facts(medication_requests="meds/arni_scd.json").medications.active("arbs")
+
+
+def test_contained_medication_ingredient_is_resolved() -> None:
+    result = facts(medication_requests="meds/contained_ingredient.json")
+    (match,) = result.medications.active("vasopressors")
+    assert match.match_kind is MatchKind.INGREDIENT
+    assert match.evidence.code == "7512"
+    assert result.vasoactive_support.status is Status.PRESENT
+
+
+def test_included_medication_resource_is_resolved() -> None:
+    (match,) = facts(medication_requests="meds/included_medication.json").medications.active("ace-inhibitors")
+    assert match.match_kind is MatchKind.CODE
+    assert match.evidence.code == "29046"
+
+
+def test_atc_code_is_matched_and_flagged_as_atc() -> None:
+    result = facts(medication_requests="meds/atc_levosimendan.json")
+    (match,) = result.medications.active("inotropes")
+    assert match.match_kind is MatchKind.ATC
+    assert result.vasoactive_support.present
+
+
+def test_atc_dobutamine_is_an_inotrope_not_a_vasopressor_by_prefix() -> None:
+    meds = facts(medication_requests="meds/atc_dobutamine.json").medications
+    assert meds.active("inotropes")
+    assert meds.active("vasopressors") == ()
+
+
+def test_unlisted_rxnorm_code_matches_by_name_only_and_is_flagged() -> None:
+    (match,) = facts(medication_requests="meds/name_only_torsemide.json").medications.active("loop-diuretics")
+    assert match.match_kind is MatchKind.NAME
+    assert match.evidence.display == "torsemide"
+    assert match.evidence.code is None
+
+
+def test_name_match_is_case_insensitive_and_does_not_confuse_epinephrine() -> None:
+    meds = facts(medication_requests="meds/name_only_norepinephrine_text.json").medications
+    assert [m.evidence.display for m in meds.active("vasopressors")] == ["norepinephrine"]
+
+
+def test_stopped_order_is_not_active() -> None:
+    assert (
+        facts(medication_requests="meds/stopped_furosemide.json").medications.active("loop-diuretics") == ()
+    )
+
+
+def test_entered_in_error_order_is_ignored_and_reported() -> None:
+    result = facts(medication_requests="meds/entered_in_error_dobutamine.json")
+    assert result.vasoactive_support.status is Status.ABSENT
+    assert reasons(result)["MedicationRequest/mr-eie"] == ["status entered-in-error"]
+
+
+def test_norepinephrine_order_is_vasoactive_support() -> None:
+    fact = facts(medication_requests="meds/contained_ingredient.json").vasoactive_support
+    assert fact.evidence[0].reference == "MedicationRequest/mr-contained"
+
+
+def test_dobutamine_administration_in_progress_is_vasoactive_support() -> None:
+    result = facts(medication_administrations="meds/admin_dobutamine_in_progress.json")
+    assert result.vasoactive_support.status is Status.PRESENT
+    assert result.medications.active("inotropes") == ()  # classes list orders only
+
+
+def test_norepinephrine_completed_23h_ago_is_vasoactive_support() -> None:
+    fact = facts(medication_administrations="meds/admin_norepinephrine_completed_23h.json").vasoactive_support
+    assert fact.status is Status.PRESENT
+
+
+def test_norepinephrine_completed_25h_ago_is_not_and_is_reported() -> None:
+    result = facts(medication_administrations="meds/admin_norepinephrine_completed_25h.json")
+    assert result.vasoactive_support.status is Status.ABSENT
+    assert reasons(result)["MedicationAdministration/ma-3"] == ["completed outside the 24 h window"]
+
+
+def test_unresolvable_medication_reference_makes_vasoactive_support_unknown() -> None:
+    result = facts(medication_requests="meds/unresolvable_reference.json")
+    assert result.vasoactive_support.status is Status.UNKNOWN
+    assert reasons(result)["MedicationRequest/mr-unres"] == ["medication reference could not be resolved"]
+
+
+def test_medication_orders_unavailable_means_classes_not_assessed() -> None:
+    result = facts(unavailable={"medication-requests": "timeout"})
+    assert result.medications.assessed is False
+    assert result.medications.missing == ("medication orders: timeout",)
+    assert result.vasoactive_support.status is Status.UNKNOWN
+
+
+def test_no_orders_found_is_assessed_and_empty() -> None:
+    result = facts()
+    assert result.medications.assessed
+    assert result.medications.by_class == {}
+    assert result.vasoactive_support.status is Status.ABSENT

@@ -1,0 +1,174 @@
+"""Hypotension: latest SBP < 90 or latest MAP < 60 mm[Hg] within 24 h."""
+
+from __future__ import annotations
+
+import pytest
+
+from fhir_mappings.facts import Status
+from tests.fhir_mappings.charts import facts, reasons, references
+
+
+def test_sbp_89_within_24h_is_hypotension() -> None:
+    fact = facts(vital_signs="vitals/sbp_89_2h.json").hypotension
+    assert fact.status is Status.PRESENT
+    evidence = fact.evidence[0]
+    assert (evidence.reference, evidence.code, evidence.value, evidence.unit) == (
+        "Observation/bp-1",
+        "8480-6",
+        89.0,
+        "mm[Hg]",
+    )
+    assert evidence.note == "SBP 89 mm[Hg] < 90 mm[Hg]"
+
+
+def test_sbp_90_is_not_hypotension() -> None:
+    fact = facts(vital_signs="vitals/sbp_90_2h.json").hypotension
+    assert fact.status is Status.ABSENT
+    assert fact.evidence[0].note == "SBP 90 mm[Hg] >= 90 mm[Hg] (not met)"
+
+
+def test_sbp_as_component_of_bp_panel_counts() -> None:
+    fact = facts(vital_signs="vitals/panel_sbp_85.json").hypotension
+    assert fact.status is Status.PRESENT
+    assert fact.evidence[0].code == "8480-6"
+    assert fact.evidence[0].reference == "Observation/bpp-1"
+
+
+def test_map_computed_from_one_panel_below_60_is_hypotension() -> None:
+    fact = facts(vital_signs="vitals/panel_map_computed_58.json").hypotension
+    assert fact.status is Status.PRESENT
+    computed = fact.evidence[1]
+    assert computed.code == "8478-0"
+    assert computed.value == pytest.approx((95 + 2 * 40) / 3)
+    assert computed.note is not None
+    assert computed.note.startswith("MAP (SBP + 2 x DBP) / 3 58.333 mm[Hg] < 60")
+    assert "computed" in (computed.display or "")
+
+
+def test_map_computed_exactly_60_is_not_hypotension() -> None:
+    assert facts(vital_signs="vitals/panel_map_computed_60.json").hypotension.status is Status.ABSENT
+
+
+def test_measured_map_below_60_is_hypotension() -> None:
+    fact = facts(vital_signs="vitals/map_measured_55.json").hypotension
+    assert fact.status is Status.PRESENT
+    assert [e.note for e in fact.evidence] == [
+        "SBP 110 mm[Hg] >= 90 mm[Hg] (not met)",
+        "MAP 55 mm[Hg] < 60 mm[Hg]",
+    ]
+
+
+def test_sbp_and_dbp_from_different_observations_make_no_map() -> None:
+    fact = facts(vital_signs="vitals/sbp_dbp_separate.json").hypotension
+    assert fact.status is Status.ABSENT
+    assert references(fact) == ["Observation/bp-15"]
+    assert "no mean arterial pressure in the last 24 h" in fact.missing
+
+
+def test_latest_sbp_decides_not_the_worst() -> None:
+    fact = facts(vital_signs="vitals/sbp_latest_decides.json").hypotension
+    assert fact.status is Status.ABSENT
+    assert references(fact) == ["Observation/bp-new"]
+
+
+def test_sbp_25h_old_is_ignored_and_reported() -> None:
+    result = facts(vital_signs="vitals/sbp_25h.json")
+    assert result.hypotension.status is Status.UNKNOWN
+    assert result.hypotension.missing[0] == "no blood pressure in the last 24 h"
+    assert reasons(result)["Observation/bp-4"] == ["Systolic blood pressure: outside the 24 h window"]
+
+
+def test_sbp_exactly_24h_old_counts() -> None:
+    assert facts(vital_signs="vitals/sbp_exactly_24h.json").hypotension.status is Status.PRESENT
+
+
+def test_sbp_time_with_offset_is_compared_in_utc() -> None:
+    # 2026-11-19T13:30+02:00 is 11:30Z, 24.5 h before now: outside the window.
+    assert facts(vital_signs="vitals/sbp_with_timezone_offset.json").hypotension.status is Status.UNKNOWN
+
+
+def test_preliminary_sbp_is_ignored_and_reported() -> None:
+    result = facts(vital_signs="vitals/sbp_preliminary.json")
+    assert result.hypotension.status is Status.UNKNOWN
+    assert reasons(result)["Observation/bp-6"] == ["status preliminary"]
+
+
+def test_entered_in_error_sbp_is_ignored_and_the_next_decides() -> None:
+    result = facts(vital_signs="vitals/sbp_entered_in_error.json")
+    assert result.hypotension.status is Status.ABSENT
+    assert references(result.hypotension) == ["Observation/bp-8"]
+    assert reasons(result)["Observation/bp-7"] == ["status entered-in-error"]
+
+
+def test_sbp_with_bogus_status_is_ignored_and_reported() -> None:
+    result = facts(vital_signs="vitals/sbp_bogus_status.json")
+    assert result.hypotension.status is Status.UNKNOWN
+    assert reasons(result)["Observation/bp-9"] == ["status 'bogus' is not an Observation status"]
+
+
+def test_amended_sbp_counts() -> None:
+    assert facts(vital_signs="vitals/sbp_amended.json").hypotension.status is Status.PRESENT
+
+
+def test_sbp_in_unknown_unit_is_left_out_and_reported() -> None:
+    result = facts(vital_signs="vitals/sbp_unknown_unit.json")
+    # 11.2 kPa is about 84 mmHg, but kPa is not a unit the spec names: never converted.
+    assert result.hypotension.status is Status.ABSENT
+    assert references(result.hypotension) == ["Observation/bp-12"]
+    assert reasons(result)["Observation/bp-11"] == [
+        "Systolic blood pressure: unit 'kPa' is not a blood pressure unit"
+    ]
+    assert any("bp-11" in m for m in result.hypotension.missing)
+
+
+def test_sbp_with_mmhg_text_and_no_ucum_system_is_accepted() -> None:
+    assert facts(vital_signs="vitals/sbp_mmhg_text.json").hypotension.status is Status.PRESENT
+
+
+def test_sbp_with_unknown_unit_spelling_is_not_guessed() -> None:
+    result = facts(vital_signs="vitals/sbp_mmhg_typo_text.json")
+    assert result.hypotension.status is Status.UNKNOWN
+    assert reasons(result)["Observation/bp-14"] == ["Systolic blood pressure: unit 'mm hg' not recognised"]
+
+
+def test_malformed_neighbour_resource_is_skipped_and_reported() -> None:
+    result = facts(vital_signs="vitals/sbp_with_malformed_neighbour.json")
+    assert result.hypotension.status is Status.PRESENT
+    assert references(result.hypotension) == ["Observation/bp-16"]
+    (reason,) = reasons(result)["Observation/bp-bad"]
+    assert reason.startswith("failed validation: valueQuantity.value")
+    assert "low" not in reason
+
+
+def test_sbp_with_a_date_but_no_time_of_day_is_left_out() -> None:
+    result = facts(vital_signs="vitals/sbp_date_only.json")
+    assert result.hypotension.status is Status.UNKNOWN
+    assert reasons(result)["Observation/bp-17"] == [
+        "Systolic blood pressure: effective time has no time of day"
+    ]
+
+
+def test_sbp_after_now_is_left_out() -> None:
+    result = facts(vital_signs="vitals/sbp_future.json")
+    assert result.hypotension.status is Status.UNKNOWN
+    assert "after the evaluation time" in reasons(result)["Observation/bp-18"][0]
+
+
+def test_sbp_sent_under_another_key_still_counts() -> None:
+    assert facts(labs="vitals/sbp_in_labs_bundle.json").hypotension.status is Status.PRESENT
+
+
+def test_vital_signs_unavailable_makes_hypotension_unknown() -> None:
+    fact = facts(unavailable={"vital-signs": "not prefetched and no FHIR server access"}).hypotension
+    assert fact.status is Status.UNKNOWN
+    assert fact.missing[0] == "vital signs: not prefetched and no FHIR server access"
+
+
+def test_vital_signs_unavailable_but_low_sbp_elsewhere_is_still_hypotension() -> None:
+    result = facts(unavailable={"vital-signs": "timeout"}, labs="vitals/sbp_in_labs_bundle.json")
+    assert result.hypotension.status is Status.PRESENT
+
+
+def test_vital_signs_unavailable_and_normal_sbp_elsewhere_is_not_absent() -> None:
+    result = facts(unavailable={"vital-signs": "timeout"}, labs="vitals/sbp_90_2h.json")
+    assert result.hypotension.status is Status.UNKNOWN
