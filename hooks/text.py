@@ -69,8 +69,12 @@ class Style:
     bold: Callable[[str], str]
 
 
+#: FHIR ids are ``[A-Za-z0-9\-\.]{1,64}``; anything else in a reference is replaced.
+_NOT_REFERENCE = re.compile(r"[^A-Za-z0-9\-./]")
+
+
 def _code_span(reference: str) -> str:
-    return "`" + collapse(reference.replace("`", "'"), 100) + "`"
+    return "`" + collapse(_NOT_REFERENCE.sub("?", reference), 100) + "`"
 
 
 MARKDOWN = Style(esc=md_escape, ref=_code_span, bold=lambda s: f"**{s}**")
