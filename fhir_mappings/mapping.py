@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from fhir_mappings.conditions import ActiveCondition, active_in
+from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Status
 from fhir_mappings.labs import (
     BILIRUBIN_RULE,
@@ -29,6 +30,7 @@ from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.procedures import CIRCULATORY, RESPIRATORY, Support, Supports, devices, procedures
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
+from fhir_mappings.valuesets import value_sets_of
 from fhir_mappings.vitals import blood_pressures, hypotension
 
 ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
@@ -55,6 +57,15 @@ class _Mapper:
         self.thresholds = thresholds
         self.conditions = chart.of_type("Condition")
         self.observations = chart.of_type("Observation")
+        # One pass over the Observations: each fact then reads only those coded for it.
+        self.observations_in: dict[str, list[Resource]] = {}
+        for observation in self.observations:
+            for vs_id in value_sets_of(codings(observation.get("code"))):
+                self.observations_in.setdefault(vs_id, []).append(observation)
+        self.procedures = chart.of_type("Procedure")
+        self.devices = chart.of_type("Device", "DeviceUseStatement")
+        self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
+        self._active: dict[str, tuple[ActiveCondition, ...]] = {}
 
     def facts(self, patient_id: str) -> PatientFacts:
         mr = self.active("mitral-regurgitation")
@@ -62,7 +73,7 @@ class _Mapper:
             self.observations, now=self.now, thresholds=self.thresholds, report=self.report
         )
         meds = medications(
-            self.chart.resources,
+            self.medication_use,
             self.chart.by_reference,
             now=self.now,
             window=self.thresholds.medication_administration_window,
@@ -70,7 +81,7 @@ class _Mapper:
         )
         organs = self.organ_dysfunction()
         grade = mr_grade(
-            self.observations,
+            self.coded("echo-mr-grade"),
             mr,
             now=self.now,
             thresholds=self.thresholds,
@@ -104,7 +115,9 @@ class _Mapper:
     # -- Conditions --------------------------------------------------------------------
 
     def active(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
-        return active_in(self.conditions, value_set_id, self.report)
+        if value_set_id not in self._active:
+            self._active[value_set_id] = active_in(self.conditions, value_set_id, self.report)
+        return self._active[value_set_id]
 
     def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
         """PRESENT on an active Condition; ABSENT only when the conditions were obtained."""
@@ -140,7 +153,9 @@ class _Mapper:
     # -- Observations ------------------------------------------------------------------
 
     def lab(self, rule: LabRule) -> LabFinding:
-        return assess(rule, self.observations, now=self.now, thresholds=self.thresholds, report=self.report)
+        return assess(
+            rule, self.coded(rule.value_set), now=self.now, thresholds=self.thresholds, report=self.report
+        )
 
     def lab_fact(self, name: str, finding: LabFinding) -> Fact:
         unavailable = self.chart.missing("labs")
@@ -195,16 +210,14 @@ class _Mapper:
 
     def respiratory_support(self) -> tuple[Support, ...]:
         window = self.thresholds.support_procedure_window
-        found = procedures(self.chart.resources, RESPIRATORY, now=self.now, window=window, report=self.report)
-        on_devices = devices(self.chart.resources, self.chart.by_reference, RESPIRATORY, self.report)
+        found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)
+        on_devices = devices(self.devices, self.chart.by_reference, RESPIRATORY, self.report)
         return found + on_devices.found
 
     def mechanical_support(self) -> Fact:
         window = self.thresholds.support_procedure_window
-        found = procedures(self.chart.resources, CIRCULATORY, now=self.now, window=window, report=self.report)
-        on_devices: Supports = devices(
-            self.chart.resources, self.chart.by_reference, CIRCULATORY, self.report
-        )
+        found = procedures(self.procedures, CIRCULATORY, now=self.now, window=window, report=self.report)
+        on_devices: Supports = devices(self.devices, self.chart.by_reference, CIRCULATORY, self.report)
         evidence = [s.evidence for s in found + on_devices.found]
         partial = [*self.keys_missing("devices", "device-use-statements"), *on_devices.unresolved]
         if not evidence and on_devices.unresolved:
@@ -228,6 +241,11 @@ class _Mapper:
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
         return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing("medication-requests")))
+
+    def coded(self, *value_set_ids: str) -> list[Resource]:
+        """Observations coded in any of the value sets, in chart order, without repeats."""
+        found = {id(r): r for vs_id in value_set_ids for r in self.observations_in.get(vs_id, ())}
+        return list(found.values())
 
     def keys_missing(self, *keys: str) -> list[str]:
         return [m for k in keys if (m := self.chart.missing(k)) is not None]

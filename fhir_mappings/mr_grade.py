@@ -128,8 +128,9 @@ def mr_grade(
     echoes = select(
         observations, ("echo-mr-grade",), now=now, window=window, need_time_of_day=False, report=report
     )
-    if echoes:
-        return _from_echo(echoes[0], window_text=describe_window(window))
+    latest = next((e for e in echoes if report.valid(e.resource)), None)
+    if latest is not None:
+        return _from_echo(latest, window_text=describe_window(window))
     if unavailable is not None:
         # Without the echo results the Condition's severity may be outdated: do not use it.
         return MRGrade(None, GradeSource.NONE, missing=(unavailable,))

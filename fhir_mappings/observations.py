@@ -87,7 +87,11 @@ def select(
     need_time_of_day: bool,
     report: Report,
 ) -> tuple[Candidate, ...]:
-    """Counted, valid Observations coded in the value sets and within the window, newest first."""
+    """Counted Observations coded in the value sets and within the window, newest first.
+
+    Not yet validated: only the newest decide, so callers validate lazily (``Report.valid``)
+    and skip to the next on failure; the rest never pay for validation.
+    """
     sets = tuple(value_set(v) for v in value_set_ids)
     found: list[Candidate] = []
     for resource in resources:
@@ -95,7 +99,7 @@ def select(
         if hit is None or not _counted(resource, report):
             continue
         time = _time_in_window(resource, now, window, need_time_of_day, hit, report)
-        if time is not None and report.valid(resource):
+        if time is not None:
             found.append(Candidate(resource, hit, time))
     return tuple(sorted(found, key=lambda c: c.time.end, reverse=True))
 
@@ -159,6 +163,8 @@ def latest(candidates: Iterable[Candidate], analyte: Analyte, report: Report) ->
     """The newest usable reading; newer unusable ones are named."""
     left_out: list[str] = []
     for candidate in candidates:
+        if not report.valid(candidate.resource):
+            continue
         result = reading_of(candidate, analyte, report)
         if isinstance(result, Reading):
             return Latest(result, tuple(left_out))

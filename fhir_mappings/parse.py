@@ -49,8 +49,8 @@ class Collected:
         reason = self.unavailable.get(key)
         return None if reason is None else f"{KEY_LABELS.get(key, key)}: {reason}"
 
-    def of_type(self, type_name: str) -> tuple[Resource, ...]:
-        return tuple(r for r in self.resources if r.get("resourceType") == type_name)
+    def of_type(self, *type_names: str) -> tuple[Resource, ...]:
+        return tuple(r for r in self.resources if r.get("resourceType") in type_names)
 
 
 def collect(chart: ChartInput) -> Collected:

@@ -76,3 +76,23 @@ def value_set(value_set_id: str) -> ValueSet:
 @cache
 def _index(value_set_id: str) -> Mapping[tuple[str, str], ValueSetCode]:
     return {(c.system, c.code): c for c in value_set(value_set_id).codes}
+
+
+@cache
+def _membership() -> Mapping[tuple[str, str], frozenset[str]]:
+    found: dict[tuple[str, str], set[str]] = {}
+    for vs in all_value_sets().values():
+        for c in vs.codes:
+            found.setdefault((c.system, c.code), set()).add(vs.id)
+    return {key: frozenset(ids) for key, ids in found.items()}
+
+
+def value_sets_of(codings: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Ids of every value set listing one of ``codings`` (for one cheap pass over a chart)."""
+    index = _membership()
+    found: set[str] = set()
+    for coding in codings:
+        key = (coding.get("system"), coding.get("code"))
+        if isinstance(key[0], str) and isinstance(key[1], str):
+            found |= index.get((key[0], key[1]), frozenset())
+    return frozenset(found)

@@ -48,6 +48,13 @@ def blood_pressures(
     mean: list[Reading] = []
     left_out: list[str] = []
     for candidate in candidates:
+        # Newest first: once the latest SBP and MAP are known, older readings cannot decide.
+        if systolic and mean:
+            break
+        if not _can_still_decide(candidate, bool(systolic), bool(mean)) or not report.valid(
+            candidate.resource
+        ):
+            continue
         if candidate.code.code == PANEL:
             sbp, map_ = _from_panel(candidate, report, left_out)
             systolic.extend(sbp)
@@ -66,6 +73,13 @@ def blood_pressures(
         tuple(sorted(mean, key=lambda r: r.time, reverse=True)),
         tuple(left_out),
     )
+
+
+def _can_still_decide(candidate: Candidate, have_systolic: bool, have_mean: bool) -> bool:
+    if candidate.code.code == PANEL:
+        return True
+    is_mean = candidate.code in value_set("mean-arterial-pressure").codes
+    return not (have_mean if is_mean else have_systolic)
 
 
 def _from_panel(
