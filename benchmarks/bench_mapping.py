@@ -22,7 +22,10 @@ PATIENT = {"reference": "Patient/bench-1"}
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 #: EHRs send a generated narrative with most resources; it is most of a chart's bytes.
-NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">' + "x" * 700 + "</div>"}
+NARRATIVE = {
+    "status": "generated",
+    "div": '<div xmlns="http://www.w3.org/1999/xhtml">' + "x" * 700 + "</div>",
+}
 
 
 def _at(hours: float) -> str:
@@ -62,7 +65,12 @@ def _vitals(n: int) -> list[dict[str, Any]]:
 
 
 def _labs(n: int) -> list[dict[str, Any]]:
-    kinds = [("2524-7", "mmol/L", 1.4), ("2160-0", "mg/dL", 1.1), ("1975-2", "mg/dL", 0.8), ("777-3", "10*3/uL", 210)]
+    kinds = [
+        ("2524-7", "mmol/L", 1.4),
+        ("2160-0", "mg/dL", 1.1),
+        ("1975-2", "mg/dL", 0.8),
+        ("777-3", "10*3/uL", 210),
+    ]
     found = []
     for i in range(n):
         code, unit, value = kinds[i % len(kinds)]
@@ -109,7 +117,9 @@ def _medications(n: int) -> list[dict[str, Any]]:
             "text": NARRATIVE,
             "subject": PATIENT,
             "authoredOn": _at(24 * i),
-            "contained": [{"resourceType": "Medication", "id": "m", "code": _coding(rx, codes[i % len(codes)])}],
+            "contained": [
+                {"resourceType": "Medication", "id": "m", "code": _coding(rx, codes[i % len(codes)])}
+            ],
             "medicationReference": {"reference": "#m"},
         }
         for i in range(n)
@@ -163,9 +173,11 @@ def main() -> None:
     size_kb = len(json.dumps(chart.prefetch)) / 1024
     print(f"chart: {len(resources)} resources, {size_kb:.0f} KB of JSON")
     median, worst = _time(lambda: map_chart(chart, now=NOW))
-    print(f"map_chart (select on raw JSON, validate the selected): median {median:.1f} ms, max {worst:.1f} ms")
+    print(
+        f"map_chart (select on raw JSON, validate the selected): median {median:.1f} ms, max {worst:.1f} ms"
+    )
     median, worst = _time(lambda: [validation_error(r) for r in resources], repeat=5)
-    print(f"validating every resource with fhir.resources R4B: median {median:.1f} ms, max {worst:.1f} ms")
+    print(f"validating every resource (R4B models): median {median:.1f} ms, max {worst:.1f} ms")
     facts = map_chart(chart, now=NOW)
     print(f"data-quality notes: {len(facts.data_quality)}; hypotension {facts.hypotension.status.value}")
 
