@@ -50,38 +50,66 @@ def active_in(
     found: list[ActiveCondition] = []
     for resource in resources:
         hit = vs.match(codings(resource.get("code")))
-        if hit is None or not _usable(resource, report) or not report.valid(resource):
+        if hit is None or not _active(resource, report):
             continue
-        verification = coded(resource.get("verificationStatus"), CONDITION_VER_STATUS)
-        unconfirmed = verification in UNCONFIRMED
-        time = _recorded_time(resource)
+        verification = _verification(resource, report)
+        if verification in EXCLUDED or not report.valid(resource):
+            continue
+        unconfirmed = verification is not None and verification not in CONFIRMED
         note = f"active Condition in {value_set_id}" + (f" ({verification})" if unconfirmed else "")
         evidence = Evidence(
-            "Condition", resource_id(resource), hit.system, hit.code, hit.display, time=time, note=note
+            "Condition",
+            resource_id(resource),
+            hit.system,
+            hit.code,
+            hit.display,
+            time=_recorded_time(resource),
+            note=note,
         )
         found.append(ActiveCondition(resource, value_set_id, evidence, unconfirmed))
     return tuple(found)
 
 
-def _usable(resource: Resource, report: Report) -> bool:
-    """Active and not refuted; statuses that are wrong or excluded are reported."""
-    verification = coded(resource.get("verificationStatus"), CONDITION_VER_STATUS)
-    if resource.get("verificationStatus") is not None and verification is None:
-        report.note(resource, "verificationStatus not coded in the FHIR code system")
-        return False
-    if verification in EXCLUDED:
-        report.note(resource, f"verificationStatus {verification}")
-        return False
-    if verification is not None and verification not in CONFIRMED | UNCONFIRMED:
-        report.note(resource, f"verificationStatus {verification[:30]!r} is not a FHIR code")
-        return False
-    if resource.get("clinicalStatus") is None:
+def status_code(concept: object, system: str, known: frozenset[str]) -> str | None:
+    """The code in the HL7 ``system``; else a system-less coding whose code is a ``known`` one."""
+    code = coded(concept, system)
+    if code is not None:
+        return code
+    for coding in codings(concept):
+        if coding.get("system") is None and coding.get("code") in known:
+            return str(coding["code"])
+    return None
+
+
+def _verification(resource: Resource, report: Report) -> str | None:
+    """confirmed / unconfirmed-like / excluded (reported), or "unreadable" (counted, reported).
+
+    A verification status that cannot be read does not drop the Condition (that could hide
+    real MR); it is counted as unconfirmed, so the card says so, and reported.
+    """
+    concept = resource.get("verificationStatus")
+    if concept is None:
+        return None
+    code = status_code(concept, CONDITION_VER_STATUS, CONFIRMED | UNCONFIRMED | EXCLUDED)
+    if code in EXCLUDED:
+        report.note(resource, f"verificationStatus {code}")
+        return code
+    if code in CONFIRMED | UNCONFIRMED:
+        return code
+    report.note(resource, "verificationStatus not readable: counted as unconfirmed")
+    return "verification status not readable"
+
+
+def _active(resource: Resource, report: Report) -> bool:
+    """clinicalStatus active, recurrence or relapse; none: active unless abated."""
+    concept = resource.get("clinicalStatus")
+    if concept is None:
         return not any(resource.get(name) is not None for name in _ABATEMENT)
-    clinical = coded(resource.get("clinicalStatus"), CONDITION_CLINICAL)
+    clinical = status_code(concept, CONDITION_CLINICAL, ACTIVE | INACTIVE)
     if clinical in ACTIVE:
         return True
     if clinical not in INACTIVE:
-        report.note(resource, "clinicalStatus missing or not a FHIR code")
+        report.note(resource, "clinicalStatus not readable")
     return False
 
 

@@ -175,3 +175,20 @@ def test_acute_mr_from_papillary_rupture_is_both_mr_and_trigger() -> None:
 def test_papillary_muscle_rupture_alone_is_not_mr() -> None:
     result = facts(conditions="conditions/papillary_rupture_recorded_date.json")
     assert result.mr_documented.status is Status.ABSENT
+
+
+def test_statuses_coded_without_their_system_are_still_read() -> None:
+    result = facts(conditions="conditions/mr_verification_without_system.json")
+    assert result.mr_documented.present
+    assert result.mr_unconfirmed is False
+
+
+def test_refuted_without_system_is_still_refuted() -> None:
+    assert facts(conditions="conditions/mr_refuted_without_system.json").mr_documented.status is Status.ABSENT
+
+
+def test_unreadable_verification_status_counts_as_unconfirmed_and_is_reported() -> None:
+    result = facts(conditions="conditions/mr_verification_text_only.json")
+    assert result.mr_documented.present
+    assert result.mr_unconfirmed is True
+    assert reasons(result)["Condition/mr-31"] == ["verificationStatus not readable: counted as unconfirmed"]
