@@ -1,0 +1,210 @@
+"""``mr-cds evaluate`` and ``mr-cds demo``: hook request files through the HTTP code path.
+
+``evaluate`` runs a request file (prefetch included) through ``pipeline.run_hook``, the
+function the HTTP view calls, and prints the cards; ``--explain`` adds every rule, fired
+or not, with the facts that decided it. ``demo`` prints a demo request with its times
+shifted to now, for posting to a server that uses the real clock.
+
+Exit status: 0 success, 2 invalid input (one line on stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import hooks
+from cds_service.demo import as_of, parse_instant, shift_times
+from cds_service.errors import BadRequest, ConfigurationError, DataUnavailable
+from cds_service.pipeline import run_hook
+from cds_service.services import Service, registry
+from cds_service.settings import Settings
+from fhir_mappings import ChartInput, load_thresholds, map_chart
+
+SERVICE_ID = "severe-mitral-regurgitation"
+
+
+class InputError(Exception):
+    """The request file or an argument cannot be used; the message is the one-line reason."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``evaluate`` and ``demo`` subcommands."""
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="run a hook request file through the service and print the cards",
+        description="Run a CDS Hooks request file (prefetch included) through the same code path as "
+        "POST /cds-services/severe-mitral-regurgitation and print the cards.",
+    )
+    evaluate.add_argument("request", metavar="REQUEST.json", help="hook request file ('-' reads stdin)")
+    evaluate.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        help="evaluation instant, e.g. 2026-01-15T10:30:00Z "
+        "(default: the demo request's asOf, else the clock)",
+    )
+    evaluate.add_argument("--explain", action="store_true", help="show every rule, fired or not, and why")
+    evaluate.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    evaluate.set_defaults(handler=_evaluate)
+    demo = subparsers.add_parser(
+        "demo",
+        help="print a demo request with its times shifted to now (for curl against a server)",
+        description="Print the demo request with every FHIR date and time moved by (now - asOf) and the "
+        "org.mr-cds-hooks.demo extension removed, so that a server using the real clock "
+        "gives the documented cards.",
+    )
+    demo.add_argument("request", metavar="REQUEST.json", help="demo request file ('-' reads stdin)")
+    demo.add_argument("--now", metavar="ISO-8601", help="shift to this instant instead of the clock")
+    demo.set_defaults(handler=_demo)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    return _guarded("evaluate", lambda: _run_evaluate(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    def run() -> str:
+        body = _read(args.request)
+        to = _instant(args.now) if args.now else datetime.now(UTC)
+        try:
+            return json.dumps(shift_times(body, to), indent=2, ensure_ascii=False)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+
+    return _guarded("demo", run)
+
+
+def _guarded(command: str, run: Callable[[], str]) -> int:
+    """Print the output, or one line on stderr: 2 for invalid input, 1 for an internal error."""
+    try:
+        output = run()
+    except InputError as exc:
+        return _fail(command, str(exc), 2)
+    except (BadRequest, DataUnavailable, ConfigurationError) as exc:
+        return _fail(command, exc.diagnostics, 2)
+    except Exception as exc:  # an internal error: no traceback, no patient data
+        return _fail(command, f"internal error ({type(exc).__name__})", 1)
+    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    return 0
+
+
+def _fail(command: str, reason: str, status: int) -> int:
+    print(f"mr-cds {command}: {' '.join(reason.split())}", file=sys.stderr)
+    return status
+
+
+def _read(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot read {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
+        ) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(body, dict):
+        raise InputError(f"{path} is not a JSON object (a CDS Hooks request)")
+    return body
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise InputError(
+            f"--now {text!r} is not an ISO-8601 instant with a timezone, e.g. 2026-01-15T10:30:00Z"
+        ) from None
+
+
+def _evaluation_time(args: argparse.Namespace, body: Mapping[str, Any]) -> tuple[datetime, str]:
+    """``--now``, else the demo's ``asOf``, else the clock; and where it came from."""
+    if args.now:
+        return _instant(args.now), "--now"
+    try:
+        demo_as_of = as_of(body)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if demo_as_of is not None:
+        return demo_as_of, "the demo request's asOf"
+    return datetime.now(UTC), "the clock"
+
+
+@dataclass(frozen=True)
+class _Capturing(Service):
+    """The service, keeping the chart it evaluated so that ``--explain`` needs no second fetch."""
+
+    charts: list[ChartInput] = field(default_factory=list)
+
+    def evaluate(
+        self, chart: ChartInput, *, now: datetime, ids: Callable[[], str], settings: Settings
+    ) -> list[dict[str, Any]]:
+        self.charts.append(chart)
+        return super().evaluate(chart, now=now, ids=ids, settings=settings)
+
+
+def _run_evaluate(args: argparse.Namespace) -> str:
+    body = _read(args.request)
+    now, now_source = _evaluation_time(args, body)
+    settings = Settings.load()
+    real = registry()[SERVICE_ID]
+    service = _Capturing(**{f.name: getattr(real, f.name) for f in fields(real)})
+    response = run_hook(service, body, settings=settings, now=now)
+    results = None
+    if args.explain:
+        results = _explain(service.charts, settings, now)
+    if args.format == "json":
+        data: dict[str, Any] = response
+        if args.explain:
+            data = {"response": response, "explain": hooks.explanation_json(results or ())}
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return _text(response, body, now, now_source, results)
+
+
+def _explain(charts: list[ChartInput], settings: Settings, now: datetime) -> tuple[hooks.RuleResult, ...]:
+    if not charts:  # the pipeline found no data at all and evaluated nothing
+        return ()
+    thresholds = load_thresholds(settings.thresholds_file or None)
+    return hooks.explain(map_chart(charts[-1], now=now, thresholds=thresholds), now=now)
+
+
+def _text(
+    response: Mapping[str, Any],
+    body: Mapping[str, Any],
+    now: datetime,
+    now_source: str,
+    results: tuple[hooks.RuleResult, ...] | None,
+) -> str:
+    cards = response["cards"]
+    patient = body.get("context", {}).get("patientId")
+    when = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"Patient {patient}, as of {when} ({now_source}): {len(cards)} card(s)", ""]
+    for number, card in enumerate(cards, 1):
+        lines += _card_text(number, card)
+    if results is not None:
+        lines.append("=" * 78)
+        if results:
+            lines.append(hooks.explanation_text(results, now=now))
+        else:
+            lines.append("No rule was evaluated: every prefetch key was searched and held no data.")
+    return "\n".join(lines)
+
+
+def _card_text(number: int, card: Mapping[str, Any]) -> list[str]:
+    topic = card.get("source", {}).get("topic", {}).get("code", "?")
+    lines = [f"{number}. [{card['indicator'].upper()}] {topic}", f"   {card['summary']}", ""]
+    lines += [f"   {line}".rstrip() for line in card.get("detail", "").splitlines()]
+    lines += [f"   Link: {link['label']} <{link['url']}>" for link in card.get("links", [])]
+    for suggestion in card.get("suggestions", []):
+        lines.append(f"   Suggestion ({card.get('selectionBehavior')}): {suggestion['label']}")
+    lines.append("")
+    return lines

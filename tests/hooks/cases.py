@@ -1,0 +1,713 @@
+"""The clinical scenarios and demo patients, as data; ``python -m tests.hooks.cases`` writes
+them to ``tests/hooks/scenarios/*.json`` and ``examples/patients/*.json`` (+ README).
+
+Each scenario names the cards that must appear (with their indicator) and, implicitly,
+that no other card may; boundaries of clinical-spec.md section 1 come in pairs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.hooks import chartkit as k
+from tests.hooks.chartkit import at
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO_DIR = ROOT / "tests" / "hooks" / "scenarios"
+DEMO_DIR = ROOT / "examples" / "patients"
+ALL_CARDS = (
+    "acute-mr-emergency",
+    "mechanical-support",
+    "transcatheter-repair",
+    "surgical-repair",
+    "medical-therapy",
+    "on-mechanical-support",
+    "grade-severity",
+)
+
+MR = k.condition("mr-1", k.MR, recorded=at(days=400))
+ECHO_SEVERE = k.echo("echo-1", at(days=10), concept=k.SEVERE)
+SEVERE = [MR, ECHO_SEVERE]
+STABLE = "surgical-repair", "medical-therapy"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    description: str
+    resources: Sequence[dict[str, Any]]
+    #: Card id -> indicator that must appear; every other card must not.
+    must: Mapping[str, str]
+    #: Card id -> texts its detail (or summary) must contain.
+    contains: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    failed_keys: Mapping[str, str] = field(default_factory=dict)
+    absent_keys: Sequence[str] = ()
+    patient: dict[str, Any] | None = None
+    pid: str = "pat-1"
+
+    def request(self) -> dict[str, Any]:
+        return k.hook_request(
+            self.pid,
+            self.resources,
+            name=self.name,
+            the_patient=self.patient,
+            failed_keys=self.failed_keys,
+            absent_keys=self.absent_keys,
+        )
+
+    def expect(self) -> dict[str, Any]:
+        return {
+            "now": k.AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "must": [{"id": i, "indicator": ind} for i, ind in self.must.items()],
+            "must_not": [i for i in ALL_CARDS if i not in self.must],
+            "contains": {i: list(texts) for i, texts in self.contains.items()},
+        }
+
+
+def info(*ids: str) -> dict[str, str]:
+    return dict.fromkeys(ids, "info")
+
+
+SCENARIOS: list[Case] = [
+    # --- no card ---------------------------------------------------------------------
+    Case(
+        "no_mr_shock_and_heart_failure",
+        "No MR: shock, hypotension and heart failure give no card.",
+        [
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=6)),
+            k.sbp("bp-1", 80, at(hours=1)),
+        ],
+        {},
+    ),
+    Case(
+        "mild_mr_on_echo",
+        "Mild MR (1+) on a recent echo, no acute trigger: no card.",
+        [MR, k.echo("echo-1", at(days=20), concept=k.MILD), k.sbp("bp-1", 84, at(hours=2))],
+        {},
+    ),
+    Case(
+        "moderate_mr_integer_2_with_hypotension",
+        "Moderate MR (valueInteger 2) with hypotension: no card.",
+        [MR, k.echo("echo-1", at(days=20), integer=2), k.sbp("bp-1", 80, at(hours=2))],
+        {},
+    ),
+    Case(
+        "moderate_to_severe_3_plus_not_rounded_up",
+        "Moderate-to-severe (3+) is not severe: never round up.",
+        [
+            MR,
+            k.echo("echo-1", at(days=5), concept=k.MODERATE_TO_SEVERE),
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=6)),
+        ],
+        {},
+    ),
+    Case(
+        "refuted_mr_with_acute_mi_and_edema",
+        "A refuted MR diagnosis does not count, even with MI and edema.",
+        [
+            k.condition("mr-1", k.MR, verification="refuted"),
+            k.condition("ami-1", k.AMI, onset=at(days=3)),
+            k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(days=1)),
+        ],
+        {},
+    ),
+    Case(
+        "entered_in_error_mr",
+        "An MR Condition entered in error does not count.",
+        [k.condition("mr-1", k.MR, verification="entered-in-error")],
+        {},
+    ),
+    Case(
+        "abated_mr_without_clinical_status",
+        "No clinicalStatus but abatement set: MR not active, no card.",
+        [k.condition("mr-1", k.MR, clinical=None, abatement=at(days=100))],
+        {},
+    ),
+    # --- acute-mr-emergency ------------------------------------------------------------
+    Case(
+        "acute_mr_after_mi_with_pulmonary_edema",
+        "Moderate MR, MI 3 days ago, pulmonary edema.",
+        [
+            MR,
+            k.echo("echo-1", at(days=2), integer=2),
+            k.condition("ami-1", k.AMI, onset=at(days=3)),
+            k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(days=1)),
+        ],
+        {"acute-mr-emergency": "critical"},
+        {"acute-mr-emergency": ["Condition/ami-1", "Condition/ape-1", "Possible acute MR (acute MI)"]},
+    ),
+    Case(
+        "acute_mi_29_days_with_hypotension",
+        "MI 29 days ago is within the 30-day window; SBP 85.",
+        [
+            MR,
+            k.echo("echo-1", at(days=2), integer=2),
+            k.condition("ami-1", k.AMI, onset=at(days=29)),
+            k.sbp("bp-1", 85, at(hours=1)),
+        ],
+        {"acute-mr-emergency": "critical"},
+        {"acute-mr-emergency": ["Observation/bp-1"]},
+    ),
+    Case(
+        "acute_mi_31_days_with_hypotension",
+        "MI 31 days ago is outside the 30-day window: no card.",
+        [
+            MR,
+            k.echo("echo-1", at(days=2), integer=2),
+            k.condition("ami-1", k.AMI, onset=at(days=31)),
+            k.sbp("bp-1", 85, at(hours=1)),
+        ],
+        {},
+    ),
+    Case(
+        "endocarditis_with_shock_mr_ungraded",
+        "Endocarditis, cardiogenic shock, MR without echo grade.",
+        [
+            MR,
+            k.condition("ie-1", k.ENDOCARDITIS, onset=at(days=8)),
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=4)),
+        ],
+        {"acute-mr-emergency": "critical", "grade-severity": "info"},
+    ),
+    Case(
+        "acute_trigger_without_edema_or_hypotension",
+        "Chordal rupture, normal pressure, no edema: no card.",
+        [
+            MR,
+            k.echo("echo-1", at(days=2), integer=2),
+            k.condition("cr-1", k.CHORDAL_RUPTURE, onset=at(days=2)),
+            k.sbp("bp-1", 118, at(hours=1)),
+        ],
+        {},
+    ),
+    # --- mechanical-support and its boundaries -----------------------------------------
+    Case(
+        "severe_mr_sbp_89",
+        "Severe MR, SBP 89 mmHg (< 90): hypotension.",
+        [*SEVERE, k.sbp("bp-1", 89, at(hours=2))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["Observation/bp-1", "89"]},
+    ),
+    Case(
+        "severe_mr_sbp_90",
+        "Severe MR, SBP 90 mmHg is not < 90: no support card.",
+        [*SEVERE, k.sbp("bp-1", 90, at(hours=2))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_map_59_measured",
+        "Severe MR, measured MAP 59 mmHg (< 60).",
+        [*SEVERE, k.sbp("bp-1", 100, at(hours=2)), k.mean_bp("map-1", 59, at(hours=1))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["Observation/map-1"]},
+    ),
+    Case(
+        "severe_mr_map_60_measured",
+        "Severe MR, measured MAP 60 mmHg is not < 60.",
+        [*SEVERE, k.sbp("bp-1", 100, at(hours=2)), k.mean_bp("map-1", 60, at(hours=1))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_panel_map_computed_58",
+        "Panel 94/40: computed MAP (94 + 2*40)/3 = 58 < 60.",
+        [*SEVERE, k.bp_panel("bpp-1", 94, 40, at(hours=1))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["Observation/bpp-1"]},
+    ),
+    Case(
+        "severe_mr_panel_map_computed_60",
+        "Panel 96/42: computed MAP (96 + 84)/3 = 60, not < 60.",
+        [*SEVERE, k.bp_panel("bpp-1", 96, 42, at(hours=1))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_sbp_25_hours_old",
+        "SBP 80 measured 25 h ago is outside the 24 h window.",
+        [*SEVERE, k.sbp("bp-1", 80, at(hours=25))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_latest_sbp_decides",
+        "SBP 82 ten hours ago, 112 two hours ago: the latest decides.",
+        [*SEVERE, k.sbp("bp-1", 82, at(hours=10)), k.sbp("bp-2", 112, at(hours=2))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_sbp_preliminary",
+        "A preliminary SBP 80 does not count.",
+        [*SEVERE, k.sbp("bp-1", 80, at(hours=2), status="preliminary")],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_sbp_unknown_unit",
+        "SBP 80 with unit 'cmH2O' is ignored and listed as not used.",
+        [*SEVERE, k.sbp("bp-1", 80, at(hours=2), unit="cm[H2O]")],
+        info(*STABLE),
+        {"surgical-repair": ["Observation/bp-1"]},
+    ),
+    Case(
+        "severe_mr_lactate_2_0",
+        "Lactate 2.0 mmol/L (>= 2.0): hypoperfusion.",
+        [*SEVERE, k.lab("lac-1", "lactate", 2.0, "mmol/L", at(hours=3))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["Observation/lac-1"]},
+    ),
+    Case(
+        "severe_mr_lactate_1_9",
+        "Lactate 1.9 mmol/L: no hypoperfusion.",
+        [*SEVERE, k.lab("lac-1", "lactate", 1.9, "mmol/L", at(hours=3))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_lactate_18_1_mg_dl",
+        "Lactate 18.1 mg/dL = 2.01 mmol/L: hypoperfusion.",
+        [*SEVERE, k.lab("lac-1", "lactate-mass", 18.1, "mg/dL", at(hours=3))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+    ),
+    Case(
+        "severe_mr_lactate_17_9_mg_dl",
+        "Lactate 17.9 mg/dL = 1.99 mmol/L: no hypoperfusion.",
+        [*SEVERE, k.lab("lac-1", "lactate-mass", 17.9, "mg/dL", at(hours=3))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_norepinephrine_given_23h_ago",
+        "Norepinephrine administration completed 23 h ago.",
+        [*SEVERE, k.med_admin("ma-1", k.NOREPINEPHRINE, "completed", start=at(hours=30), end=at(hours=23))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["MedicationAdministration/ma-1"]},
+    ),
+    Case(
+        "severe_mr_norepinephrine_given_25h_ago",
+        "Norepinephrine administration completed 25 h ago: not current.",
+        [*SEVERE, k.med_admin("ma-1", k.NOREPINEPHRINE, "completed", start=at(hours=30), end=at(hours=25))],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_shock_on_va_ecmo",
+        "Cardiogenic shock on VA-ECMO in progress: bridge card, no support card.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(days=2)),
+            k.procedure("ecmo-1", k.VA_ECMO, "in-progress", start=at(days=2)),
+        ],
+        {"on-mechanical-support": "info", **info(*STABLE)},
+        {"on-mechanical-support": ["Procedure/ecmo-1", "VA-ECMO"]},
+    ),
+    Case(
+        "severe_mr_shock_on_vv_ecmo",
+        "VV-ECMO supports the lungs, not the circulation: support card.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(days=2)),
+            k.procedure("ecmo-1", k.VV_ECMO, "in-progress", start=at(days=2)),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+    ),
+    Case(
+        "severe_mr_ecmo_completed_open_5_days",
+        "ECMO procedure completed, started 5 days ago, no end: on support.",
+        [*SEVERE, k.procedure("ecmo-1", k.VA_ECMO, "completed", start=at(days=5))],
+        {"on-mechanical-support": "info", **info(*STABLE)},
+    ),
+    Case(
+        "severe_mr_shock_ecmo_removed",
+        "ECMO period with an end: removed; shock again: support card.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=5)),
+            k.procedure("ecmo-1", k.VA_ECMO, "completed", start=at(days=9), end=at(days=4)),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+    ),
+    Case(
+        "severe_mr_iabp_device_active",
+        "Active IABP device: bridge card names the IABP.",
+        [*SEVERE, k.device("dev-1", k.IABP), k.sbp("bp-1", 86, at(hours=1))],
+        {"on-mechanical-support": "info", **info(*STABLE)},
+        {"on-mechanical-support": ["IABP", "Device/dev-1"]},
+    ),
+    # --- transcatheter-repair / surgical-repair ------------------------------------------
+    Case(
+        "severe_mr_creatinine_2_0_bilirubin_2_0",
+        "Creatinine 2.0 and bilirubin 2.0 mg/dL: two organs = MOF.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.0, "mg/dL", at(hours=6)),
+            k.lab("bili-1", "bilirubin", 2.0, "mg/dL", at(hours=6)),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+        {"transcatheter-repair": ["Observation/cr-1", "Observation/bili-1", "renal, hepatic"]},
+    ),
+    Case(
+        "severe_mr_creatinine_1_9_bilirubin_2_0",
+        "Creatinine 1.9 mg/dL: one organ only, no MOF.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 1.9, "mg/dL", at(hours=6)),
+            k.lab("bili-1", "bilirubin", 2.0, "mg/dL", at(hours=6)),
+        ],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_creatinine_177_umol_platelets_99",
+        "Creatinine 177 umol/L and platelets 99: renal + coagulation.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine-molar", 177, "umol/L", at(hours=6)),
+            k.lab("plt-1", "platelets", 99, "10*3/uL", at(hours=6)),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+    ),
+    Case(
+        "severe_mr_creatinine_high_platelets_100",
+        "Platelets 100 is not < 100: renal only, no MOF.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.4, "mg/dL", at(hours=6)),
+            k.lab("plt-1", "platelets", 100, "10*3/uL", at(hours=6)),
+        ],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_creatinine_49_hours_old",
+        "Creatinine 2.6 49 h ago (window 48 h) with high bilirubin: one organ.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.6, "mg/dL", at(hours=49)),
+            k.lab("bili-1", "bilirubin", 3.0, "mg/dL", at(hours=6)),
+        ],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_multiple_organ_failure_condition",
+        "An active multiple organ failure Condition.",
+        [*SEVERE, k.condition("mof-1", k.MOF, onset=at(days=2))],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+        {"transcatheter-repair": ["Condition/mof-1"]},
+    ),
+    # --- medical-therapy ------------------------------------------------------------------
+    Case(
+        "severe_mr_heart_failure_no_diuretic",
+        "Heart failure, no loop diuretic: medical therapy is a warning.",
+        [*SEVERE, k.condition("hf-1", k.HEART_FAILURE), k.med_request("rx-1", k.LISINOPRIL)],
+        {"medical-therapy": "warning", "surgical-repair": "info"},
+        {"medical-therapy": ["MedicationRequest/rx-1", "no active loop diuretic"]},
+    ),
+    Case(
+        "severe_mr_dyspnea_with_furosemide",
+        "Dyspnea on furosemide: medical therapy stays info.",
+        [*SEVERE, k.condition("dy-1", k.DYSPNEA), k.med_request("rx-1", k.FUROSEMIDE)],
+        info(*STABLE),
+        {"medical-therapy": ["MedicationRequest/rx-1"]},
+    ),
+    Case(
+        "severe_mr_heart_failure_medications_unavailable",
+        "Medication orders could not be fetched: not 'none'.",
+        [*SEVERE, k.condition("hf-1", k.HEART_FAILURE)],
+        info(*STABLE),
+        {"medical-therapy": ["could not be assessed"]},
+        failed_keys={"medication-requests": "timeout"},
+    ),
+    Case(
+        "severe_mr_name_only_torsemide",
+        "A loop diuretic recognised by its name only is flagged.",
+        [
+            *SEVERE,
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.med_request("rx-1", None, text="Torsemide 20 mg tablet"),
+        ],
+        info(*STABLE),
+        {"medical-therapy": ["matched on the medication name only"]},
+    ),
+    # --- grade-severity ---------------------------------------------------------------------
+    Case(
+        "mr_without_echo",
+        "MR on the problem list, no echo grade: grade card with a draft echo order.",
+        [MR],
+        info("grade-severity"),
+        {"grade-severity": ["Condition/mr-1"]},
+    ),
+    Case(
+        "mr_echo_400_days_old",
+        "The only severe echo is 400 days old: no current grade.",
+        [MR, k.echo("echo-1", at(days=400), concept=k.SEVERE)],
+        info("grade-severity"),
+    ),
+    Case(
+        "mr_echo_364_days_old",
+        "A severe echo 364 days old is current.",
+        [MR, k.echo("echo-1", at(days=364), concept=k.SEVERE)],
+        info(*STABLE),
+    ),
+    Case(
+        "mr_echo_range_string",
+        "Latest echo says '3-4+': not machine-readable, no fall-back.",
+        [MR, k.echo("echo-2", at(days=5), string="3-4+"), k.echo("echo-1", at(days=100), concept=k.SEVERE)],
+        info("grade-severity"),
+        {"grade-severity": ["not machine-readable"]},
+    ),
+    Case(
+        "mr_echo_string_4_plus",
+        "valueString '4+' is a grade.",
+        [MR, k.echo("echo-1", at(days=5), string="4+")],
+        info(*STABLE),
+    ),
+    Case(
+        "provisional_mr_without_echo",
+        "A provisional MR diagnosis: the card says unconfirmed.",
+        [k.condition("mr-1", k.MR, verification="provisional")],
+        info("grade-severity"),
+        {"grade-severity": ["Unconfirmed MR", "(unconfirmed)"]},
+    ),
+    Case(
+        "severe_mr_on_echo_without_condition",
+        "Severe MR on echo alone is enough for the severe cards.",
+        [ECHO_SEVERE],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_from_condition_severity",
+        "No echo; the MR Condition's severity is severe.",
+        [k.condition("mr-1", k.MR, severity=k.SEVERE)],
+        info(*STABLE),
+        {"surgical-repair": ["severity of the MR Condition"]},
+    ),
+    # --- several cards at once -----------------------------------------------------------------
+    Case(
+        "everything_at_once",
+        "Acute MI, edema, shock, severe MR, MOF, heart failure, no diuretic.",
+        [
+            *SEVERE,
+            k.condition("ami-1", k.AMI, onset=at(days=2)),
+            k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(days=1)),
+            k.sbp("bp-1", 78, at(hours=1)),
+            k.condition("mof-1", k.MOF, onset=at(days=1)),
+        ],
+        {
+            "acute-mr-emergency": "critical",
+            "mechanical-support": "critical",
+            "transcatheter-repair": "warning",
+            "medical-therapy": "warning",
+        },
+    ),
+]
+
+
+def person(pid: str, family: str, given: str, gender: str, birth_date: str) -> dict[str, Any]:
+    return k.patient(pid, family=family, given=given, gender=gender, birth_date=birth_date)
+
+
+DEMOS: list[Case] = [
+    Case(
+        "01-acute-mr-after-mi",
+        "Acute MR two days after a myocardial infarction, with pulmonary edema and "
+        "SBP 84 mmHg; no echo grade yet.",
+        [
+            k.condition("mr-1", k.MR, recorded=at(days=1)),
+            k.condition("ami-1", k.AMI, onset=at(days=2)),
+            k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(hours=20)),
+            k.sbp("bp-1", 84, at(hours=1)),
+            k.lab("lac-1", "lactate", 1.6, "mmol/L", at(hours=2)),
+        ],
+        {"acute-mr-emergency": "critical", "grade-severity": "info"},
+        pid="demo-acute-mi",
+        patient=person("demo-acute-mi", "Weber", "Hans", "male", "1959-03-02"),
+    ),
+    Case(
+        "02-cardiogenic-shock",
+        "Severe MR (echo: severe) in cardiogenic shock: SBP 78 mmHg, lactate "
+        "4.2 mmol/L, on norepinephrine, heart failure without a loop diuretic.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=10)),
+            k.condition("hf-1", k.HEART_FAILURE, recorded=at(days=300)),
+            k.sbp("bp-1", 78, at(hours=1)),
+            k.lab("lac-1", "lactate", 4.2, "mmol/L", at(hours=2)),
+            k.med_request("rx-1", k.NOREPINEPHRINE, authored=at(hours=9)),
+            k.med_admin("ma-1", k.NOREPINEPHRINE, "in-progress", start=at(hours=9)),
+        ],
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
+        pid="demo-shock",
+        patient=person("demo-shock", "Rossi", "Maria", "female", "1948-07-19"),
+    ),
+    Case(
+        "03-multi-organ-failure-on-ecmo",
+        "Severe MR (echo grade 4) on VA-ECMO for 3 days with renal, "
+        "hepatic and coagulation failure; on dobutamine.",
+        [
+            MR,
+            k.echo("echo-1", at(days=3), integer=4),
+            k.procedure("ecmo-1", k.VA_ECMO, "in-progress", start=at(days=3)),
+            k.lab("cr-1", "creatinine", 2.8, "mg/dL", at(hours=5)),
+            k.lab("bili-1", "bilirubin", 3.4, "mg/dL", at(hours=5)),
+            k.lab("plt-1", "platelets", 85, "10*3/uL", at(hours=5)),
+            k.med_request("rx-1", k.DOBUTAMINE),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info", "on-mechanical-support": "info"},
+        pid="demo-mof-ecmo",
+        patient=person("demo-mof-ecmo", "Novak", "Petra", "female", "1961-11-30"),
+    ),
+    Case(
+        "04-stable-severe-mr",
+        "Severe MR in a stable outpatient with heart failure on furosemide and lisinopril; SBP 118 mmHg.",
+        [
+            MR,
+            k.echo("echo-1", at(days=30), concept=k.SEVERE),
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.sbp("bp-1", 118, at(hours=3)),
+            k.med_request("rx-1", k.FUROSEMIDE),
+            k.med_request("rx-2", k.LISINOPRIL),
+        ],
+        info(*STABLE),
+        pid="demo-stable",
+        patient=person("demo-stable", "Okafor", "James", "male", "1955-05-14"),
+    ),
+    Case(
+        "05-severe-mr-on-iabp",
+        "Severe MR with an intra-aortic balloon pump running; SBP 88 mmHg.",
+        [*SEVERE, k.device("dev-1", k.IABP), k.sbp("bp-1", 88, at(hours=1))],
+        {"on-mechanical-support": "info", **info(*STABLE)},
+        pid="demo-iabp",
+        patient=person("demo-iabp", "Lindqvist", "Erik", "male", "1950-09-08"),
+    ),
+    Case(
+        "06-mr-needs-echo",
+        "MR on the problem list; the last echo grade is two years old.",
+        [MR, k.echo("echo-1", at(days=730), concept=k.MODERATE)],
+        info("grade-severity"),
+        pid="demo-needs-echo",
+        patient=person("demo-needs-echo", "Garcia", "Lucia", "female", "1970-02-25"),
+    ),
+    Case(
+        "07-mr-grade-not-machine-readable",
+        "MR; the latest echo grade is the text 'moderate-severe', which "
+        "is not machine-readable (no fall-back to the older severe echo).",
+        [
+            MR,
+            k.echo("echo-2", at(days=4), string="moderate-severe"),
+            k.echo("echo-1", at(days=200), concept=k.SEVERE),
+        ],
+        info("grade-severity"),
+        pid="demo-unreadable",
+        patient=person("demo-unreadable", "Tanaka", "Yuki", "female", "1966-08-03"),
+    ),
+    Case(
+        "08-moderate-mr-no-card",
+        "Moderate MR with heart failure on furosemide: no card.",
+        [
+            MR,
+            k.echo("echo-1", at(days=60), concept=k.MODERATE),
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.med_request("rx-1", k.FUROSEMIDE),
+        ],
+        {},
+        pid="demo-moderate",
+        patient=person("demo-moderate", "Dubois", "Claire", "female", "1958-12-12"),
+    ),
+    Case(
+        "09-no-mr-heart-failure",
+        "Heart failure and dyspnea without mitral regurgitation: no card.",
+        [
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.condition("dy-1", k.DYSPNEA),
+            k.sbp("bp-1", 104, at(hours=2)),
+        ],
+        {},
+        pid="demo-no-mr",
+        patient=person("demo-no-mr", "Schmidt", "Anna", "female", "1944-04-21"),
+    ),
+    Case(
+        "10-provisional-mr-name-only-diuretic",
+        "Provisional MR diagnosis, echo grade 4, heart failure; the "
+        "only diuretic order has no code ('Furosemide 40 mg tablet').",
+        [
+            k.condition("mr-1", k.MR, verification="provisional"),
+            k.echo("echo-1", at(days=12), integer=4),
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.med_request("rx-1", None, text="Furosemide 40 mg tablet"),
+        ],
+        info(*STABLE),
+        pid="demo-provisional",
+        patient=person("demo-provisional", "Haddad", "Omar", "male", "1963-06-17"),
+    ),
+    Case(
+        "11-medications-unavailable",
+        "Severe MR with heart failure; the EHR could not fetch the "
+        "medication orders, so the card says what it could not assess.",
+        [*SEVERE, k.condition("hf-1", k.HEART_FAILURE)],
+        info(*STABLE),
+        failed_keys={"medication-requests": "The medication service did not respond"},
+        pid="demo-meds-unavailable",
+        patient=person("demo-meds-unavailable", "Kowalski", "Jan", "male", "1952-01-09"),
+    ),
+]
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def rendered() -> dict[Path, str]:
+    """Every generated file and its content."""
+    out = {
+        SCENARIO_DIR / f"{c.name}.json": _dump(
+            {"description": c.description, "request": c.request(), "expect": c.expect()}
+        )
+        for c in SCENARIOS
+    }
+    out.update({DEMO_DIR / f"{c.name}.json": _dump(c.request()) for c in DEMOS})
+    out[DEMO_DIR / "README.md"] = demo_readme()
+    return out
+
+
+def demo_readme() -> str:
+    lines = [
+        "# Demo patients",
+        "",
+        "Synthetic FHIR R4 charts as complete CDS Hooks `patient-view` requests (every prefetch key",
+        "of the service; codes only from `fhir_mappings/valuesets/`). Generated by",
+        "`python -m tests.hooks.cases` (do not edit by hand); `tests/hooks/test_demo_patients.py`",
+        "checks that each gives exactly the cards listed here.",
+        "",
+        "Times are absolute, around the instant in each file's",
+        "`extension.org.mr-cds-hooks.demo.asOf` (2026-01-15T10:30:00Z). `mr-cds evaluate` evaluates",
+        "as of that instant (unless `--now` is given), so the cards are the same on any day.",
+        "For a running server, which uses the real clock, `mr-cds demo FILE` prints the request",
+        "with every FHIR time shifted by (now - asOf):",
+        "",
+        "```sh",
+        "mr-cds evaluate examples/patients/02-cardiogenic-shock.json --explain",
+        "mr-cds demo examples/patients/02-cardiogenic-shock.json \\",
+        "  | curl -s -H 'Content-Type: application/json' -d @- \\",
+        "    http://127.0.0.1:8080/cds-services/severe-mitral-regurgitation",
+        "```",
+        "",
+        "| file | patient | cards (indicator) |",
+        "|---|---|---|",
+    ]
+    for c in DEMOS:
+        cards = ", ".join(f"`{i}` ({ind})" for i, ind in _ordered(c.must)) or "none"
+        lines.append(f"| `{c.name}.json` | {c.description} | {cards} |")
+    return "\n".join(lines) + "\n"
+
+
+def _ordered(must: Mapping[str, str]) -> list[tuple[str, str]]:
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(must.items(), key=lambda item: (rank[item[1]], ALL_CARDS.index(item[0])))
+
+
+def main() -> None:
+    SCENARIO_DIR.mkdir(parents=True, exist_ok=True)
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    for path, text in rendered().items():
+        path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
