@@ -31,6 +31,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -176,6 +177,23 @@ def _has_dot_segment(path: str) -> bool:
     return any(segment in (".", "..") for segment in unquote(path).split("/"))
 
 
+@cache
+def _allowed(allowlist: tuple[str, ...]) -> frozenset[FhirBase]:
+    """The allowlist, normalised once per process (and warned about once, not per call)."""
+    allowed = set()
+    for entry in allowlist:
+        try:
+            base = FhirBase.parse(entry)
+        except ValueError:
+            log.warning("ignoring an allowlist entry that is not a plain http(s) base URL")
+            continue
+        if base.scheme != "https" and not base.is_loopback:
+            # Kept in the set so the request gets the precise reason ("does not use https").
+            log.warning("allowlist entry %s will never be called: http only on loopback hosts", base.url)
+        allowed.add(base)
+    return frozenset(allowed)
+
+
 def resolve_base(fhir_server: str | None, allowlist: Sequence[str]) -> FhirBase:
     """The FHIR base the service may call for this request, or ``NoFhirAccess`` with why."""
     if not allowlist:
@@ -186,12 +204,7 @@ def resolve_base(fhir_server: str | None, allowlist: Sequence[str]) -> FhirBase:
         base = FhirBase.parse(fhir_server)
     except ValueError:
         raise NoFhirAccess("not prefetched, and the request's FHIR server address is not usable") from None
-    allowed = set()
-    for entry in allowlist:
-        try:
-            allowed.add(FhirBase.parse(entry))
-        except ValueError:
-            log.warning("ignoring an allowlist entry that is not a plain http(s) base URL")
+    allowed = _allowed(tuple(allowlist))
     if base not in allowed:
         raise NoFhirAccess("not prefetched, and the request's FHIR server is not on the allowlist")
     if base.scheme != "https" and not base.is_loopback:
