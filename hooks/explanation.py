@@ -22,6 +22,15 @@ def _mark(check: Check) -> str:
     return "[?]" if check.status is Status.UNKNOWN else "[ ]"
 
 
+def _criterion(check: Check, g: Guideline) -> str:
+    """The criterion as the spec writes it, then its label: ``not mechanical_support -- ...``."""
+    name = g.fact(check.fact).spec
+    if check.role is Role.CONTEXT:
+        return check_label(check, g)
+    prefix = "not " if check.negated else ""
+    return f"{prefix}{name} -- {check_label(check, g)}"
+
+
 def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
     rec = g.recommendation(result.rule_id)
     if result.error:
@@ -32,8 +41,7 @@ def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
         f"    when: {rec.spec.split(': ', 1)[-1]}",
     ]
     for check in result.checks:
-        label = check_label(check, g)
-        lines.append(f"    {_mark(check)} {label}: {PLAIN.esc(check_statement(check, g))}")
+        lines.append(f"    {_mark(check)} {_criterion(check, g)}: {PLAIN.esc(check_statement(check, g))}")
         lines += [f"          - {describe(ev, g.units, PLAIN)}" for ev in check.evidence]
         lines += [f"          could not be assessed: {PLAIN.esc(m)}" for m in check.missing]
     return lines

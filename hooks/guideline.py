@@ -65,6 +65,8 @@ class FactInfo:
     sources: tuple[str, ...]
     #: Resource types the fact reads (to pick the data-quality notes that matter).
     resource_types: tuple[str, ...]
+    #: How clinical-spec.md section 2 writes the criterion (default: the fact's name).
+    spec: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         },
         override_reasons=tuple(OverrideReason(r["code"], r["display"]) for r in doc["override_reasons"]),
         facts={
-            k: FactInfo(v["label"], tuple(v["sources"]), tuple(v["resource_types"]))
+            k: FactInfo(v["label"], tuple(v["sources"]), tuple(v["resource_types"]), v.get("spec", k))
             for k, v in doc["facts"].items()
         },
         organs=doc["organs"],

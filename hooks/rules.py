@@ -25,9 +25,9 @@ Rule = Callable[[PatientFacts, Guideline], RuleResult]
 def fact_check(name: str, fact: Fact, *, negate: bool = False, role: Role = Role.CONDITION) -> Check:
     """A criterion that is one fact (``negate``: the fact must not be present)."""
     met = not fact.present if negate else fact.present
-    return Check(
-        name, met, fact.status, evidence=fact.evidence, missing=fact.missing, role=role, negated=negate
-    )
+    # What a present fact could not assess does not change the decision: not shown.
+    missing = () if fact.present else fact.missing
+    return Check(name, met, fact.status, evidence=fact.evidence, missing=missing, role=role, negated=negate)
 
 
 def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] | None = None) -> Check:
@@ -42,7 +42,7 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
         status,
         statement=", ".join(words.get(n, n) for n, _ in present),
         evidence=tuple(ev for _, f in present for ev in f.evidence),
-        missing=tuple(f"{words.get(n, n)}: {m}" for n, f in named for m in f.missing),
+        missing=tuple(f"{words.get(n, n)}: {m}" for n, f in named if not f.present for m in f.missing),
     )
 
 

@@ -491,5 +491,5 @@ def test_explain_marks_unknown_checks() -> None:
         documented(hypotension=unknown("hypotension", "no blood pressure in the last 24 h")), now=NOW
     )
     text = hooks.explanation_text(results, now=NOW)
-    assert "[?] Severe MR" in text
+    assert "[?] severe_mr -- Severe MR" in text
     assert "could not be assessed: hypotension: no blood pressure in the last 24 h" in text
