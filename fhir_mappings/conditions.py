@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fhir_mappings.codesystems import CONDITION_CLINICAL, CONDITION_VER_STATUS
-from fhir_mappings.elements import Resource, coded, codings, resource_id
+from fhir_mappings.elements import Resource, coded, codings, resource_id, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
 from fhir_mappings.timing import FhirTime, TimeProblem, parse_time
@@ -76,7 +76,7 @@ def status_code(concept: object, system: str, known: frozenset[str]) -> str | No
     if code is not None:
         return code
     for coding in codings(concept):
-        if coding.get("system") is None and coding.get("code") in known:
+        if coding.get("system") is None and token(coding.get("code")) in known:
             return str(coding["code"])
     return None
 

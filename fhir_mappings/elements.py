@@ -67,3 +67,8 @@ def number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
     return float(value)
+
+
+def token(value: Any) -> str | None:
+    """A code-like value as a string, else None (a list or object where a code belongs)."""
+    return value if isinstance(value, str) else None

@@ -24,6 +24,7 @@ from fhir_mappings.elements import (
     relative_reference,
     resource_id,
     resource_type,
+    token,
 )
 from fhir_mappings.facts import Evidence, MatchKind, MedicationMatch
 from fhir_mappings.parse import Report
@@ -206,7 +207,7 @@ def _unresolved(resource: Resource, by_reference: Mapping[str, Resource], report
 
 
 def _request_counts(resource: Resource, report: Report) -> str | None:
-    status = resource.get("status")
+    status = token(resource.get("status"))
     if status == "active":
         return "active order"
     _report_status(resource, status, REQUEST_STATUSES, report)
@@ -216,7 +217,7 @@ def _request_counts(resource: Resource, report: Report) -> str | None:
 def _administration_counts(
     resource: Resource, now: datetime, window: timedelta, report: Report
 ) -> str | None:
-    status = resource.get("status")
+    status = token(resource.get("status"))
     if status == "in-progress":
         return "administration in progress"
     if status != "completed":
@@ -242,7 +243,7 @@ def _administered_at(resource: Resource) -> FhirTime:
     raise TimeProblem("no effective time")
 
 
-def _report_status(resource: Resource, status: Any, known: frozenset[str], report: Report) -> None:
+def _report_status(resource: Resource, status: str | None, known: frozenset[str], report: Report) -> None:
     if status not in known:
         shown = status[:30] if isinstance(status, str) else None
         report.note(resource, f"status {shown!r} is not a {resource_type(resource)} status")

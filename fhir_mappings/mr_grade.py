@@ -19,7 +19,7 @@ from typing import Any
 
 from fhir_mappings.codesystems import UCUM
 from fhir_mappings.conditions import ActiveCondition
-from fhir_mappings.elements import Resource, codings, number, resource_id
+from fhir_mappings.elements import Resource, codings, number, resource_id, token
 from fhir_mappings.facts import Evidence, GradeSource, MRGrade
 from fhir_mappings.observations import Candidate, select
 from fhir_mappings.parse import Report
@@ -95,7 +95,7 @@ def _quantity(quantity: Any) -> Parsed:
         return Parsed(None, "is not a quantity")
     code = quantity.get("code") if quantity.get("system") in (UCUM, None) else None
     unit = code if code is not None else quantity.get("unit")
-    if unit is not None and unit not in _GRADE_UNITS:
+    if unit is not None and token(unit) not in _GRADE_UNITS:
         return Parsed(None, "has a unit that is not a grade")
     if quantity.get("comparator") is not None:
         return Parsed(None, "has a comparator")

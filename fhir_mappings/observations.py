@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fhir_mappings.elements import Resource, codings, resource_id
+from fhir_mappings.elements import Resource, codings, resource_id, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
 from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time, within
@@ -105,7 +105,7 @@ def select(
 
 
 def _counted(resource: Resource, report: Report) -> bool:
-    status = resource.get("status")
+    status = token(resource.get("status"))
     if status in COUNTED:
         return True
     if status in NOT_YET or status in WITHDRAWN:

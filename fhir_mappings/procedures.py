@@ -20,6 +20,7 @@ from fhir_mappings.elements import (
     relative_reference,
     resource_id,
     resource_type,
+    token,
 )
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
@@ -107,7 +108,7 @@ def procedures(
 
 def _ongoing(resource: Resource, now: datetime, window: timedelta, report: Report) -> str | None:
     """The rule the Procedure satisfies, or None (reported unless it simply ended)."""
-    status = resource.get("status")
+    status = token(resource.get("status"))
     if status == "in-progress":
         return "procedure in progress"
     if status not in PROCEDURE_STATUSES:
@@ -226,7 +227,7 @@ def _resolve_device(statement: Resource, by_reference: Mapping[str, Resource]) -
 
 
 def _status_ok(resource: Resource, wanted: str, known: frozenset[str], report: Report) -> bool:
-    status = resource.get("status")
+    status = token(resource.get("status"))
     if status == wanted:
         return True
     if status not in known:
