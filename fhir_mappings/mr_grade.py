@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -130,7 +130,9 @@ def mr_grade(
     )
     latest = next((e for e in echoes if report.valid(e.resource)), None)
     if latest is not None:
-        return _from_echo(latest, window_text=describe_window(window))
+        grade = _from_echo(latest, window_text=describe_window(window))
+        # Found under another key while the echo search failed: a newer echo may exist.
+        return grade if unavailable is None else replace(grade, missing=(*grade.missing, unavailable))
     if unavailable is not None:
         # Without the echo results the Condition's severity may be outdated: do not use it.
         return MRGrade(None, GradeSource.NONE, missing=(unavailable,))

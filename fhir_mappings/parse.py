@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
 from fhir_mappings.facts import DataQualityNote
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
+from fhir_mappings.timing import TimeProblem, parse_time
 
 #: Keys whose data the facts read, with the words used when they are missing.
 KEY_LABELS: Mapping[str, str] = {
@@ -66,8 +68,10 @@ def collect(chart: ChartInput) -> Collected:
             rid = resource_id(resource)
             if rid is None:
                 anonymous.append(resource)
-            else:
-                seen.setdefault((resource_type(resource), rid), resource)
+                continue
+            key_ = (resource_type(resource), rid)
+            if key_ not in seen or _newer(resource, seen[key_]):
+                seen[key_] = resource
     for key in KEY_LABELS:
         if key not in chart.prefetch and key not in unavailable:
             unavailable[key] = "not provided by the EHR"
@@ -75,6 +79,19 @@ def collect(chart: ChartInput) -> Collected:
     by_reference = {f"{t}/{i}": r for (t, i), r in seen.items()}
     kept = tuple(_same_patient(resources, chart.patient_id, notes))
     return Collected(kept, by_reference, unavailable, tuple(notes))
+
+
+def _newer(candidate: Resource, kept: Resource) -> bool:
+    """True when ``candidate`` is a later version of ``kept`` (by meta.lastUpdated)."""
+    try:
+        return _last_updated(candidate) > _last_updated(kept)
+    except TimeProblem:
+        return False  # versions that cannot be ordered: the first one received stays
+
+
+def _last_updated(resource: Resource) -> datetime:
+    meta = resource.get("meta")
+    return parse_time(meta.get("lastUpdated") if isinstance(meta, Mapping) else None).start
 
 
 def _resources_of(

@@ -172,3 +172,17 @@ def test_vital_signs_unavailable_but_low_sbp_elsewhere_is_still_hypotension() ->
 def test_vital_signs_unavailable_and_normal_sbp_elsewhere_is_not_absent() -> None:
     result = facts(unavailable={"vital-signs": "timeout"}, labs="vitals/sbp_90_2h.json")
     assert result.hypotension.status is Status.UNKNOWN
+
+
+def test_measured_map_in_the_panel_is_used_rather_than_a_computed_one() -> None:
+    fact = facts(vital_signs="vitals/panel_with_measured_map_55.json").hypotension
+    assert fact.status is Status.PRESENT
+    assert fact.evidence[1].note == "MAP 55 mm[Hg] < 60 mm[Hg]"
+
+
+def test_a_later_version_of_the_same_observation_replaces_the_earlier() -> None:
+    fact = facts(
+        vital_signs="vitals/sbp_89_old_version.json", labs="vitals/sbp_89_corrected_to_120.json"
+    ).hypotension
+    assert fact.status is Status.ABSENT
+    assert fact.evidence[0].value == 120
