@@ -29,7 +29,7 @@ import re
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -37,6 +37,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+import urllib3.response
 from requests import exceptions as rexc
 from requests.adapters import HTTPAdapter
 
@@ -560,7 +561,7 @@ class FhirClient:
             raise FhirResponseTooLarge()
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(_CHUNK):
+        for chunk in _arriving(response.raw):
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise FhirResponseTooLarge()
@@ -568,6 +569,31 @@ class FhirClient:
             if self.deadline.expired:
                 raise FhirTimeout()
         return b"".join(chunks)
+
+
+def _arriving(raw: urllib3.response.BaseHTTPResponse) -> Iterator[bytes]:
+    """The body as it arrives, one socket read at a time.
+
+    ``iter_content`` waits until a whole chunk is in, so a server dripping bytes (each well
+    within the read timeout) could hold the worker far past the deadline; ``read1`` returns
+    after one read and the caller checks the deadline in between. urllib3's errors become
+    the ``requests`` exceptions ``iter_content`` would raise (a read timeout as a timeout),
+    so that they too go through ``REQUESTS_EXCEPTION_MAP``.
+    """
+    while True:
+        try:
+            chunk = raw.read1(_CHUNK, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise rexc.ReadTimeout(exc) from exc
+        except urllib3.exceptions.ProtocolError as exc:
+            raise rexc.ChunkedEncodingError(exc) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise rexc.ContentDecodingError(exc) from exc
+        except urllib3.exceptions.SSLError as exc:
+            raise rexc.SSLError(exc) from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 def parse_resource(body: bytes) -> dict[str, Any]:
