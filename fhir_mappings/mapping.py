@@ -70,7 +70,10 @@ class _Mapper:
     def facts(self, patient_id: str) -> PatientFacts:
         mr = self.active("mitral-regurgitation")
         pressures = blood_pressures(
-            self.observations, now=self.now, thresholds=self.thresholds, report=self.report
+            self.coded("systolic-bp", "mean-arterial-pressure"),
+            now=self.now,
+            thresholds=self.thresholds,
+            report=self.report,
         )
         meds = medications(
             self.medication_use,
