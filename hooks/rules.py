@@ -232,8 +232,16 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
     # "No active loop diuretic" needs medication data: unknown is not "none" (spec section 1).
     untreated = hf.met and meds.assessed and not meds.active(g.loop_diuretic_class)
-    variant = "untreated-symptoms" if untreated else "default" if meds.assessed else "not-assessed"
     active = [g.value_set_labels[vs] for vs in g.first_line_classes if meds.active(vs)]
+    variant = (
+        "untreated-symptoms"
+        if untreated
+        else "not-assessed"
+        if not meds.assessed
+        else "default"
+        if active
+        else "none-active"
+    )
     inactive = [g.value_set_labels[vs] for vs in g.first_line_classes if not meds.active(vs)]
     slots = {
         "active": ", ".join(active) or g.texts["none"],

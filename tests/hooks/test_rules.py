@@ -286,7 +286,7 @@ def test_vasopressor_alone_is_not_a_first_line_class_but_counts_as_instability()
     f = severe(vasoactive_support=present("va", NOREPI.evidence), medications=medications(NOREPI))
     cards = run(f)
     assert "mechanical-support" in ids_of(cards)
-    assert "active: none" in by_id(cards, "medical-therapy")["summary"]
+    assert "no first-line drug active" in by_id(cards, "medical-therapy")["summary"]
 
 
 # --- grade-severity ---------------------------------------------------------------------
