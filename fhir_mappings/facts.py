@@ -163,6 +163,14 @@ class PatientFacts:
     unavailable: tuple[tuple[str, str], ...] = ()
 
     @property
+    def data_quality_by_reason(self) -> tuple[tuple[str, int], ...]:
+        """Left-out resources counted per reason, most frequent first (a chart can have hundreds)."""
+        counts: dict[str, int] = {}
+        for note in self.data_quality:
+            counts[note.reason] = counts.get(note.reason, 0) + 1
+        return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
     def severe_mr(self) -> bool:
         return self.mr_grade.severe
 

@@ -90,3 +90,15 @@ def test_no_patient_data_reaches_notes_reasons_or_missing() -> None:
     joined = " ".join(texts)
     for private in ("Jane", "Doe", "1950", "Smith"):
         assert private not in joined
+
+
+def test_data_quality_notes_can_be_counted_per_reason() -> None:
+    result = facts(
+        vital_signs=["vitals/sbp_25h.json", "vitals/sbp_preliminary.json"],
+        mr_grade="echo/severe_400_days.json",
+    )
+    assert result.data_quality_by_reason == (
+        ("Mitral valve regurgitation (disorder): outside the 365 days window", 1),
+        ("Systolic blood pressure: outside the 24 h window", 1),
+        ("status preliminary", 1),
+    )
