@@ -391,6 +391,93 @@ SCENARIOS: list[Case] = [
         {"transcatheter-repair": "warning", "medical-therapy": "info"},
         {"transcatheter-repair": ["Condition/mof-1"]},
     ),
+    Case(
+        "severe_mr_creatinine_47_hours_bilirubin_high",
+        "Creatinine 2.6 47 h ago is inside the 48 h window: MOF.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.6, "mg/dL", at(hours=47)),
+            k.lab("bili-1", "bilirubin", 3.0, "mg/dL", at(hours=6)),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+    ),
+    Case(
+        "severe_mr_bilirubin_34_umol_creatinine_high",
+        "Bilirubin 34 umol/L (>= 34) and creatinine 2.4 mg/dL: MOF.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.4, "mg/dL", at(hours=6)),
+            k.lab("bili-1", "bilirubin-molar", 34, "umol/L", at(hours=6)),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+    ),
+    Case(
+        "severe_mr_bilirubin_1_9_creatinine_high",
+        "Bilirubin 1.9 mg/dL: renal only, no MOF.",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.4, "mg/dL", at(hours=6)),
+            k.lab("bili-1", "bilirubin", 1.9, "mg/dL", at(hours=6)),
+        ],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_mr_vv_ecmo_and_creatinine",
+        "VV-ECMO counts as respiratory support: with creatinine 2.5, MOF.",
+        [
+            *SEVERE,
+            k.procedure("ecmo-1", k.VV_ECMO, "in-progress", start=at(days=3)),
+            k.lab("cr-1", "creatinine", 2.5, "mg/dL", at(hours=6)),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+    ),
+    Case(
+        "severe_mr_ventilated_with_aki",
+        "Invasive ventilation and an AKI Condition: respiratory + renal = MOF.",
+        [
+            *SEVERE,
+            k.procedure("vent-1", k.VENTILATION, "in-progress", start=at(days=2)),
+            k.condition("aki-1", k.AKI, onset=at(days=2)),
+        ],
+        {"transcatheter-repair": "warning", "medical-therapy": "info"},
+    ),
+    Case(
+        "severe_mr_shock_ecmo_open_40_days",
+        "ECMO completed, started 40 days ago with no end: not current support.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=5)),
+            k.procedure("ecmo-1", k.VA_ECMO, "completed", start=at(days=40)),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+    ),
+    Case(
+        "severe_mr_shock_iabp_device_inactive",
+        "An inactive IABP device is not support: support card.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=5)),
+            k.device("dev-1", k.IABP, "inactive"),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+    ),
+    Case(
+        "severe_mr_lactate_25_hours_old",
+        "Lactate 4.0 measured 25 h ago is outside the 24 h window.",
+        [*SEVERE, k.lab("lac-1", "lactate", 4.0, "mmol/L", at(hours=25))],
+        info(*STABLE),
+    ),
+    Case(
+        "acute_mi_undated_with_edema",
+        "An acute MI with no onset or recorded date is not counted as a trigger.",
+        [
+            MR,
+            k.echo("echo-1", at(days=2), integer=2),
+            k.condition("ami-1", k.AMI, undated=True),
+            k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(days=1)),
+        ],
+        {},
+    ),
     # --- medical-therapy ------------------------------------------------------------------
     Case(
         "severe_mr_heart_failure_no_diuretic",

@@ -35,6 +35,7 @@ VA_ECMO = (SNOMED, "786451004", "Venoarterial extracorporeal membrane oxygenatio
 VV_ECMO = (SNOMED, "786453001", "Venovenous extracorporeal membrane oxygenation")
 IABP = (SNOMED, "399217008", "Cardioassist by aortic balloon pump")
 IMPELLA = (SNOMED, "700151002", "Temporary implantation of left ventricular assist device")
+VENTILATION = (SNOMED, "1258985005", "Invasive mechanical ventilation")
 MILD = (SNOMED, "255604002", "Mild")
 MODERATE = (SNOMED, "6736007", "Moderate")
 MODERATE_TO_SEVERE = (SNOMED, "371924009", "Moderate to Severe")
@@ -74,6 +75,7 @@ def condition(
     *,
     onset: str | None = None,
     recorded: str | None = None,
+    undated: bool = False,
     clinical: str | None = "active",
     verification: str = "confirmed",
     abatement: str | None = None,
@@ -90,7 +92,8 @@ def condition(
         res["onsetDateTime"] = onset
     if abatement:
         res["abatementDateTime"] = abatement
-    res["recordedDate"] = recorded or onset or at(days=400)
+    if not undated:
+        res["recordedDate"] = recorded or onset or at(days=400)
     return res
 
 
@@ -193,6 +196,7 @@ LAB_CODES = {
     "creatinine": (LOINC, "2160-0", "Creatinine [Mass/volume] in Serum or Plasma"),
     "creatinine-molar": (LOINC, "14682-9", "Creatinine [Moles/volume] in Serum or Plasma"),
     "bilirubin": (LOINC, "1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),
+    "bilirubin-molar": (LOINC, "14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma"),
     "platelets": (LOINC, "777-3", "Platelets [#/volume] in Blood by Automated count"),
 }
 
