@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from cds_service.demo import DEMO_EXTENSION, as_of, parse_instant, shift_times
+from cds_service.schemas import validate_response
+from tests.conftest import SERVICE_URL
+from tests.hooks.cases import DEMO_DIR, DEMOS
 
 AS_OF = "2026-01-15T10:30:00Z"
 
@@ -110,3 +115,15 @@ def test_malformed_as_of_is_an_error(bad: Any) -> None:
 def test_naive_target_is_refused() -> None:
     with pytest.raises(ValueError):
         shift_times(demo({}), datetime(2027, 1, 1))
+
+
+@pytest.mark.parametrize("name", [c.name for c in DEMOS])
+def test_shifted_demo_gives_the_documented_cards_over_http_today(client: FlaskClient, name: str) -> None:
+    """What ``mr-cds demo FILE | curl -d @- ...`` does: the server uses the real clock."""
+    case = next(c for c in DEMOS if c.name == name)
+    body = json.loads((DEMO_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    response = client.post(SERVICE_URL, json=shift_times(body, datetime.now(UTC)))
+    assert response.status_code == 200
+    validate_response(response.get_json())
+    got = {c["source"]["topic"]["code"]: c["indicator"] for c in response.get_json()["cards"]}
+    assert got == dict(case.must)
