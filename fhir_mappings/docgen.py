@@ -180,7 +180,9 @@ other statuses; completed earlier (listed) |
 Times: `effectiveDateTime` / `effectiveInstant` / `effectivePeriod` (end, else start) for
 Observations; onset for acute triggers is `onsetDateTime`, else `onsetPeriod.start`, else
 `recordedDate` (undated: not counted, and said so). Hour windows need a time of day with a
-time zone; "latest" means the latest effective time among resources that count.
+time zone. In day windows a date counts when any part of that day is inside; a month or a
+year only when it lies wholly inside (one that straddles the window start is not counted,
+and said so). "Latest" means the latest effective time among resources that count.
 """
 
 MEDICATIONS = """\

@@ -135,13 +135,16 @@ class _Mapper:
             for condition in self.active(vs_id):
                 try:
                     onset = condition.onset
+                    inside = onset.start <= self.now and within(
+                        onset, self.now, window, need_time_of_day=False
+                    )
                 except TimeProblem as problem:
                     undated.append(
                         f"Condition/{condition.evidence.resource_id} ({vs_id}): {problem}, not counted"
                     )
                     self.report.note(condition.resource, f"acute trigger not counted: {problem}")
                     continue
-                if onset.start <= self.now and within(onset, self.now, window, need_time_of_day=False):
+                if inside:
                     note = f"{vs_id}: onset within {describe_window(window)}"
                     evidence.append(_with_note(condition.evidence, note, onset.start))
                 else:

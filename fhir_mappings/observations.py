@@ -135,7 +135,12 @@ def _time_in_window(
     if time.start > now:
         report.note(resource, f"{hit.display}: effective time is after the evaluation time")
         return None
-    if not within(time, now, window, need_time_of_day=need_time_of_day):
+    try:
+        inside = within(time, now, window, need_time_of_day=need_time_of_day)
+    except TimeProblem as problem:
+        report.note(resource, f"{hit.display}: {problem}")
+        return None
+    if not inside:
         report.note(resource, f"{hit.display}: outside the {describe_window(window)} window")
         return None
     return time

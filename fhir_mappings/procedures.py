@@ -126,7 +126,12 @@ def _ongoing(resource: Resource, now: datetime, window: timedelta, report: Repor
     except TimeProblem as problem:
         report.note(resource, f"performedPeriod start: {problem}")
         return None
-    if start.start > now or not within(start, now, window, need_time_of_day=False):
+    try:
+        inside = start.start <= now and within(start, now, window, need_time_of_day=False)
+    except TimeProblem as problem:
+        report.note(resource, f"performedPeriod start: {problem}")
+        return None
+    if not inside:
         report.note(resource, f"performedPeriod started outside the {describe_window(window)} window")
         return None
     return f"inserted within {describe_window(window)}, no end recorded"

@@ -1,8 +1,9 @@
 """FHIR date/dateTime values and look-back windows, relative to a ``now`` passed in.
 
 A FHIR dateTime may be a year, a month, a day or an instant. Hour windows (vitals, labs)
-need a time of day; day windows (echo grade, acute triggers, support procedures) accept a
-day, which counts as within the window when any part of that day is.
+need an instant. In day windows (echo grade, acute triggers, support procedures) a day
+counts when any part of it is in the window; a month or a year counts only when it lies
+wholly inside, is outside when wholly outside, and otherwise cannot be decided.
 """
 
 from __future__ import annotations
@@ -12,54 +13,76 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PARTIAL = re.compile(r"^\d{4}(-\d{2})?$")
-
-
-@dataclass(frozen=True)
-class FhirTime:
-    """A point (``precise``) or a whole day, in UTC."""
-
-    start: datetime
-    precise: bool
-
-    @property
-    def end(self) -> datetime:
-        """The last moment the value may denote (the day's end for a date)."""
-        return self.start if self.precise else self.start + timedelta(days=1)
 
 
 class TimeProblem(ValueError):
     """The value is not a usable point in time; the message says why (no patient data)."""
 
 
+@dataclass(frozen=True)
+class FhirTime:
+    """The start of what a FHIR date/dateTime denotes (UTC), and its precision."""
+
+    start: datetime
+    precision: str = "instant"  # "instant", "day", "month" or "year"
+
+    @property
+    def precise(self) -> bool:
+        return self.precision == "instant"
+
+    @property
+    def end(self) -> datetime:
+        """Where the period the value denotes ends (the value itself for an instant)."""
+        if self.precision == "day":
+            return self.start + timedelta(days=1)
+        if self.precision == "month":
+            year, month = divmod(self.start.month, 12)
+            return self.start.replace(year=self.start.year + year, month=month + 1)
+        if self.precision == "year":
+            return self.start.replace(year=self.start.year + 1)
+        return self.start
+
+
 def parse_time(raw: Any) -> FhirTime:
     """Parse a FHIR date/dateTime/instant string; raise TimeProblem when not usable."""
     if not isinstance(raw, str):
         raise TimeProblem("no time")
-    if _PARTIAL.match(raw):
-        raise TimeProblem("time is only a year or a month")
-    if _DAY.match(raw):
-        try:
-            day = date.fromisoformat(raw)
-        except ValueError:
-            raise TimeProblem("time is not a valid date") from None
-        return FhirTime(datetime(day.year, day.month, day.day, tzinfo=UTC), precise=False)
     try:
+        if _YEAR.match(raw):
+            return FhirTime(datetime(int(raw), 1, 1, tzinfo=UTC), "year")
+        if _MONTH.match(raw):
+            return FhirTime(datetime(int(raw[:4]), int(raw[5:]), 1, tzinfo=UTC), "month")
+        if _DAY.match(raw):
+            day = date.fromisoformat(raw)
+            return FhirTime(datetime(day.year, day.month, day.day, tzinfo=UTC), "day")
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise TimeProblem("time is not a valid FHIR dateTime") from None
+        raise TimeProblem("time is not a valid FHIR date or dateTime") from None
     if parsed.tzinfo is None:
         # FHIR requires a zone with a time of day; guessing one could shift a value in or out of a window.
         raise TimeProblem("time of day has no time zone")
-    return FhirTime(parsed.astimezone(UTC), precise=True)
+    return FhirTime(parsed.astimezone(UTC), "instant")
 
 
 def within(time: FhirTime, now: datetime, window: timedelta, *, need_time_of_day: bool) -> bool:
-    """True when ``time`` lies in [now - window, now]; a day counts if it overlaps."""
+    """True when ``time`` lies in [now - window, now]; TimeProblem when that cannot be told."""
     if need_time_of_day and not time.precise:
         return False
-    return time.end >= now - window and time.start <= now
+    earliest = now - window
+    if time.precision in ("instant", "day"):
+        return time.end >= earliest and time.start <= now
+    # A month or a year: the event happened at some unknown point of it, not after now.
+    latest = min(time.end, now)
+    if time.start > now or latest < earliest:
+        return False
+    if time.start >= earliest:
+        return True
+    raise TimeProblem(
+        f"time is only a {time.precision}: cannot tell whether it is within {describe_window(window)}"
+    )
 
 
 def describe_window(window: timedelta) -> str:

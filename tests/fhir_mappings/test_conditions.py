@@ -192,3 +192,22 @@ def test_unreadable_verification_status_counts_as_unconfirmed_and_is_reported() 
     assert result.mr_documented.present
     assert result.mr_unconfirmed is True
     assert reasons(result)["Condition/mr-31"] == ["verificationStatus not readable: counted as unconfirmed"]
+
+
+def test_trigger_onset_given_as_a_month_straddling_the_window_is_not_counted_and_said_so() -> None:
+    result = facts(conditions="conditions/acute_mi_onset_month_straddling.json")
+    assert result.acute_mr_trigger.status is Status.UNKNOWN
+    assert result.acute_mr_trigger.missing == (
+        "Condition/mi-7 (acute-myocardial-infarction): time is only a month: "
+        "cannot tell whether it is within 30 days, not counted",
+    )
+
+
+def test_trigger_onset_given_as_this_month_is_within_30_days() -> None:
+    assert facts(conditions="conditions/acute_mi_onset_this_month.json").acute_mr_trigger.present
+
+
+def test_trigger_onset_given_as_an_old_year_is_outside_the_window() -> None:
+    assert (
+        facts(conditions="conditions/acute_mi_onset_year_2019.json").acute_mr_trigger.status is Status.ABSENT
+    )

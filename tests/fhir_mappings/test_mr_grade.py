@@ -149,3 +149,7 @@ def test_severe_echo_alone_without_mr_condition_is_severe_mr() -> None:
     result = facts(mr_grade="echo/integer_4.json")
     assert result.severe_mr is True
     assert result.mr_documented.present is False
+
+
+def test_echo_dated_only_by_this_year_is_within_365_days() -> None:
+    assert facts(mr_grade="echo/severe_dated_this_year_only.json").mr_grade.grade == 4
