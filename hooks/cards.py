@@ -95,9 +95,10 @@ def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guid
         g.texts["not_assessed_heading"], [MARKDOWN.esc(m) for m in not_assessed(result, facts, g)]
     )
     parts += _section(g.texts["data_quality_heading"], data_quality(result, facts, g, MARKDOWN))
-    parts.append(g.texts["thresholds"])
+    if any(ev.value is not None for c in result.checks for ev in c.evidence):
+        parts.append(g.texts["thresholds"])  # only where a measured value decided (spec section 3)
     parts.append(f"**{g.texts['evidence_heading']}**: {rec.evidence.level}. {rec.evidence.statement}")
-    parts.append(f"**{g.texts['reference_heading']}**: " + " ".join(_citations(rec, g)))
+    parts += _section(g.texts["reference_heading"], _citations(rec, g))
     return "\n\n".join(parts)
 
 

@@ -64,8 +64,14 @@ def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
         status,
         statement=grade_statement(grade, g),
         evidence=grade.evidence,
-        missing=grade.missing,
+        missing=() if grade.severe else grade.missing,
     )
+
+
+def grade_context(facts: PatientFacts, g: Guideline) -> Check:
+    """The MR grade, shown for context (it does not decide the rule)."""
+    check = severe_mr_check(facts, g)
+    return replace(check, fact="mr_grade", met=facts.mr_grade.grade is not None, role=Role.CONTEXT)
 
 
 def _value_sets_of(evidence: Iterable[Evidence], candidates: Sequence[str]) -> tuple[str, ...]:
@@ -123,7 +129,12 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
         ],
         dict(g.presentation_labels),
     )
-    checks = [fact_check("mr_documented", facts.mr_documented), trigger, presentation]
+    checks = [
+        fact_check("mr_documented", facts.mr_documented),
+        trigger,
+        presentation,
+        grade_context(facts, g),
+    ]
     slots = {"presentation": presentation.statement.replace(", ", " and ")}
     triggers = _labels(_value_sets_of(trigger.evidence, g.trigger_value_sets), g)
     if triggers:

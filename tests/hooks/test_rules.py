@@ -389,7 +389,7 @@ def test_every_card_has_topic_links_override_reasons_and_evidence() -> None:
             for r in card["overrideReasons"]
         )
         assert "**Evidence**:" in card["detail"]
-        assert "Staudacher DL, Bode C, Wengenmayer T." in card["detail"].split("**Reference**")[1]
+        assert "Staudacher DL, Bode C, Wengenmayer T." in card["detail"].split("**References**")[1]
         education = any("heart.org" in link["url"] for link in card["links"])
         assert education == (topic["code"] in {"surgical-repair", "medical-therapy"})
 
