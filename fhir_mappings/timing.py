@@ -36,13 +36,16 @@ class FhirTime:
     @property
     def end(self) -> datetime:
         """Where the period the value denotes ends (the value itself for an instant)."""
-        if self.precision == "day":
-            return self.start + timedelta(days=1)
-        if self.precision == "month":
-            year, month = divmod(self.start.month, 12)
-            return self.start.replace(year=self.start.year + year, month=month + 1)
-        if self.precision == "year":
-            return self.start.replace(year=self.start.year + 1)
+        try:
+            if self.precision == "day":
+                return self.start + timedelta(days=1)
+            if self.precision == "month":
+                year, month = divmod(self.start.month, 12)
+                return self.start.replace(year=self.start.year + year, month=month + 1)
+            if self.precision == "year":
+                return self.start.replace(year=self.start.year + 1)
+        except (OverflowError, ValueError):
+            return datetime.max.replace(tzinfo=UTC)  # the year 9999 ends at the end of time
         return self.start
 
 
@@ -64,7 +67,10 @@ def parse_time(raw: Any) -> FhirTime:
     if parsed.tzinfo is None:
         # FHIR requires a zone with a time of day; guessing one could shift a value in or out of a window.
         raise TimeProblem("time of day has no time zone")
-    return FhirTime(parsed.astimezone(UTC), "instant")
+    try:
+        return FhirTime(parsed.astimezone(UTC), "instant")
+    except OverflowError:
+        raise TimeProblem("time is out of range") from None
 
 
 def within(time: FhirTime, now: datetime, window: timedelta, *, need_time_of_day: bool) -> bool:

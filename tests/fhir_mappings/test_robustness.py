@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
 from fhir_mappings.parse import KEY_LABELS
+from fhir_mappings.timing import TimeProblem, parse_time, within
 from tests.fhir_mappings.charts import DATA, NOW, PATIENT, load
 
 FIXTURES = sorted(str(p.relative_to(DATA)) for p in Path(DATA).rglob("*.json"))
@@ -65,3 +68,24 @@ def test_damaged_prefetch_never_raises(key: str, value: Any) -> None:
     assert facts.hypotension.status in set(Status)
     for note in facts.data_quality:
         assert len(note.reason) <= 200
+
+
+@st.composite
+def fhir_dates(draw: st.DrawFn) -> str:
+    """A FHIR-shaped date of any precision; integers reach their bounds (year 1, year 9999)."""
+    year, month, day = draw(st.integers(1, 9999)), draw(st.integers(1, 12)), draw(st.integers(1, 31))
+    zone = draw(st.sampled_from(["Z", "+14:00", "-12:00", ""]))
+    forms = [f"{year:04d}", f"{year:04d}-{month:02d}", f"{year:04d}-{month:02d}-{day:02d}"]
+    forms.append(f"{forms[2]}T23:59:59{zone}")
+    return draw(st.sampled_from(forms))
+
+
+@given(raw=fhir_dates())
+def test_any_fhir_shaped_date_parses_or_is_refused_with_a_reason(raw: str) -> None:
+    try:
+        time = parse_time(raw)
+    except TimeProblem:
+        return
+    for window in (timedelta(hours=24), timedelta(days=30), timedelta(days=365)):
+        with contextlib.suppress(TimeProblem):
+            within(time, NOW, window, need_time_of_day=False)
