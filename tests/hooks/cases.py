@@ -332,6 +332,27 @@ SCENARIOS: list[Case] = [
         {"on-mechanical-support": "info", **info(*STABLE)},
         {"on-mechanical-support": ["IABP", "Device/dev-1"]},
     ),
+    Case(
+        "severe_mr_shock_vital_signs_not_prefetched",
+        "Vital signs not sent: the support card says so.",
+        [*SEVERE, k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=5))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["Condition/cs-1", "vital-signs: not prefetched"]},
+        absent_keys=["vital-signs"],
+    ),
+    Case(
+        "severe_mr_shock_support_data_unavailable",
+        "Procedures and devices could not be fetched: support status unknown, the card asks to check.",
+        [*SEVERE, k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(hours=5))],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {
+            "mechanical-support": [
+                "check before acting on this card",
+                "procedures: the EHR could not fetch it",
+            ]
+        },
+        failed_keys={"procedures": "timeout", "devices": "timeout", "device-use-statements": "timeout"},
+    ),
     # --- transcatheter-repair / surgical-repair ------------------------------------------
     Case(
         "severe_mr_creatinine_2_0_bilirubin_2_0",
