@@ -18,6 +18,9 @@ from hooks.text import unique
 
 Rule = Callable[[PatientFacts, Guideline], RuleResult]
 
+#: The prefetch key of the echo MR grade Observations (fhir_mappings/prefetch_keys.json).
+ECHO_KEY = "mr-grade"
+
 
 # --- checks -------------------------------------------------------------------------
 
@@ -297,10 +300,13 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
         negated=True,
     )
     unreadable = not known and not grade.machine_readable
+    # Echo results not obtained: the grade is unknown, not absent; the card says so.
+    not_obtained = not known and any(key == ECHO_KEY for key, _ in facts.unavailable)
     notes = _unconfirmed(facts) + (("grade_unreadable",) if unreadable else ())
+    notes += ("grade_not_obtained",) if not_obtained and not unreadable else ()
     mr_word = g.texts["mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed"]
     checks = [fact_check("mr_documented", facts.mr_documented), current]
-    variant = "unreadable" if unreadable else "default"
+    variant = "unreadable" if unreadable else "not-obtained" if not_obtained else "default"
     return _result("grade-severity", g, checks, variant=variant, slots={"mr": mr_word}, notes=notes)
 
 

@@ -326,6 +326,16 @@ def test_unreadable_echo_grade_asks_for_a_structured_grade() -> None:
     assert "3-4+" in card["detail"]
 
 
+def test_echo_results_not_obtained_are_not_called_missing() -> None:
+    f = documented(unavailable=(("mr-grade", "not prefetched"),))
+    card = by_id(run(f), "grade-severity")
+    assert card["summary"] == (
+        "MR: echo results could not be obtained; echocardiography is essential for grading severity"
+    )
+    assert "check for a recent echo before ordering one" in card["detail"]
+    assert "mr-grade: not prefetched" in card["detail"]
+
+
 def test_graded_mr_gets_no_grade_card() -> None:
     assert "grade-severity" not in ids_of(run(documented(2)))
 
