@@ -149,7 +149,9 @@ class _Mapper:
                     evidence.append(_with_note(condition.evidence, note, onset.start))
                 else:
                     self.report.note(
-                        condition.resource, f"{vs_id}: onset outside the {describe_window(window)} window"
+                        condition.resource,
+                        f"{vs_id}: onset outside the {describe_window(window)} window",
+                        routine=True,
                     )
         unavailable = self.chart.missing("conditions")
         if not evidence and undated:

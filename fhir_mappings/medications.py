@@ -229,7 +229,7 @@ def _administration_counts(
         report.note(resource, f"effective time: {problem}")
         return None
     if not given.precise or given.start > now or given.start < now - window:
-        report.note(resource, f"completed outside the {describe_window(window)} window")
+        report.note(resource, f"completed outside the {describe_window(window)} window", routine=True)
         return None
     return f"given within {describe_window(window)}"
 

@@ -141,7 +141,7 @@ def _time_in_window(
         report.note(resource, f"{hit.display}: {problem}")
         return None
     if not inside:
-        report.note(resource, f"{hit.display}: outside the {describe_window(window)} window")
+        report.note(resource, f"{hit.display}: outside the {describe_window(window)} window", routine=True)
         return None
     return time
 

@@ -184,14 +184,21 @@ class Report:
 
     def __init__(self, initial: Iterable[DataQualityNote] = ()) -> None:
         self._notes: dict[tuple[str, str | None, str], DataQualityNote] = {}
+        self._routine: set[tuple[str, str | None, str]] = set()
         self._valid: dict[int, str | None] = {}
         for note in initial:
             self._notes.setdefault((note.resource_type, note.resource_id, note.reason), note)
 
-    def note(self, resource: Resource, reason: str) -> None:
-        """Record that ``resource`` was left out, and why (no patient data in ``reason``)."""
+    def note(self, resource: Resource, reason: str, *, routine: bool = False) -> None:
+        """Record that ``resource`` was left out, and why (no patient data in ``reason``).
+
+        ``routine``: simply too old for its window. A chart holds hundreds of those; they
+        are listed after the unusual notes (status, unit, validation), which matter more.
+        """
         key = (resource_type(resource), resource_id(resource), reason)
         self._notes.setdefault(key, DataQualityNote(*key))
+        if routine:
+            self._routine.add(key)
 
     def valid(self, resource: Resource) -> bool:
         """Validate with the R4B model; on failure note the first error and return False."""
@@ -205,7 +212,9 @@ class Report:
 
     @property
     def notes(self) -> tuple[DataQualityNote, ...]:
-        return tuple(self._notes.values())
+        """Unusual notes first, then routine ones, each in the order found."""
+        ordered = sorted(self._notes.items(), key=lambda item: item[0] in self._routine)
+        return tuple(note for _, note in ordered)
 
 
 def validation_error(resource: Resource) -> str | None:

@@ -132,7 +132,9 @@ def _ongoing(resource: Resource, now: datetime, window: timedelta, report: Repor
         report.note(resource, f"performedPeriod start: {problem}")
         return None
     if not inside:
-        report.note(resource, f"performedPeriod started outside the {describe_window(window)} window")
+        report.note(
+            resource, f"performedPeriod started outside the {describe_window(window)} window", routine=True
+        )
         return None
     return f"inserted within {describe_window(window)}, no end recorded"
 

@@ -102,3 +102,11 @@ def test_data_quality_notes_can_be_counted_per_reason() -> None:
         ("Systolic blood pressure: outside the 24 h window", 1),
         ("status preliminary", 1),
     )
+
+
+def test_unusual_notes_come_before_the_many_out_of_window_ones() -> None:
+    result = facts(vital_signs=["vitals/sbp_25h.json", "vitals/sbp_preliminary.json"])
+    assert [n.reason for n in result.data_quality] == [
+        "status preliminary",
+        "Systolic blood pressure: outside the 24 h window",
+    ]
