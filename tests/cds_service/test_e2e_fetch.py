@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -247,10 +247,19 @@ def _mr_cds() -> list[str]:
     return [script] if script else [sys.executable, "-m", "cds_service"]
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
 @pytest.fixture(scope="module")
 def served(
     fhir: FixtureFhirServer, slow_fhir: FixtureFhirServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[Served]:
     """``mr-cds serve`` under gunicorn, allowed to call the two loopback FHIR servers."""
     tmp = tmp_path_factory.mktemp("serve-fetch")
     port = _free_port()
@@ -282,8 +291,7 @@ def served(
             if proc.poll() is not None or time.monotonic() > give_up:
                 raise RuntimeError(f"mr-cds serve did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-        yield base
-        assert TOKEN not in log_path.read_text(encoding="utf-8", errors="replace")
+        yield Served(base, log_path)
     finally:
         proc.terminate()
         try:
@@ -300,10 +308,12 @@ def _post(url: str, body: dict[str, Any]) -> requests.Response:
         )
 
 
-def test_served_service_gives_the_same_cards_without_prefetch(served: str, fhir: FixtureFhirServer) -> None:
+def test_served_service_gives_the_same_cards_without_prefetch(
+    served: Served, fhir: FixtureFhirServer
+) -> None:
     cards = {}
     for mode in MODES:
-        response = _post(f"{served}{SERVICE_URL}", hook_body(fhir.base, prefetch_for(mode, fhir)))
+        response = _post(f"{served.base}{SERVICE_URL}", hook_body(fhir.base, prefetch_for(mode, fhir)))
         assert response.status_code == 200, response.text
         cards[mode] = comparable(response.json()["cards"])
     assert cards["full"]
@@ -311,11 +321,21 @@ def test_served_service_gives_the_same_cards_without_prefetch(served: str, fhir:
 
 
 def test_served_service_answers_412_within_the_deadline_when_the_server_is_slow(
-    served: str, slow_fhir: FixtureFhirServer
+    served: Served, slow_fhir: FixtureFhirServer
 ) -> None:
     started = time.monotonic()
-    response = _post(f"{served}{SERVICE_URL}", hook_body(slow_fhir.base, None))
+    response = _post(f"{served.base}{SERVICE_URL}", hook_body(slow_fhir.base, None))
     elapsed = time.monotonic() - started
     assert response.status_code == 412
     assert "did not answer in time" in response.json()["issue"][0]["diagnostics"]
     assert elapsed < DEADLINE_S + MARGIN_S
+
+
+def test_served_logs_name_keys_and_statuses_but_no_token_or_patient(
+    served: Served, fhir: FixtureFhirServer
+) -> None:
+    assert _post(f"{served.base}{SERVICE_URL}", hook_body(fhir.base, None)).status_code == 200
+    log = served.log()
+    assert "conditions: 200 in" in log  # each fetch is logged with key, status and time
+    assert TOKEN not in log
+    assert PATIENT_ID not in log
