@@ -7,6 +7,7 @@ saying why. A key that could not be obtained never lets a fact be ABSENT.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -33,6 +34,8 @@ from fhir_mappings.timing import TimeProblem, describe_window, within
 from fhir_mappings.valuesets import value_sets_of
 from fhir_mappings.vitals import blood_pressures, hypotension
 
+log = logging.getLogger(__name__)
+
 ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
 TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-muscle-or-chordal-rupture")
 
@@ -44,7 +47,15 @@ def map_chart(chart: ChartInput, *, now: datetime, thresholds: Thresholds | None
     limits = thresholds or load_thresholds()
     chart_data = collect(chart)
     report = Report(chart_data.notes)
-    return _Mapper(chart_data, report, now, limits).facts(chart.patient_id)
+    facts = _Mapper(chart_data, report, now, limits).facts(chart.patient_id)
+    # Counts and key names only: never a patient id, a name or a value.
+    log.debug(
+        "mapped %d resources: %d left out, unavailable keys: %s",
+        len(chart_data.resources),
+        len(facts.data_quality),
+        ", ".join(k for k, _ in facts.unavailable) or "none",
+    )
+    return facts
 
 
 class _Mapper:
