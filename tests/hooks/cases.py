@@ -542,6 +542,14 @@ SCENARIOS: list[Case] = [
         {"grade-severity": ["Condition/mr-1"]},
     ),
     Case(
+        "mr_echo_grades_not_prefetched",
+        "MR; echo grades not sent and no FHIR access: the grade card says so.",
+        [MR],
+        info("grade-severity"),
+        {"grade-severity": ["echo results could not be obtained"]},
+        absent_keys=["mr-grade"],
+    ),
+    Case(
         "mr_echo_400_days_old",
         "The only severe echo is 400 days old: no current grade.",
         [MR, k.echo("echo-1", at(days=400), concept=k.SEVERE)],
