@@ -208,6 +208,10 @@ def _unresolved(resource: Resource, by_reference: Mapping[str, Resource], report
 
 def _request_counts(resource: Resource, report: Report) -> str | None:
     status = token(resource.get("status"))
+    if resource.get("doNotPerform") is True:
+        # An active order NOT to give the drug: never evidence that it is given.
+        report.note(resource, "doNotPerform order")
+        return None
     if status == "active":
         return "active order"
     _report_status(resource, status, REQUEST_STATUSES, report)

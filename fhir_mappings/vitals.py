@@ -135,6 +135,8 @@ def hypotension(pressures: BloodPressures, thresholds: Thresholds, unavailable: 
         missing.insert(0, f"no blood pressure in the last {window}")
     elif not pressures.mean:
         missing.append(f"no mean arterial pressure in the last {window}")
+    elif not pressures.systolic:
+        missing.append(f"no systolic blood pressure in the last {window}")
     if met:
         return Fact("hypotension", Status.PRESENT, tuple(evidence), tuple(missing))
     if unavailable is not None:

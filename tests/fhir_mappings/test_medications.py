@@ -115,3 +115,10 @@ def test_no_orders_found_is_assessed_and_empty() -> None:
     assert result.medications.assessed
     assert result.medications.by_class == {}
     assert result.vasoactive_support.status is Status.ABSENT
+
+
+def test_do_not_perform_order_is_never_an_active_drug() -> None:
+    result = facts(medication_requests="meds/do_not_perform_norepinephrine.json")
+    assert result.vasoactive_support.status is Status.ABSENT
+    assert result.medications.active("vasopressors") == ()
+    assert reasons(result)["MedicationRequest/mr-dnp"] == ["doNotPerform order"]
