@@ -523,6 +523,16 @@ SCENARIOS: list[Case] = [
         failed_keys={"medication-requests": "timeout"},
     ),
     Case(
+        "severe_mr_heart_failure_furosemide_stopped",
+        "A stopped furosemide order is not active: warning.",
+        [
+            *SEVERE,
+            k.condition("hf-1", k.HEART_FAILURE),
+            k.med_request("rx-1", k.FUROSEMIDE, status="stopped"),
+        ],
+        {"medical-therapy": "warning", "surgical-repair": "info"},
+    ),
+    Case(
         "severe_mr_name_only_torsemide",
         "A loop diuretic recognised by its name only is flagged.",
         [
