@@ -173,7 +173,8 @@ completed with an end; any other status (listed) |
 | Device | active | inactive; entered-in-error, unknown (listed) |
 | DeviceUseStatement | active, with `device` resolving to a contained or sent Device of a listed type | \
 entered-in-error (listed); other statuses |
-| MedicationRequest | active | all other statuses; cancelled, entered-in-error, unknown (listed) |
+| MedicationRequest | active, without `doNotPerform: true` | \
+all other statuses; cancelled, entered-in-error, unknown and doNotPerform (listed) |
 | MedicationAdministration | in-progress; completed within 24 h (vasopressors and inotropes only) | \
 other statuses; completed earlier (listed) |
 
