@@ -122,3 +122,11 @@ def test_do_not_perform_order_is_never_an_active_drug() -> None:
     assert result.vasoactive_support.status is Status.ABSENT
     assert result.medications.active("vasopressors") == ()
     assert reasons(result)["MedicationRequest/mr-dnp"] == ["doNotPerform order"]
+
+
+def test_ingredient_given_as_a_reference_to_another_contained_medication_is_resolved() -> None:
+    (match,) = facts(medication_requests="meds/ingredient_item_reference.json").medications.active(
+        "inotropes"
+    )
+    assert match.match_kind is MatchKind.INGREDIENT
+    assert match.evidence.code == "3616"

@@ -153,3 +153,9 @@ def test_severe_echo_alone_without_mr_condition_is_severe_mr() -> None:
 
 def test_echo_dated_only_by_this_year_is_within_365_days() -> None:
     assert facts(mr_grade="echo/severe_dated_this_year_only.json").mr_grade.grade == 4
+
+
+def test_echo_found_under_another_key_while_the_echo_search_failed_is_used_but_flagged() -> None:
+    result = facts(mr_grade="parse/operation_outcome_not_found.json", labs="echo/integer_4.json")
+    assert result.mr_grade.grade == 4
+    assert result.mr_grade.missing == ("echo MR grade: could not be fetched (OperationOutcome: not-found)",)
