@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = ROOT / "examples" / "patients"
 SERVICE_ID = "severe-mitral-regurgitation"
 DEMO_EXTENSION = "org.mr-cds-hooks.demo"
+JSON = {"Content-Type": "application/json"}
 
 
 def _as_of(body: dict[str, Any]) -> datetime:
@@ -49,7 +50,8 @@ def padded_chart(body: dict[str, Any], target_resources: int = 550) -> dict[str,
     """The request with unrelated Observations (heart rate, ...) added until the chart is large."""
     big = copy.deepcopy(body)
     as_of = _as_of(big)
-    vitals = big["prefetch"].get("vital-signs") or {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    empty = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    vitals = big["prefetch"].get("vital-signs") or empty
     big["prefetch"]["vital-signs"] = vitals
     vitals.setdefault("entry", [])
     for i in range(target_resources):
@@ -71,7 +73,7 @@ def padded_chart(body: dict[str, Any], target_resources: int = 550) -> dict[str,
                             ]
                         }
                     ],
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
                     "subject": {"reference": f"Patient/{big['context']['patientId']}"},
                     "effectiveDateTime": when,
                     "valueQuantity": {
@@ -89,7 +91,7 @@ def padded_chart(body: dict[str, Any], target_resources: int = 550) -> dict[str,
 
 def _stats(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     return (
         f"mean {statistics.fmean(ordered):7.2f}  p50 {statistics.median(ordered):7.2f}  "
         f"p95 {p95:7.2f}  max {ordered[-1]:7.2f} ms"
@@ -145,15 +147,14 @@ def over_http(cases: dict[str, dict[str, Any]], repeat: int) -> None:
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        print(f"over HTTP: mr-cds serve (gunicorn, 2 workers), {repeat} POSTs each, one keep-alive connection")
+        print(f"over HTTP: mr-cds serve (gunicorn, 2 workers), {repeat} POSTs each, one connection")
         with requests.Session() as session:
             for name, body in cases.items():
                 shifted = json.dumps(shift_times(body, datetime.now(UTC)))
                 url = f"{base}/cds-services/{SERVICE_ID}"
-                headers = {"Content-Type": "application/json"}
 
                 def post(shifted: str = shifted, url: str = url) -> int:
-                    response = session.post(url, data=shifted, headers=headers, timeout=10)
+                    response = session.post(url, data=shifted, headers=JSON, timeout=10)
                     response.raise_for_status()
                     return len(response.json()["cards"])
 
@@ -165,7 +166,9 @@ def over_http(cases: dict[str, dict[str, Any]], repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--no-http", action="store_true")
     args = parser.parse_args()
