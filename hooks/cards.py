@@ -12,7 +12,7 @@ from string import Formatter
 from typing import Any
 
 from fhir_mappings.codesystems import SNOMED
-from fhir_mappings.facts import PatientFacts
+from fhir_mappings.facts import PatientFacts, Status
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline, Recommendation
 from hooks.model import Check, RuleResult
@@ -46,7 +46,7 @@ def check_statement(check: Check, g: Guideline) -> str:
     """What the check found: its own statement, else the status word of its fact."""
     if check.statement:
         return check.statement
-    if check.negated and check.status.value == "absent":
+    if check.negated and check.status is Status.ABSENT:
         return g.texts["none_recorded"]
     return g.status_words[check.status.value]
 
@@ -63,8 +63,13 @@ def check_lines(check: Check, g: Guideline, style: Style, indent: str = "  ") ->
 def not_assessed(result: RuleResult, facts: PatientFacts, g: Guideline) -> tuple[str, ...]:
     """What the checks could not assess, and the data sources they need that were not obtained."""
     sources = {s for c in result.checks for s in g.fact(c.fact).sources}
-    items = [f"{check_label(c, g)}: {m}" for c in result.checks for m in c.missing]
-    items += [f"{key}: {reason}" for key, reason in facts.unavailable if key in sources]
+    items = [m if c.missing_named else f"{check_label(c, g)}: {m}" for c in result.checks for m in c.missing]
+    # A source not obtained is listed unless a fact already gave that reason.
+    items += [
+        f"{key}: {reason}"
+        for key, reason in facts.unavailable
+        if key in sources and not any(reason in item for item in items)
+    ]
     return unique(items)
 
 

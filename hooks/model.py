@@ -35,6 +35,8 @@ class Check:
     negated: bool = False
     #: Overrides the guideline's label for the fact (e.g. one medication class).
     label: str | None = None
+    #: ``missing`` items already name their part (``Hypotension: ...``): no label prefix.
+    missing_named: bool = False
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,10 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
         status,
         statement=", ".join(words.get(n, n) for n, _ in present),
         evidence=tuple(ev for _, f in present for ev in f.evidence),
-        missing=tuple(f"{words.get(n, n)}: {m}" for n, f in named if not f.present for m in f.missing),
+        missing=tuple(
+            f"{_upper_first(words.get(n, n))}: {m}" for n, f in named if not f.present for m in f.missing
+        ),
+        missing_named=True,
     )
 
 

@@ -421,7 +421,7 @@ def test_detail_lists_missing_unavailable_and_data_quality() -> None:
     )
     card = by_id(run(f), "mechanical-support")
     assert "**Could not be assessed**" in card["detail"]
-    assert "hypoperfusion: no lactate in the last 24 h" in card["detail"]
+    assert "Hypoperfusion: no lactate in the last 24 h" in card["detail"]
     assert "labs: the FHIR server did not answer in time" in card["detail"]
     assert "devices: not prefetched" in card["detail"]
     assert "`Observation/bp-9`: unit 'mmol' not recognised" in card["detail"]
@@ -502,4 +502,4 @@ def test_explain_marks_unknown_checks() -> None:
     )
     text = hooks.explanation_text(results, now=NOW)
     assert "[?] severe_mr -- Severe MR" in text
-    assert "could not be assessed: hypotension: no blood pressure in the last 24 h" in text
+    assert "could not be assessed: Hypotension: no blood pressure in the last 24 h" in text
