@@ -51,6 +51,8 @@ CLIENT_FAILED = "the EHR could not fetch it (it sent an OperationOutcome)"
 NOT_FHIR = "the prefetch value is not a FHIR resource"
 REQUIRED_MISSING = "not fetched, because data the service requires is unavailable"
 TIMED_OUT = FhirTimeout.default_reason
+#: Most time between the requests' deadline and the hook call's (see ``gather_chart``).
+MAX_GRACE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,20 @@ def gather_chart(
     jobs = _plan(request, keys, values, unavailable)
     incomplete: dict[str, str] = {}
     if jobs:
-        _run_jobs(request, keys, jobs, settings, deadline, session, values, unavailable, incomplete)
+        # The requests end a little before the wait for them does, so that a worker cut off
+        # by its timeout still hands in what it has (earlier pages, the precise reason).
+        grace = min(MAX_GRACE_S, settings.fhir_timeout_s / 10)
+        outcomes = _outcomes(
+            request,
+            keys,
+            jobs,
+            settings,
+            session=session,
+            request_deadline=Deadline(settings.fhir_timeout_s - grace, clock),
+            deadline=deadline,
+            unavailable=unavailable,
+        )
+        _record(outcomes, values, unavailable, incomplete)
     chart = ChartInput(
         patient_id=request.patient_id,
         prefetch={k.key: values[k.key] for k in keys if k.key in values},
@@ -191,28 +206,35 @@ def _plan(
     return sorted(jobs, key=lambda job: not job.key.required)
 
 
-def _run_jobs(
+def _outcomes(
     request: HookRequest,
     keys: Sequence[PrefetchKey],
     jobs: list[_Job],
     settings: Settings,
-    deadline: Deadline,
+    *,
     session: requests.Session | None,
-    values: dict[str, Any],
-    unavailable: dict[str, str],
-    incomplete: dict[str, str],
-) -> None:
-    """Do ``jobs`` on the FHIR server, or say why they cannot be done."""
-    outcomes: dict[_Job, _Outcome]
+    request_deadline: Deadline,
+    deadline: Deadline,
+    unavailable: Mapping[str, str],
+) -> dict[_Job, _Outcome]:
+    """Do ``jobs`` on the FHIR server, or say for each why it cannot be done."""
     try:
         if any(k.required and k.key in unavailable for k in keys):
             raise FhirAccessError(REQUIRED_MISSING)
         base = resolve_base(request.fhir_server, settings.fhir_allowlist)
     except FhirAccessError as exc:
-        outcomes = {job: _Outcome(error=exc) for job in jobs}  # no request at all
-    else:
-        client = _client(request, base, deadline, settings, session)
-        outcomes = _run_concurrently(client, jobs, settings, deadline)
+        return {job: _Outcome(error=exc) for job in jobs}  # no request at all
+    client = _client(request, base, request_deadline, settings, session)
+    return _run_concurrently(client, jobs, settings, deadline)
+
+
+def _record(
+    outcomes: Mapping[_Job, _Outcome],
+    values: dict[str, Any],
+    unavailable: dict[str, str],
+    incomplete: dict[str, str],
+) -> None:
+    """Put each job's outcome into the chart."""
     for job, outcome in outcomes.items():
         name = job.key.key
         if job.first_page is not None:
@@ -268,7 +290,7 @@ def _run_concurrently(
             for future in done:
                 job = futures[future]
                 outcomes[job] = future.result()
-                if job.key.required and outcomes[job].error is not None:
+                if job.key.required and job.first_page is None and outcomes[job].error is not None:
                     stop_reason = REQUIRED_MISSING
             if stop_reason is REQUIRED_MISSING:
                 break  # the answer is 412 whatever the rest returns: do not wait for it

@@ -233,6 +233,24 @@ def test_slow_fhir_server_for_an_optional_key_gives_cards_within_the_deadline(
     assert elapsed < DEADLINE_S + MARGIN_S
 
 
+def test_slow_later_pages_keep_the_first_page_within_the_deadline(now: datetime) -> None:
+    settings = replace(Settings(), fhir_timeout_s=DEADLINE_S)
+    chart = load_chart(now)
+    with FixtureFhirServer(
+        chart, token=TOKEN, delay_s=DEADLINE_S + 2, delay_later_pages_only=True
+    ) as slow_pages:
+        request = HookRequest.from_json(hook_body(slow_pages.base, None))
+        started = time.monotonic()
+        gathered = gather_chart(request, KEYS, replace(settings, fhir_allowlist=(slow_pages.base,)))
+        elapsed = time.monotonic() - started
+    assert "conditions" not in gathered.chart.unavailable  # no 412: the first page is data
+    assert len(gathered.chart.prefetch["conditions"]["entry"]) == 3  # the server's page size
+    assert gathered.incomplete["conditions"] == (
+        "a further page could not be read: the FHIR server did not answer in time"
+    )
+    assert elapsed < DEADLINE_S + MARGIN_S
+
+
 # --------------------------------------------------------------------------- the real service
 
 

@@ -501,6 +501,21 @@ def test_prefetched_next_link_without_a_usable_server_keeps_the_first_page(
     assert len(rsps.calls) == 0
 
 
+def test_failing_later_page_of_prefetched_conditions_does_not_stop_other_fetches(
+    session: requests.Session, rsps: responses.RequestsMock
+) -> None:
+    rsps.get(f"{BASE}/Condition", status=500)  # registered first: it answers the next page
+    serve_all(rsps)
+    first = searchset("Condition", "c1", next_url=f"{BASE}/Condition?page=2")
+    gathered = gather_chart(request({"conditions": first}), KEYS, SETTINGS, session=session)
+    assert gathered.chart.unavailable == {}
+    assert gathered.chart.prefetch["conditions"]["entry"] == first["entry"]
+    assert gathered.chart.prefetch["labs"] == full_prefetch()["labs"]
+    assert gathered.incomplete == {
+        "conditions": "a further page could not be read: the FHIR server answered with an error (HTTP 500)"
+    }
+
+
 # --------------------------------------------------------------------------- concurrency and deadline
 
 

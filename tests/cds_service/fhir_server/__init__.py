@@ -68,7 +68,8 @@ class FixtureFhirServer:
     """A threaded HTTP FHIR server on 127.0.0.1; use as a context manager.
 
     ``token``: the bearer token it requires (401 otherwise); ``delay_s``: added before
-    every answer; ``page_size``: most entries per page, whatever ``_count`` asks.
+    every answer (only before second and later pages with ``delay_later_pages_only``);
+    ``page_size``: most entries per page, whatever ``_count`` asks.
     """
 
     def __init__(
@@ -78,10 +79,12 @@ class FixtureFhirServer:
         token: str | None = None,
         delay_s: float = 0.0,
         page_size: int = 3,
+        delay_later_pages_only: bool = False,
     ) -> None:
         self.chart = chart
         self.token = token
         self.delay_s = delay_s
+        self.delay_later_pages_only = delay_later_pages_only
         self.page_size = page_size
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -225,7 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         fixture = self.server.fixture
         parts = urlsplit(self.path)
         fixture.count(parts.path)
-        if fixture.delay_s and fixture.stopping.wait(fixture.delay_s):
+        delayed = not fixture.delay_later_pages_only or "_offset" in parse_qs(parts.query)
+        if fixture.delay_s and delayed and fixture.stopping.wait(fixture.delay_s):
             return self._send(503, _outcome("shutting down"))
         if fixture.token is not None and self.headers.get("Authorization") != f"Bearer {fixture.token}":
             return self._send(401, _outcome("a valid bearer token is required"))
