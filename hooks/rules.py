@@ -213,32 +213,22 @@ def _flag_name_matches(facts: PatientFacts, vs: str, g: Guideline) -> tuple[Evid
 
 
 def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+    """One line per first-line class; one "could not be assessed" line without medication data."""
     meds = facts.medications
-    checks = []
-    for vs in g.first_line_classes:
-        active = bool(meds.active(vs))
-        status = Status.PRESENT if active else Status.ABSENT if meds.assessed else Status.UNKNOWN
-        word = (
-            g.texts["active"]
-            if active
-            else g.texts["not_active"]
-            if meds.assessed
-            else g.status_words["unknown"]
-        )
-        checks.append(
-            Check(
-                "medications",
-                active,
-                status,
-                statement=word,
-                evidence=_flag_name_matches(facts, vs, g),
-                role=Role.CONTEXT,
-                label=_upper_first(g.value_set_labels[vs]),
-            )
-        )
     if not meds.assessed:
-        checks.append(Check("medications", False, Status.UNKNOWN, missing=meds.missing, role=Role.CONTEXT))
-    return checks
+        return [Check("medications", False, Status.UNKNOWN, missing=meds.missing, role=Role.CONTEXT)]
+    return [
+        Check(
+            "medications",
+            bool(meds.active(vs)),
+            Status.PRESENT if meds.active(vs) else Status.ABSENT,
+            statement=g.texts["active"] if meds.active(vs) else g.texts["not_active"],
+            evidence=_flag_name_matches(facts, vs, g),
+            role=Role.CONTEXT,
+            label=_upper_first(g.value_set_labels[vs]),
+        )
+        for vs in g.first_line_classes
+    ]
 
 
 def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
