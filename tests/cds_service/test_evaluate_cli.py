@@ -183,3 +183,12 @@ def test_every_demo_patient_evaluates(capsys: pytest.CaptureFixture[str], path: 
     data = json.loads(out)
     validate_response(data["response"])
     assert sorted(r["id"] for r in data["explain"] if r["fired"]) == sorted(topics(data["response"]))
+
+
+def test_request_from_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(NEEDS_ECHO.read_text(encoding="utf-8")))
+    status, out, _ = run(capsys, "evaluate", "-", "--format", "json")
+    assert status == 0
+    assert topics(json.loads(out)) == ["grade-severity"]
