@@ -84,3 +84,5 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("cds_service").setLevel(level.upper())
     logging.getLogger("hooks").setLevel(level.upper())
     logging.getLogger("fhir_mappings").setLevel(level.upper())
+    # At DEBUG urllib3 logs full request URLs, whose query strings carry patient ids.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

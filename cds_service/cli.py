@@ -73,6 +73,10 @@ class _GunicornApp:
             def load_config(self) -> None:
                 for key, value in outer_options.items():
                     self.cfg.set(key, value)
+                # gunicorn >= 27 opens a control socket at one fixed path under $HOME: two
+                # instances on one machine would fight over it, and nothing here uses it.
+                if "control_socket_disable" in self.cfg.settings:
+                    self.cfg.set("control_socket_disable", True)
 
             def load(self) -> Any:
                 from cds_service.app import create_app

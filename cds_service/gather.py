@@ -167,6 +167,7 @@ def gather_chart(
         patient_id=request.patient_id,
         prefetch={k.key: values[k.key] for k in keys if k.key in values},
         unavailable={k.key: unavailable[k.key] for k in keys if k.key in unavailable},
+        incomplete={k.key: incomplete[k.key] for k in keys if k.key in incomplete},
     )
     fetched = tuple(j.key.key for j in jobs if j.query is not None and j.key.key in values)
     log.info(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cds_service.errors import ConfigurationError
 
@@ -25,6 +26,24 @@ def _default_database_url() -> str:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+_LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def _fhir_bases(value: str) -> tuple[str, ...]:
+    """FHIR base URLs: https, or http only on a loopback host (local servers and tests)."""
+    bases = _csv(value)
+    for base in bases:
+        parts = urlsplit(base)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"not an http(s) base URL: {base!r}")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"a base URL has no query, fragment or credentials: {base!r}")
+        loopback = parts.hostname in _LOOPBACK_HOSTS or parts.hostname.startswith("127.")
+        if parts.scheme == "http" and not loopback:
+            raise ValueError(f"http is allowed only on a loopback host, use https: {base!r}")
+    return bases
 
 
 def _bool(value: str) -> bool:
@@ -85,7 +104,10 @@ class Settings:
         factory=True,
     )
     fhir_allowlist: tuple[str, ...] = _setting(
-        (), _csv, "Comma-separated FHIR base URLs the service may call; empty: no outgoing calls."
+        (),
+        _fhir_bases,
+        "Comma-separated FHIR base URLs the service may call (https; http only on loopback); "
+        "empty: no outgoing calls.",
     )
     fhir_timeout_s: float = _setting(
         3.0, _positive_float, "Overall deadline (seconds) for fetching missing prefetch data per hook call."

@@ -75,6 +75,10 @@ def collect(chart: ChartInput) -> Collected:
     for key in KEY_LABELS:
         if key not in chart.prefetch and key not in unavailable:
             unavailable[key] = "not provided by the EHR"
+    for key, why in chart.incomplete.items():
+        # Like a partly answered search: what came is used, but "nothing found" cannot be
+        # read as "absent" (the deciding resource may be on a page that was not read).
+        unavailable.setdefault(key, f"results may be incomplete ({why})")
     resources = tuple(seen.values()) + tuple(anonymous)
     by_reference = {f"{t}/{i}": r for (t, i), r in seen.items()}
     kept = tuple(_same_patient(resources, chart.patient_id, notes))

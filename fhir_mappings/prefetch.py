@@ -42,8 +42,12 @@ class ChartInput:
     Bundle whose pages have been merged into ``entry``, ``None``, or an OperationOutcome).
     ``unavailable`` gives, per key that could not be obtained at all, the reason in plain
     words (no patient data), e.g. "not prefetched and no FHIR server access".
+    ``incomplete`` gives, per key that was obtained only in part (search pages past the cap,
+    a ``next`` link to another server, a later page that failed), why: what was obtained is
+    used, but nothing found there can be taken as "absent".
     """
 
     patient_id: str
     prefetch: Mapping[str, Any]
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    incomplete: Mapping[str, str] = field(default_factory=dict)

@@ -58,3 +58,25 @@ def test_readme_settings_table_lists_every_setting_with_its_default() -> None:
         assert row.group(1).strip() == default, variable
     documented = set(re.findall(r"^\| `(MRCDS_[A-Z_]+)` \|", text, flags=re.M))
     assert documented == {v for v, _, _ in settings_table()}
+
+
+def test_fhir_allowlist_accepts_https_and_loopback_http() -> None:
+    settings = Settings.load(
+        environ={"MRCDS_FHIR_ALLOWLIST": "https://ehr.example.org/fhir/r4, http://127.0.0.1:8090/fhir"}
+    )
+    assert settings.fhir_allowlist == ("https://ehr.example.org/fhir/r4", "http://127.0.0.1:8090/fhir")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "http://ehr.example.org/fhir",  # plain http off loopback
+        "ftp://ehr.example.org",
+        "ehr.example.org/fhir",
+        "https://user:secret@ehr.example.org/fhir",
+        "https://ehr.example.org/fhir?x=1",
+    ],
+)
+def test_fhir_allowlist_refuses_unsafe_entries_at_start_up(entry: str) -> None:
+    with pytest.raises(ConfigurationError, match="MRCDS_FHIR_ALLOWLIST"):
+        Settings.load(environ={"MRCDS_FHIR_ALLOWLIST": entry})

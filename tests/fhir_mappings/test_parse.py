@@ -46,6 +46,24 @@ def test_error_outcome_entry_marks_the_search_as_partial_but_keeps_its_resources
     assert result.hypotension.status is Status.UNKNOWN
 
 
+def test_search_cut_short_by_the_page_cap_cannot_say_absent() -> None:
+    base = chart(vital_signs="vitals/sbp_90_2h.json")
+    cut = ChartInput(PATIENT, base.prefetch, incomplete={"vital-signs": "more pages than the cap of 5"})
+    result = map_chart(cut, now=NOW)
+    reason = "results may be incomplete (more pages than the cap of 5)"
+    assert dict(result.unavailable)["vital-signs"] == reason
+    # SBP 90 was read, but a later one may be on a page that was not: not "no hypotension".
+    assert result.hypotension.status is Status.UNKNOWN
+    assert f"vital signs: {reason}" in result.hypotension.missing
+
+
+def test_search_cut_short_still_counts_what_it_found() -> None:
+    base = chart(vital_signs="vitals/sbp_89_2h.json")
+    cut = ChartInput(PATIENT, base.prefetch, incomplete={"vital-signs": "a next link to another server"})
+    result = map_chart(cut, now=NOW)
+    assert result.hypotension.status is Status.PRESENT
+
+
 def test_warning_outcome_entry_is_not_an_error() -> None:
     result = facts(vital_signs="parse/bundle_with_warning_outcome.json")
     assert "vital-signs" not in dict(result.unavailable)
