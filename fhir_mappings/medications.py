@@ -255,6 +255,19 @@ def _report_status(resource: Resource, status: str | None, known: frozenset[str]
         report.note(resource, f"status {status}")
 
 
+def _time_of(resource: Resource) -> datetime | None:
+    """When an order was written, or when an administration ran (its end once completed)."""
+    raw = resource.get("authoredOn") or resource.get("effectiveDateTime")
+    if raw is not None:
+        return parse_time(raw).start
+    period = resource.get("effectivePeriod")
+    if not isinstance(period, Mapping):
+        return None
+    if resource.get("status") == "completed" and period.get("end") is not None:
+        return parse_time(period["end"]).end
+    return parse_time(period["start"]).start if period.get("start") is not None else None
+
+
 def _evidence(resource: Resource, drug: DrugMatch, note: str) -> Evidence:
     how = {
         MatchKind.CODE: "code",
@@ -262,9 +275,8 @@ def _evidence(resource: Resource, drug: DrugMatch, note: str) -> Evidence:
         MatchKind.ATC: "ATC code",
         MatchKind.NAME: "name only, no listed code",
     }[drug.kind]
-    raw_time = resource.get("authoredOn") or resource.get("effectiveDateTime")
     try:
-        time = parse_time(raw_time).start if raw_time is not None else None
+        time = _time_of(resource)
     except TimeProblem:
         time = None
     return Evidence(

@@ -109,7 +109,7 @@ def _string(text: Any) -> Parsed:
     if _GRADE_STRING.match(stripped):
         return Parsed(int(stripped[0]), value_text=stripped)
     if _QUOTABLE.match(stripped):
-        return Parsed(None, f"'{stripped}' is not machine-readable")
+        return Parsed(None, f"'{stripped}' is not machine-readable", value_text=stripped)
     # Free text may hold anything; it is never quoted back.
     return Parsed(None, "is free text, not machine-readable")
 
@@ -149,6 +149,7 @@ def _from_echo(echo: Candidate, window_text: str) -> MRGrade:
             echo.code.system,
             echo.code.code,
             echo.code.display,
+            value_text=parsed.value_text,  # only a short grade-like string, never free text
             time=echo.time.start,
             note=f"latest echo MR grade within {window_text}: not machine-readable",
         )

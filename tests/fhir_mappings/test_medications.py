@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fhir_mappings.facts import MatchKind, Status
 from tests.fhir_mappings.charts import facts, reasons
 
@@ -89,6 +91,16 @@ def test_dobutamine_administration_in_progress_is_vasoactive_support() -> None:
 def test_norepinephrine_completed_23h_ago_is_vasoactive_support() -> None:
     fact = facts(medication_administrations="meds/admin_norepinephrine_completed_23h.json").vasoactive_support
     assert fact.status is Status.PRESENT
+
+
+def test_in_progress_administration_is_timed_by_its_start() -> None:
+    fact = facts(medication_administrations="meds/admin_dobutamine_in_progress.json").vasoactive_support
+    assert [e.time for e in fact.evidence] == [datetime(2026, 11, 20, 9, 0, tzinfo=UTC)]
+
+
+def test_completed_administration_is_timed_by_its_end() -> None:
+    fact = facts(medication_administrations="meds/admin_norepinephrine_completed_23h.json").vasoactive_support
+    assert [e.time for e in fact.evidence] == [datetime(2026, 11, 19, 13, 0, tzinfo=UTC)]
 
 
 def test_norepinephrine_completed_25h_ago_is_not_and_is_reported() -> None:

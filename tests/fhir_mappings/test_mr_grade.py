@@ -34,6 +34,16 @@ def test_severe_qualifier_evidence_names_the_echo_and_the_qualifier() -> None:
     assert evidence.value_text == "4+ (severe, SNOMED 24484000)"
 
 
+def test_unreadable_grade_like_string_is_shown_as_recorded() -> None:
+    (evidence,) = facts(mr_grade="echo/string_range.json").mr_grade.evidence
+    assert evidence.value_text == "3-4+"
+
+
+def test_unreadable_free_text_grade_is_never_quoted() -> None:
+    (evidence,) = facts(mr_grade="echo/string_prose.json").mr_grade.evidence
+    assert evidence.value_text is None
+
+
 def test_mild_to_moderate_is_grade_1_never_rounded_up() -> None:
     assert facts(mr_grade="echo/mild_to_moderate_qualifier.json").mr_grade.grade == 1
 
