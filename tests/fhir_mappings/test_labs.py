@@ -160,7 +160,7 @@ def test_two_failing_organs_are_multi_organ_failure() -> None:
 def test_one_failing_organ_with_others_unknown_is_unknown_multi_organ_failure() -> None:
     result = facts(labs="labs/creatinine_high_only.json")
     assert result.multi_organ_failure.status is Status.UNKNOWN
-    assert "hepatic organ function not assessed" in result.multi_organ_failure.missing
+    assert "hepatic: no total bilirubin in the last 48 h" in result.multi_organ_failure.missing
 
 
 def test_all_organs_normal_is_no_multi_organ_failure() -> None:
