@@ -221,9 +221,7 @@ class _Mapper:
             return Fact("multi_organ_failure", Status.PRESENT, tuple(evidence))
         # Say why each organ is unknown ("renal: no creatinine in the last 48 h"), so a card
         # tells the clinician what to measure, not only that something is missing.
-        missing = [
-            f"{name}: {'; '.join(organs[name].missing) or 'not assessed'}" for name in unknown
-        ]
+        missing = [f"{name}: {'; '.join(organs[name].missing) or 'not assessed'}" for name in unknown]
         missing.extend(self.keys_missing("conditions"))
         if len(present) + len(unknown) >= 2 or self.chart.missing("conditions"):
             return Fact("multi_organ_failure", Status.UNKNOWN, tuple(evidence), tuple(missing))
