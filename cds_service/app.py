@@ -15,6 +15,7 @@ from cds_service.cors import apply_cors
 from cds_service.errors import CdsError, operation_outcome
 from cds_service.settings import Settings
 from cds_service.views import blueprint
+from cds_service.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _cors(response: Response) -> Response:
         return apply_cors(request, response, settings.cors_origins)
 
+    if settings.warm_up:
+        warm_up(settings)
     return app
 
 

@@ -45,6 +45,8 @@ def _serve(args: argparse.Namespace) -> int:
             "bind": f"{_bracket(args.host)}:{args.port}",
             "workers": args.workers,
             "worker_class": "gthread",
+            # The app (and its warm-up) is built once in the master; workers fork warm.
+            "preload_app": True,
             "threads": 4,
             "timeout": 30,
             "graceful_timeout": 10,

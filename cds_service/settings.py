@@ -119,6 +119,9 @@ class Settings:
     )
     log_level: str = _setting("INFO", str, "Python logging level.")
     expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
+    warm_up: bool = _setting(
+        True, _bool, "Evaluate one synthetic chart at start-up so the first real request is not slow."
+    )
 
     @classmethod
     def load(

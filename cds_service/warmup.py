@@ -1,0 +1,46 @@
+"""Run one synthetic hook call at start-up, so no clinician's request pays for it.
+
+The first call in a process imports the FHIR models, builds the JSON Schema validators and
+loads the value sets, thresholds and guideline texts: about 80 ms here, against 2-4 ms for
+every later call. ``warmup_request.json`` is a synthetic chart (a copy of demo patient 02,
+patient id ``warm-up``) that exercises the mapping and most rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from cds_service.pipeline import run_hook
+from cds_service.services import registry
+from cds_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_DEMO_EXTENSION = "org.mr-cds-hooks.demo"
+
+
+def warmup_request() -> dict[str, Any]:
+    text = resources.files("cds_service").joinpath("warmup_request.json").read_text(encoding="utf-8")
+    body: dict[str, Any] = json.loads(text)
+    return body
+
+
+def warm_up(settings: Settings) -> int:
+    """Evaluate the synthetic request once; return its card count (0 if it failed)."""
+    started = time.perf_counter()
+    body = warmup_request()
+    as_of = datetime.fromisoformat(body["extension"][_DEMO_EXTENSION]["asOf"].replace("Z", "+00:00"))
+    service = registry()["severe-mitral-regurgitation"]
+    try:
+        cards = run_hook(service, body, settings=settings, now=as_of)["cards"]
+    except Exception:
+        # A broken warm-up must not keep the service down: each request reports its own errors.
+        log.exception("warm-up evaluation failed")
+        return 0
+    log.info("warm-up: %d card(s) in %.0f ms", len(cards), (time.perf_counter() - started) * 1000)
+    return len(cards)

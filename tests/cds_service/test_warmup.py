@@ -1,0 +1,46 @@
+"""Start-up warm-up: one synthetic evaluation so the first clinician's request is fast."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from cds_service import warmup
+from cds_service.settings import Settings
+
+
+def test_warm_up_chart_exercises_mapping_and_rules() -> None:
+    # The synthetic chart is demo patient 02: mechanical support, medical therapy, surgery.
+    assert warmup.warm_up(Settings.load({})) == 3
+
+
+def test_warm_up_request_carries_no_demo_patient_identity() -> None:
+    body = warmup.warmup_request()
+    assert body["context"]["patientId"] == "warm-up"
+    assert "demo-shock" not in str(body)
+
+
+def test_create_app_warms_up_unless_turned_off(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Settings] = []
+    monkeypatch.setattr("cds_service.app.warm_up", calls.append)
+    make_app()
+    make_app(warm_up=False)
+    assert len(calls) == 1
+
+
+def test_failing_warm_up_does_not_stop_the_service(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(warmup, "run_hook", broken)
+    with caplog.at_level(logging.ERROR):
+        assert warmup.warm_up(Settings.load({})) == 0
+    assert "warm-up evaluation failed" in caplog.text
