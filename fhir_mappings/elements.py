@@ -58,6 +58,29 @@ def relative_reference(reference: str) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 2 else reference
 
 
+def resolve(
+    reference: str | None, holder: Resource, by_reference: Mapping[str, Resource], wanted_type: str
+) -> Resource | None:
+    """The ``wanted_type`` resource a reference points at: contained in ``holder`` (``#id``)
+    or present in the chart (``Type/id``); None when it is neither, or of another type."""
+    if reference is None:
+        return None
+    if reference.startswith("#"):
+        contained = holder.get("contained")
+        return next(
+            (
+                c
+                for c in (contained if isinstance(contained, list) else ())
+                if isinstance(c, Mapping)
+                and c.get("resourceType") == wanted_type
+                and c.get("id") == reference[1:]
+            ),
+            None,
+        )
+    target = by_reference.get(relative_reference(reference))
+    return target if target is not None and resource_type(target) == wanted_type else None
+
+
 def text_of(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

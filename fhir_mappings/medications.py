@@ -21,7 +21,7 @@ from fhir_mappings.elements import (
     Resource,
     codings,
     reference_of,
-    relative_reference,
+    resolve,
     resource_id,
     resource_type,
     token,
@@ -113,22 +113,7 @@ def _resolve(
     reference: str | None, holder: Resource, by_reference: Mapping[str, Resource]
 ) -> Resource | None:
     """A Medication contained in ``holder`` (``#id``) or present in the chart."""
-    if reference is None:
-        return None
-    if reference.startswith("#"):
-        contained = holder.get("contained")
-        return next(
-            (
-                c
-                for c in (contained if isinstance(contained, list) else ())
-                if isinstance(c, Mapping)
-                and c.get("resourceType") == "Medication"
-                and c.get("id") == reference[1:]
-            ),
-            None,
-        )
-    target = by_reference.get(relative_reference(reference))
-    return target if target is not None and resource_type(target) == "Medication" else None
+    return resolve(reference, holder, by_reference, "Medication")
 
 
 def _ingredients(

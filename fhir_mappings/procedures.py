@@ -17,7 +17,7 @@ from fhir_mappings.elements import (
     Resource,
     codings,
     reference_of,
-    relative_reference,
+    resolve,
     resource_id,
     resource_type,
     token,
@@ -214,23 +214,7 @@ def _device_use(
 
 
 def _resolve_device(statement: Resource, by_reference: Mapping[str, Resource]) -> Resource | None:
-    reference = reference_of(statement.get("device"))
-    if reference is None:
-        return None
-    if reference.startswith("#"):
-        contained = statement.get("contained")
-        return next(
-            (
-                c
-                for c in (contained if isinstance(contained, list) else ())
-                if isinstance(c, Mapping)
-                and c.get("resourceType") == "Device"
-                and c.get("id") == reference[1:]
-            ),
-            None,
-        )
-    target = by_reference.get(relative_reference(reference))
-    return target if target is not None and resource_type(target) == "Device" else None
+    return resolve(reference_of(statement.get("device")), statement, by_reference, "Device")
 
 
 def _status_ok(resource: Resource, wanted: str, known: frozenset[str], report: Report) -> bool:
