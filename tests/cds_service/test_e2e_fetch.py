@@ -8,15 +8,10 @@ that is too slow must not hold the answer past the deadline.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +27,7 @@ from cds_service.hook_request import HookRequest
 from cds_service.settings import Settings
 from fhir_mappings.requirements import prefetch_keys
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart
+from tests.serving import Served, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -254,69 +250,19 @@ def test_slow_later_pages_keep_the_first_page_within_the_deadline(now: datetime)
 # --------------------------------------------------------------------------- the real service
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _mr_cds() -> list[str]:
-    script = shutil.which("mr-cds", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "cds_service"]
-
-
-@dataclass(frozen=True)
-class Served:
-    base: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture(scope="module")
 def served(
     fhir: FixtureFhirServer, slow_fhir: FixtureFhirServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """``mr-cds serve`` under gunicorn, allowed to call the two loopback FHIR servers."""
     tmp = tmp_path_factory.mktemp("serve-fetch")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
-    env.update(
-        {
-            "MRCDS_DATABASE_URL": f"sqlite:///{tmp / 'x.sqlite3'}",
-            "MRCDS_FHIR_ALLOWLIST": f"{fhir.base},{slow_fhir.base}",
-            "MRCDS_FHIR_TIMEOUT_S": str(DEADLINE_S),
-        }
-    )
-    log_path = tmp / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [*_mr_cds(), "serve", "--port", str(port), "--workers", "2"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        give_up = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/cds-services", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > give_up:
-                raise RuntimeError(f"mr-cds serve did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield Served(base, log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = {
+        "MRCDS_DATABASE_URL": f"sqlite:///{tmp / 'x.sqlite3'}",
+        "MRCDS_FHIR_ALLOWLIST": f"{fhir.base},{slow_fhir.base}",
+        "MRCDS_FHIR_TIMEOUT_S": str(DEADLINE_S),
+    }
+    with serve(tmp, env) as running:
+        yield running
 
 
 def _post(url: str, body: dict[str, Any]) -> requests.Response:

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,70 +11,21 @@ import requests
 
 from cds_service.schemas import validate_response
 from tests.conftest import DATA, SERVICE_URL, all_keys_null, hook_request, load_json
+from tests.serving import Served, serve
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _mr_cds() -> list[str]:
-    script = shutil.which("mr-cds", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "cds_service"]
-
-
-class Server:
-    def __init__(self, base: str, log_path: Path, data_home: Path) -> None:
-        self.base = base
-        self.log_path = log_path
-        self.data_home = data_home
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
     # Zero configuration: no MRCDS_* at all; only the default SQLite file's folder is moved
     # out of the home directory.
-    env["XDG_DATA_HOME"] = str(tmp / "data")
-    log_path = tmp / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [*_mr_cds(), "serve", "--port", str(port), "--workers", "2"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mr-cds serve did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield Server(base, log_path, tmp / "data")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve(tmp, {"XDG_DATA_HOME": str(tmp / "data")}) as served:
+        yield served
 
 
-def _post(server: Server, path: str, body: Any, **headers: str) -> requests.Response:
+def _post(server: Served, path: str, body: Any, **headers: str) -> requests.Response:
     return requests.post(
         f"{server.base}{path}",
         data=json.dumps(body),
@@ -90,19 +34,19 @@ def _post(server: Server, path: str, body: Any, **headers: str) -> requests.Resp
     )
 
 
-def test_served_by_gunicorn_not_the_flask_development_server(server: Server) -> None:
+def test_served_by_gunicorn_not_the_flask_development_server(server: Served) -> None:
     assert (
         "gunicorn" in requests.get(f"{server.base}/cds-services", timeout=5).headers.get("Server", "").lower()
     )
 
 
-def test_discovery_over_http(server: Server) -> None:
+def test_discovery_over_http(server: Served) -> None:
     response = requests.get(f"{server.base}/cds-services", timeout=5)
     assert response.status_code == 200
     assert response.json()["services"][0]["id"] == "severe-mitral-regurgitation"
 
 
-def test_hl7_example_request_over_http_is_412(server: Server) -> None:
+def test_hl7_example_request_over_http_is_412(server: Served) -> None:
     body = load_json(DATA / "hl7" / "Binary-CDSHooksRequestPV.json")
     response = _post(server, SERVICE_URL, body)
     assert response.status_code == 412
@@ -110,14 +54,14 @@ def test_hl7_example_request_over_http_is_412(server: Server) -> None:
     assert "some-opaque-fhir-access-token" not in server.log()
 
 
-def test_empty_chart_over_http_is_200_without_cards(server: Server) -> None:
+def test_empty_chart_over_http_is_200_without_cards(server: Served) -> None:
     response = _post(server, SERVICE_URL, hook_request(all_keys_null()))
     assert response.status_code == 200
     validate_response(response.json())
     assert response.json() == {"cards": []}
 
 
-def test_preflight_over_http(server: Server) -> None:
+def test_preflight_over_http(server: Served) -> None:
     response = requests.options(
         f"{server.base}{SERVICE_URL}",
         headers={
@@ -131,14 +75,14 @@ def test_preflight_over_http(server: Server) -> None:
     assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
 
 
-def test_oversized_body_over_http_is_413(server: Server) -> None:
+def test_oversized_body_over_http_is_413(server: Served) -> None:
     body = hook_request(all_keys_null(), extension={"padding": "x" * (5 * 1024 * 1024)})
     response = _post(server, SERVICE_URL, body)
     assert response.status_code == 413
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
-def test_feedback_over_http_is_stored(server: Server) -> None:
+def test_feedback_over_http_is_stored(server: Served) -> None:
     item = {
         "card": "4e0a3a1e-3283-4575-ab82-028d55fe2719",
         "outcome": "overridden",
@@ -149,4 +93,4 @@ def test_feedback_over_http_is_stored(server: Server) -> None:
     again = _post(server, f"{SERVICE_URL}/feedback", {"feedback": [item]})
     assert first.json() == {"stored": 1, "duplicates": 0}
     assert again.json() == {"stored": 0, "duplicates": 1}
-    assert (server.data_home / "mr-cds-hooks" / "mr-cds.sqlite3").is_file()
+    assert (server.log_path.parent / "data" / "mr-cds-hooks" / "mr-cds.sqlite3").is_file()
