@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cds_service import evaluate_cli
 from cds_service.errors import ConfigurationError
 from cds_service.settings import Settings
 
@@ -22,10 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     serve.set_defaults(handler=_serve)
-    if importlib.util.find_spec("cds_service.evaluate_cli") is not None:
-        from cds_service import evaluate_cli  # type: ignore[attr-defined,unused-ignore]
-
-        evaluate_cli.register(sub)
+    evaluate_cli.register(sub)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -12,8 +12,11 @@ from importlib import resources
 from typing import Any
 
 from cds_service.settings import Settings
+from fhir_mappings import map_chart
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.requirements import PrefetchKey, prefetch_keys
+from fhir_mappings.thresholds import load_thresholds
+from hooks import evaluate
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,6 @@ class Service:
         self, chart: ChartInput, *, now: datetime, ids: Callable[[], str], settings: Settings
     ) -> list[dict[str, Any]]:
         """Facts from the chart, then cards from the facts."""
-        from fhir_mappings import map_chart
-        from fhir_mappings.thresholds import load_thresholds
-        from hooks import evaluate
-
         facts = map_chart(chart, now=now, thresholds=load_thresholds(settings.thresholds_file or None))
         return evaluate(facts, now=now, ids=ids)
 
