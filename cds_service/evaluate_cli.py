@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,9 @@ from typing import Any
 import hooks
 from cds_service.demo import as_of, parse_instant, shift_times
 from cds_service.errors import BadRequest, ConfigurationError, DataUnavailable
-from cds_service.pipeline import run_hook
-from cds_service.services import Service, registry
+from cds_service.pipeline import run_hook_detailed
+from cds_service.services import registry
 from cds_service.settings import Settings
-from fhir_mappings import ChartInput, load_thresholds, map_chart
 
 SERVICE_ID = "severe-mitral-regurgitation"
 
@@ -139,42 +137,20 @@ def _evaluation_time(args: argparse.Namespace, body: Mapping[str, Any]) -> tuple
     return datetime.now(UTC), "the clock"
 
 
-@dataclass(frozen=True)
-class _Capturing(Service):
-    """The service, keeping the chart it evaluated so that ``--explain`` needs no second fetch."""
-
-    charts: list[ChartInput] = field(default_factory=list)
-
-    def evaluate(
-        self, chart: ChartInput, *, now: datetime, ids: Callable[[], str], settings: Settings
-    ) -> list[dict[str, Any]]:
-        self.charts.append(chart)
-        return super().evaluate(chart, now=now, ids=ids, settings=settings)
-
-
 def _run_evaluate(args: argparse.Namespace) -> str:
     body = _read(args.request)
     now, now_source = _evaluation_time(args, body)
-    settings = Settings.load()
-    real = registry()[SERVICE_ID]
-    service = _Capturing(**{f.name: getattr(real, f.name) for f in fields(real)})
-    response = run_hook(service, body, settings=settings, now=now)
-    results = None
-    if args.explain:
-        results = _explain(service.charts, settings, now)
+    service = registry()[SERVICE_ID]
+    result = run_hook_detailed(service, body, settings=Settings.load(), now=now)
+    response = result.response
+    # The pipeline's own rule decisions: nothing is mapped or fetched a second time.
+    results = (result.evaluation.results if result.evaluation else ()) if args.explain else None
     if args.format == "json":
         data: dict[str, Any] = response
-        if args.explain:
-            data = {"response": response, "explain": hooks.explanation_json(results or ())}
+        if results is not None:
+            data = {"response": response, "explain": hooks.explanation_json(results)}
         return json.dumps(data, indent=2, ensure_ascii=False)
     return _text(response, body, now, now_source, results)
-
-
-def _explain(charts: list[ChartInput], settings: Settings, now: datetime) -> tuple[hooks.RuleResult, ...]:
-    if not charts:  # the pipeline found no data at all and evaluated nothing
-        return ()
-    thresholds = load_thresholds(settings.thresholds_file or None)
-    return hooks.explain(map_chart(charts[-1], now=now, thresholds=thresholds), now=now)
 
 
 def _text(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,21 @@ from cds_service.hook_request import HookRequest
 from cds_service.schemas import validate_request
 from cds_service.services import Service
 from cds_service.settings import Settings
+from hooks import Evaluation
 
 log = logging.getLogger(__name__)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """The response, and (when the rules ran) every rule's decision for ``--explain``."""
+
+    response: dict[str, Any]
+    evaluation: Evaluation | None = None
 
 
 def run_hook(
@@ -28,9 +42,21 @@ def run_hook(
     *,
     settings: Settings,
     now: datetime,
-    ids: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ids: Callable[[], str] = _new_id,
 ) -> dict[str, Any]:
     """Validate ``body``, evaluate the guideline for ``service`` and return the response."""
+    return run_hook_detailed(service, body, settings=settings, now=now, ids=ids).response
+
+
+def run_hook_detailed(
+    service: Service,
+    body: Mapping[str, Any],
+    *,
+    settings: Settings,
+    now: datetime,
+    ids: Callable[[], str] = _new_id,
+) -> HookResult:
+    """``run_hook``, keeping the rules' decisions (no rules run for an empty chart)."""
     validate_request(body)
     if body["hook"] != service.hook:
         raise SchemaViolation(
@@ -45,10 +71,10 @@ def run_hook(
         raise DataUnavailable(f"required prefetch data unavailable ({reasons})", keys=missing_required)
     if _chart_is_empty(chart.prefetch, chart.unavailable):
         # Every key searched and nothing found: a chart with no data has nothing to say.
-        return {"cards": []}
-    cards = service.evaluate(chart, now=now, ids=ids, settings=settings)
-    log.info("hook %s: %d card(s)", request.hook_instance, len(cards))
-    return {"cards": cards}
+        return HookResult({"cards": []})
+    evaluation = service.evaluate(chart, now=now, ids=ids, settings=settings)
+    log.info("hook %s: %d card(s)", request.hook_instance, len(evaluation.cards))
+    return HookResult({"cards": list(evaluation.cards)}, evaluation)
 
 
 def _chart_is_empty(prefetch: Mapping[str, Any], unavailable: Mapping[str, str]) -> bool:

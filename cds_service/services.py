@@ -16,7 +16,7 @@ from fhir_mappings import map_chart
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.requirements import PrefetchKey, prefetch_keys
 from fhir_mappings.thresholds import load_thresholds
-from hooks import evaluate
+from hooks import Evaluation, evaluate_detailed
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ class Service:
 
     def evaluate(
         self, chart: ChartInput, *, now: datetime, ids: Callable[[], str], settings: Settings
-    ) -> list[dict[str, Any]]:
-        """Facts from the chart, then cards from the facts."""
+    ) -> Evaluation:
+        """Facts from the chart, then the cards and every rule's decision."""
         facts = map_chart(chart, now=now, thresholds=load_thresholds(settings.thresholds_file or None))
-        return evaluate(facts, now=now, ids=ids)
+        return evaluate_detailed(facts, now=now, ids=ids)
 
 
 @cache

@@ -170,7 +170,7 @@ def test_internal_error_exits_1_without_traceback(
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError("patient secret")
 
-    monkeypatch.setattr(evaluate_cli, "run_hook", boom)
+    monkeypatch.setattr(evaluate_cli, "run_hook_detailed", boom)
     status, _, err = run(capsys, "evaluate", str(SHOCK))
     assert status == 1
     assert err == "mr-cds evaluate: internal error (RuntimeError)\n"
