@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from cds_service.demo import shift_times
+from cds_service.demo import as_of, shift_times
 from cds_service.pipeline import run_hook
 from cds_service.services import registry
 from cds_service.settings import Settings
@@ -37,13 +37,11 @@ from cds_service.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = ROOT / "examples" / "patients"
 SERVICE_ID = "severe-mitral-regurgitation"
-DEMO_EXTENSION = "org.mr-cds-hooks.demo"
 JSON = {"Content-Type": "application/json"}
 
 
 def _as_of(body: dict[str, Any]) -> datetime:
-    stamp = body.get("extension", {}).get(DEMO_EXTENSION, {}).get("asOf")
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else datetime.now(UTC)
+    return as_of(body) or datetime.now(UTC)
 
 
 def padded_chart(body: dict[str, Any], target_resources: int = 550) -> dict[str, Any]:

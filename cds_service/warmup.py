@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from cds_service.demo import as_of
 from cds_service.pipeline import run_hook
 from cds_service.services import registry
 from cds_service.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_DEMO_EXTENSION = "org.mr-cds-hooks.demo"
 
 
 def warmup_request() -> dict[str, Any]:
@@ -33,11 +31,14 @@ def warmup_request() -> dict[str, Any]:
 def warm_up(settings: Settings) -> int:
     """Evaluate the synthetic request once; return its card count (0 if it failed)."""
     started = time.perf_counter()
-    body = warmup_request()
-    as_of = datetime.fromisoformat(body["extension"][_DEMO_EXTENSION]["asOf"].replace("Z", "+00:00"))
     service = registry()["severe-mitral-regurgitation"]
     try:
-        cards = run_hook(service, body, settings=settings, now=as_of)["cards"]
+        body = warmup_request()
+        # The synthetic chart is evaluated as of its own pinned instant, like a demo.
+        when = as_of(body)
+        if when is None:
+            raise ValueError("the warm-up request has no evaluation instant")
+        cards = run_hook(service, body, settings=settings, now=when)["cards"]
     except Exception:
         # A broken warm-up must not keep the service down: each request reports its own errors.
         log.exception("warm-up evaluation failed")
