@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -57,16 +57,15 @@ MAX_GRACE_S = 0.1
 
 @dataclass(frozen=True)
 class Gathered:
-    """The chart, plus what the chart alone cannot say.
-
-    ``incomplete``: key -> why its search result is partial (pages past the cap, a ``next``
-    link to another server, a later page that failed). The key is available; the reason is
-    for cards that want to say "results may be incomplete". ``fetched``: keys fetched here.
-    """
+    """The chart, plus which keys were fetched here (``fetched``)."""
 
     chart: ChartInput
-    incomplete: Mapping[str, str] = field(default_factory=dict)
     fetched: tuple[str, ...] = ()
+
+    @property
+    def incomplete(self) -> Mapping[str, str]:
+        """Key -> why its search result is partial (also what the mapping sees)."""
+        return self.chart.incomplete
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ def gather_chart(
         len(chart.unavailable),
         (clock() - started) * 1000,
     )
-    return Gathered(chart, incomplete, fetched)
+    return Gathered(chart, fetched)
 
 
 def _plan(

@@ -476,7 +476,9 @@ def test_page_cap_keeps_the_pages_read_and_says_so(
     assert gathered.incomplete == {"conditions": "only the first 3 pages of results were read (page limit)"}
     assert "conditions" not in gathered.chart.unavailable
     # The mapping sees it too, so "nothing found" on a cut-short search is never "absent".
-    assert gathered.chart.incomplete == gathered.incomplete
+    assert gathered.chart.incomplete == {
+        "conditions": "only the first 3 pages of results were read (page limit)"
+    }
 
 
 def test_foreign_next_link_in_prefetch_is_not_followed(
