@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -29,7 +29,7 @@ class ValueSet:
     title: str
     codes: tuple[ValueSetCode, ...]
 
-    @property
+    @cached_property  # value sets are loaded once; their keys are asked for on every call
     def keys(self) -> frozenset[tuple[str, str]]:
         return frozenset((c.system, c.code) for c in self.codes)
 
