@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import http.client
 import http.cookiejar
-import ipaddress
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import requests
 import urllib3.exceptions
@@ -41,6 +40,7 @@ import urllib3.response
 from requests import exceptions as rexc
 from requests.adapters import HTTPAdapter
 
+from cds_service.fhir_base import FhirBase
 from cds_service.fhir_errors import (
     FhirAccessError,
     FhirAccessRefused,
@@ -108,74 +108,6 @@ class Deadline:
 
 
 # --------------------------------------------------------------------------- where we may go
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclass(frozen=True)
-class FhirBase:
-    """A normalised FHIR base URL: scheme, host, port and path prefix (no trailing slash)."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @classmethod
-    def parse(cls, url: str) -> FhirBase:
-        """Normalise ``url``; ``ValueError`` if it is not a plain http(s) base URL."""
-        parts = urlsplit(url.strip())
-        scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS:
-            raise ValueError("not an http(s) URL")
-        if not parts.hostname or parts.username is not None or parts.password is not None:
-            raise ValueError("no host, or credentials in the URL")
-        if parts.query or parts.fragment:
-            raise ValueError("a base URL has no query or fragment")
-        path = parts.path.rstrip("/")
-        if _has_dot_segment(path):
-            raise ValueError("dot segments in the path")
-        port = parts.port if parts.port is not None else _DEFAULT_PORTS[scheme]
-        return cls(scheme, parts.hostname.lower(), port, path)
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = "" if self.port == _DEFAULT_PORTS[self.scheme] else f":{self.port}"
-        return f"{self.scheme}://{host}{port}{self.path}"
-
-    @property
-    def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
-
-    def contains(self, url: str) -> bool:
-        """Whether absolute ``url`` is on this base: same scheme, host, port and path prefix."""
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            return False
-        scheme = parts.scheme.lower()
-        if scheme != self.scheme or (parts.hostname or "").lower() != self.host:
-            return False
-        if parts.username is not None or parts.password is not None:
-            return False
-        if (port if port is not None else _DEFAULT_PORTS.get(scheme)) != self.port:
-            return False
-        if _has_dot_segment(parts.path):
-            return False
-        return parts.path in (self.path, self.path + "/") or parts.path.startswith(self.path + "/")
-
-
-def _has_dot_segment(path: str) -> bool:
-    # "/fhir/../admin" would leave the base once the URL library normalises it.
-    return any(segment in (".", "..") for segment in unquote(path).split("/"))
 
 
 @cache

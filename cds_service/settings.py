@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cds_service.errors import ConfigurationError
+from cds_service.fhir_base import FhirBase
 
 ENV_PREFIX = "MRCDS_"
 
@@ -28,21 +28,16 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-_LOOPBACK_HOSTS = ("localhost", "::1")
-
-
 def _fhir_bases(value: str) -> tuple[str, ...]:
     """FHIR base URLs: https, or http only on a loopback host (local servers and tests)."""
     bases = _csv(value)
-    for base in bases:
-        parts = urlsplit(base)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"not an http(s) base URL: {base!r}")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError(f"a base URL has no query, fragment or credentials: {base!r}")
-        loopback = parts.hostname in _LOOPBACK_HOSTS or parts.hostname.startswith("127.")
-        if parts.scheme == "http" and not loopback:
-            raise ValueError(f"http is allowed only on a loopback host, use https: {base!r}")
+    for entry in bases:
+        try:
+            base = FhirBase.parse(entry)
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not a plain http(s) base URL: {exc}") from None
+        if base.scheme == "http" and not base.is_loopback:
+            raise ValueError(f"http is allowed only on a loopback host, use https: {entry!r}")
     return bases
 
 

@@ -75,6 +75,7 @@ def test_fhir_allowlist_accepts_https_and_loopback_http() -> None:
         "ehr.example.org/fhir",
         "https://user:secret@ehr.example.org/fhir",
         "https://ehr.example.org/fhir?x=1",
+        "https://ehr.example.org/fhir/../admin",  # the same rule the FHIR client applies
     ],
 )
 def test_fhir_allowlist_refuses_unsafe_entries_at_start_up(entry: str) -> None:
