@@ -11,10 +11,12 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cds_service.auth import resolve_auth
+from cds_service.auth.guard import install as install_auth
 from cds_service.cors import apply_cors
 from cds_service.errors import CdsError, operation_outcome
 from cds_service.settings import Settings
-from cds_service.views import blueprint
+from cds_service.views import blueprint, feedback_store
 from cds_service.warmup import warm_up
 
 log = logging.getLogger(__name__)
@@ -22,17 +24,22 @@ log = logging.getLogger(__name__)
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then ``MRCDS_*`` environment, then ``config``."""
+def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None = None) -> Flask:
+    """Build the app: defaults, then ``MRCDS_*`` environment, then ``config``.
+
+    ``bind_host`` (given by ``mr-cds serve``) decides the default authentication mode."""
     settings = Settings.load(config)
     _configure_logging(settings.log_level)
+    auth = resolve_auth(settings, bind_host)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["AUTH"] = auth
     # Bounds reading a body sent without Content-Length (chunked); with one, the view
     # answers 413 before reading anything.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(blueprint)
+    install_auth(app, auth, lambda: feedback_store().engine)
     _register_error_handlers(app)
 
     @app.after_request
@@ -50,7 +57,9 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.status >= 500:
             return _unexpected(exc)
         log.info("%s %s -> %d %s", request.method, request.path, exc.status, exc.issue_code)
-        return jsonify(exc.to_operation_outcome()), exc.status
+        response = jsonify(exc.to_operation_outcome())
+        response.headers.update(exc.headers)
+        return response, exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:

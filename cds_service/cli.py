@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cds_service import evaluate_cli
+from cds_service.auth import resolve_auth
 from cds_service.errors import ConfigurationError
 from cds_service.settings import Settings
 
@@ -30,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        Settings.load()  # fail fast, with the variable's name, before forking workers
+        # Fail fast, with the variable's name, before forking workers.
+        resolve_auth(Settings.load(), args.host)
     except ConfigurationError as exc:
         print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
         return 2
@@ -38,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("mr-cds: --workers must be >= 1 and --port in 1-65535", file=sys.stderr)
         return 2
     _GunicornApp(
+        args.host,
         {
             "bind": f"{_bracket(args.host)}:{args.port}",
             "workers": args.workers,
@@ -63,7 +66,7 @@ def _bracket(host: str) -> str:
 class _GunicornApp:
     """A gunicorn application built in code (never the Flask development server)."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, host: str, options: dict[str, Any]) -> None:
         from gunicorn.app.base import BaseApplication
 
         outer_options = options
@@ -80,7 +83,7 @@ class _GunicornApp:
             def load(self) -> Any:
                 from cds_service.app import create_app
 
-                return create_app()
+                return create_app(bind_host=host)
 
         self._app = App()
 

@@ -35,7 +35,8 @@ def _service(service_id: str) -> Service:
     return service
 
 
-def _store() -> FeedbackStore:
+def feedback_store() -> FeedbackStore:
+    """This process's store (the JWT replay table shares its engine)."""
     # Created on first use in each worker process: engines must not cross a fork.
     store: FeedbackStore | None = current_app.extensions.get("mrcds_feedback_store")
     if store is None:
@@ -71,7 +72,7 @@ def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     body = read_json_object(request, _settings().max_body_bytes)
     validate_feedback(body)
-    result = _store().add(service.id, body["feedback"], received_at=datetime.now(UTC))
+    result = feedback_store().add(service.id, body["feedback"], received_at=datetime.now(UTC))
     log.info("feedback for %s: %d stored, %d duplicate(s)", service.id, result.stored, result.duplicates)
     return {"stored": result.stored, "duplicates": result.duplicates}
 
