@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service.auth import resolve_auth
 from cds_service.auth.guard import install as install_auth
@@ -56,7 +56,7 @@ def _register_error_handlers(app: Flask) -> None:
     def _cds_error(exc: CdsError) -> tuple[Response, int]:
         if exc.status >= 500:
             return _unexpected(exc)
-        log.info("%s %s -> %d %s", request.method, request.path, exc.status, exc.issue_code)
+        log.info("%s %s -> %d %s", request.method, _route(), exc.status, exc.issue_code)
         response = jsonify(exc.to_operation_outcome())
         response.headers.update(exc.headers)
         return response, exc.status
@@ -67,12 +67,17 @@ def _register_error_handlers(app: Flask) -> None:
         if status >= 500:
             return _unexpected(exc)
         code = _HTTP_ISSUE_CODES.get(status, "processing")
+        # Neither the path nor the method is quoted back: both are the caller's text.
         diagnostics = {
-            404: f"no endpoint at {request.path}",
-            405: f"method {request.method} is not allowed on {request.path}",
+            404: "no endpoint at this path",
+            405: "method not allowed on this endpoint",
             413: "request body exceeds the size limit",
         }.get(status, exc.name)
-        return jsonify(operation_outcome(code, diagnostics, [request.path])), status
+        log.info("%s %s -> %d %s", request.method, _route(), status, code)
+        response = jsonify(operation_outcome(code, diagnostics))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response, status
 
     @app.errorhandler(Exception)
     def _any_error(exc: Exception) -> tuple[Response, int]:
@@ -84,9 +89,16 @@ def _unexpected(exc: BaseException) -> tuple[Response, int]:
     error_id = str(uuid.uuid4())
     # The exception message may quote patient data, so log its type and stack, not its text.
     stack = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("error %s on %s %s: %s\n%s", error_id, request.method, request.path, type(exc).__name__, stack)
+    log.error("error %s on %s %s: %s\n%s", error_id, request.method, _route(), type(exc).__name__, stack)
     body = operation_outcome("exception", f"internal error; error id {error_id}")
     return jsonify(body), 500
+
+
+def _route() -> str:
+    """The matched route (``/cds-services/<service_id>``) for logs; an unmatched path is the
+    caller's text and is not logged."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"
 
 
 def _configure_logging(level: str) -> None:

@@ -1,11 +1,12 @@
-"""``mr-cds``: run the service under gunicorn, and evaluate hook requests from files."""
+"""``mr-cds``: run the service under gunicorn (``cds_service.server``), and evaluate hook
+requests from files."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from cds_service import evaluate_cli
 from cds_service.auth import resolve_auth
@@ -32,63 +33,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     try:
         # Fail fast, with the variable's name, before forking workers.
-        resolve_auth(Settings.load(), args.host)
+        resolve_auth(Settings.load(), args.host, warn=False)
     except ConfigurationError as exc:
         print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
         return 2
     if args.workers < 1 or not 0 < args.port < 65536:
         print("mr-cds: --workers must be >= 1 and --port in 1-65535", file=sys.stderr)
         return 2
-    _GunicornApp(
-        args.host,
-        {
-            "bind": f"{_bracket(args.host)}:{args.port}",
-            "workers": args.workers,
-            "worker_class": "gthread",
-            # The app (and its warm-up) is built once in the master; workers fork warm.
-            "preload_app": True,
-            "threads": 4,
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            # No query strings in access logs: paths only (no patient data is in paths).
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-            "errorlog": "-",
-        }
-    ).run()
-    return 0
-
-
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-class _GunicornApp:
-    """A gunicorn application built in code (never the Flask development server)."""
-
-    def __init__(self, host: str, options: dict[str, Any]) -> None:
-        from gunicorn.app.base import BaseApplication
-
-        outer_options = options
-
-        class App(BaseApplication):  # type: ignore[misc]
-            def load_config(self) -> None:
-                for key, value in outer_options.items():
-                    self.cfg.set(key, value)
-                # gunicorn >= 27 opens a control socket at one fixed path under $HOME: two
-                # instances on one machine would fight over it, and nothing here uses it.
-                if "control_socket_disable" in self.cfg.settings:
-                    self.cfg.set("control_socket_disable", True)
-
-            def load(self) -> Any:
-                from cds_service.app import create_app
-
-                return create_app(bind_host=host)
-
-        self._app = App()
-
-    def run(self) -> None:
-        self._app.run()
+    # gevent must patch the standard library before ssl is imported: start afresh.
+    command = [sys.executable, "-m", "cds_service.server", args.host, str(args.port), str(args.workers)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)  # noqa: S606 (our own module, no shell)
+    return 0  # pragma: no cover (execv does not return)
 
 
 if __name__ == "__main__":

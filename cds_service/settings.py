@@ -117,6 +117,12 @@ class Settings:
     max_body_bytes: int = _setting(
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
     )
+    max_resources: int = _setting(
+        5000,
+        _positive_int,
+        "Most FHIR resources in one hook request (prefetch included); more is refused with 413, "
+        "so one huge chart cannot occupy a worker for long.",
+    )
     cors_origins: tuple[str, ...] = _setting(
         ("*",), _csv, "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it)."
     )

@@ -31,7 +31,7 @@ def _settings() -> Settings:
 def _service(service_id: str) -> Service:
     service = registry().get(service_id)
     if service is None:
-        raise UnknownService(f"no CDS service with id '{service_id}'", expression=["id"])
+        raise UnknownService("no CDS service with this id", expression=["id"])
     return service
 
 
@@ -54,7 +54,7 @@ def discovery() -> dict[str, Any]:
 def call_service(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     settings = _settings()
-    body = read_json_object(request, settings.max_body_bytes)
+    body = read_json_object(request, settings.max_body_bytes, max_resources=settings.max_resources)
     started = time.perf_counter()
     response = run_hook(service, body, settings=settings, now=datetime.now(UTC))
     log.info(

@@ -34,9 +34,10 @@ class AuthConfig:
         return self.mode == "jwt"
 
 
-def resolve_auth(settings: Settings, bind_host: str | None) -> AuthConfig:
+def resolve_auth(settings: Settings, bind_host: str | None, *, warn: bool = True) -> AuthConfig:
     """The authentication mode for a server bound to ``bind_host`` (``None``: unknown,
-    as under a WSGI server other than ``mr-cds serve``; set ``MRCDS_AUTH`` there)."""
+    as under a WSGI server other than ``mr-cds serve``; set ``MRCDS_AUTH`` there).
+    ``warn``: log that authentication is off (the app does; the CLI's early check not)."""
     public = bind_host is not None and not is_loopback_host(bind_host)
     mode = settings.auth or ("jwt" if settings.trusted_issuers or public else "off")
     if mode == "off":
@@ -45,7 +46,8 @@ def resolve_auth(settings: Settings, bind_host: str | None) -> AuthConfig:
                 "MRCDS_AUTH: authentication is off on a non-loopback address; configure "
                 "MRCDS_TRUSTED_ISSUERS (and MRCDS_PUBLIC_BASE_URL) or set MRCDS_ALLOW_INSECURE=1"
             )
-        log.warning("client authentication is OFF (MRCDS_AUTH=off): any caller is served")
+        if warn:
+            log.warning("client authentication is OFF (MRCDS_AUTH=off): any caller is served")
         return AuthConfig("off")
     if not settings.trusted_issuers:
         raise ConfigurationError("MRCDS_TRUSTED_ISSUERS: required when MRCDS_AUTH is jwt")

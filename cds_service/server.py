@@ -1,0 +1,72 @@
+"""The process ``mr-cds serve`` becomes: gunicorn with gevent workers.
+
+gevent must patch the standard library before anything imports ``ssl`` or ``socket``
+(``requests`` keeps references to the unpatched classes, and an unpatched TLS socket
+would block every connection of the worker while it waits on a FHIR server). So
+``mr-cds serve`` checks the configuration, then replaces itself with
+``python -m cds_service.server HOST PORT WORKERS``, which patches first.
+
+A gevent worker costs one greenlet per connection, not a thread: clients that send a byte
+a second wait on their sockets without holding anything the other callers need (the
+gthread worker reads a request with blocking calls, one thread per slow client).
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+def options(host: str, port: int, workers: int) -> dict[str, Any]:
+    return {
+        "bind": f"{_bracket(host)}:{port}",
+        "workers": workers,
+        "worker_class": "gevent",
+        "worker_connections": 1000,
+        # The app (and its warm-up) is built once in the master; workers fork warm.
+        "preload_app": True,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        # Idle keep-alive connections are closed after 5 s.
+        "keepalive": 5,
+        # Bounds on what gunicorn reads before the app sees a request (it answers 400/414/431).
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 16 * 1024,
+        "accesslog": "-",
+        # No query strings in access logs: paths only (no patient data is in paths).
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        "errorlog": "-",
+    }
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def run(host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    settings = options(host, port, workers)
+
+    class App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+            # gunicorn >= 27 opens a control socket at one fixed path under $HOME: two
+            # instances on one machine would fight over it, and nothing here uses it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Any:
+            from cds_service.app import create_app
+
+            return create_app(bind_host=host)
+
+    App().run()
+
+
+if __name__ == "__main__":
+    run(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
