@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Request
+from gunicorn.http.errors import ParseException
 
 from cds_service.errors import (
     BadRequest,
@@ -62,9 +63,8 @@ def read_body(request: Request, max_bytes: int) -> bytes:
                 )
             pieces.append(piece)
         return b"".join(pieces)
-    except OSError:
-        # The server's body reader failed: a bad chunk size or a body cut short. gunicorn's
-        # chunked-encoding errors are IOErrors.
+    except (OSError, ParseException):
+        # The server's body reader failed: a bad chunk size or a body cut short.
         raise BadRequest(
             "request body could not be read (malformed chunked encoding or truncated body)",
             expression=["(body)"],

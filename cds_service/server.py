@@ -23,7 +23,7 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": f"{_bracket(host)}:{port}",
         "workers": workers,
-        "worker_class": "gevent",
+        "worker_class": "cds_service.gunicorn_worker.OperationOutcomeWorker",
         "worker_connections": 1000,
         # The app (and its warm-up) is built once in the master; workers fork warm.
         "preload_app": True,
