@@ -608,3 +608,16 @@ def test_logs_carry_hook_key_and_status_but_no_token_or_patient(
     assert "hook-1 conditions: 200" in caplog.text
     assert TOKEN not in caplog.text
     assert "patient-secret-id" not in caplog.text
+
+
+def test_a_bug_while_fetching_propagates_instead_of_passing_for_an_unavailable_server(
+    session: requests.Session, rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_all(rsps)
+
+    def broken(body: bytes) -> dict[str, Any]:
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(fhir_client, "parse_resource", broken)
+    with pytest.raises(KeyError):
+        gather(request({}), KEYS, SETTINGS, session=session)
