@@ -211,3 +211,30 @@ def test_a_token_is_accepted_once_across_workers_and_instances(
         assert sorted(statuses) == [200] + [401] * (len(targets) - 1)
         assert burst not in first.log() + second.log()
         assert "replayed" in first.log() + second.log()
+
+
+def test_huge_charts_are_413_while_health_keeps_answering(tmp_path: Path) -> None:
+    # The shape that took 16 s each before: one Bundle of 40,000 Conditions (about 2.5 MB).
+    prefetch = all_keys_null()
+    prefetch["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "Condition", "id": f"c{i}"}} for i in range(40_000)],
+    }
+    data = json.dumps(hook_request(prefetch))
+    with serve(tmp_path, {"XDG_DATA_HOME": str(tmp_path / "data")}) as served:
+
+        def huge() -> int:
+            return requests.post(
+                f"{served.base}{SERVICE_URL}",
+                data=data,
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            ).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            calls = [pool.submit(huge) for _ in range(8)]
+            while not all(call.done() for call in calls):
+                assert requests.get(f"{served.base}/healthz", timeout=2).status_code == 200
+                time.sleep(0.1)
+        assert [call.result() for call in calls] == [413] * 8
