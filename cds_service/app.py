@@ -42,9 +42,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     install_auth(app, auth, lambda: feedback_store().engine)
     _register_error_handlers(app)
 
+    # Without authentication, no web page may call the service from a browser by default;
+    # with it, any origin may, since every call must still carry a signed token.
+    cors_origins = settings.cors_origins or (("*",) if auth.enabled else ())
+
     @app.after_request
     def _cors(response: Response) -> Response:
-        return apply_cors(request, response, settings.cors_origins)
+        return apply_cors(request, response, cors_origins)
 
     if settings.warm_up:
         warm_up(settings)

@@ -10,6 +10,7 @@ position or a JSON path, never what the caller sent: it may be patient data.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,6 +30,8 @@ from cds_service.errors import (
 #: schema validator and the FHIR models would otherwise hit.
 MAX_DEPTH = 400
 _READ_SIZE = 64 * 1024
+#: A "resourceType" key as written in JSON text (escaped spellings are left to the walk).
+_RESOURCE_KEY = re.compile(rb'"resourceType"\s*:')
 
 
 def read_json_object(request: Request, max_bytes: int, *, max_resources: int | None = None) -> dict[str, Any]:
@@ -39,7 +42,11 @@ def read_json_object(request: Request, max_bytes: int, *, max_resources: int | N
         )
     if not _is_json(request.mimetype):
         raise UnsupportedMediaType("Content-Type must be application/json", expression=["Content-Type"])
-    body = parse_json_object(read_body(request, max_bytes))
+    raw = read_body(request, max_bytes)
+    if max_resources is not None and len(_RESOURCE_KEY.findall(raw)) > max_resources:
+        # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
+        raise _too_many_resources(max_resources)
+    body = parse_json_object(raw)
     check_structure(body, max_resources)
     return body
 
@@ -97,6 +104,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def _too_many_resources(max_resources: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request holds more than {max_resources} FHIR resources (MRCDS_MAX_RESOURCES)",
+        expression=["prefetch"],
+    )
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError("not a JSON number")
 
@@ -120,10 +134,7 @@ def check_structure(body: dict[str, Any], max_resources: int | None) -> None:
             if "resourceType" in value:
                 resources += 1
                 if max_resources is not None and resources > max_resources:
-                    raise PayloadTooLarge(
-                        f"request holds more than {max_resources} FHIR resources (MRCDS_MAX_RESOURCES)",
-                        expression=["prefetch"],
-                    )
+                    raise _too_many_resources(max_resources)
 
 
 #: Where a value sits: (parent trail, key or index); rendered only for an error.

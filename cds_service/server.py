@@ -29,7 +29,8 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "preload_app": True,
         "timeout": 30,
         "graceful_timeout": 10,
-        # Idle keep-alive connections are closed after 5 s.
+        # With gevent this also bounds the wait for a whole request head: idle connections
+        # and clients dribbling their headers are closed after 5 s.
         "keepalive": 5,
         # Bounds on what gunicorn reads before the app sees a request (it answers 400/414/431).
         "limit_request_line": 8190,

@@ -124,7 +124,10 @@ class Settings:
         "so one huge chart cannot occupy a worker for long.",
     )
     cors_origins: tuple[str, ...] = _setting(
-        ("*",), _csv, "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it)."
+        (),
+        _csv,
+        "Comma-separated origins allowed by CORS, `*` for any. Empty: `*` when authentication "
+        "is `jwt` (every call needs a signed token; the public sandbox needs it), none when `off`.",
     )
     database_url: str = _setting(
         _default_database_url,

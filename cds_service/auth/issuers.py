@@ -1,7 +1,9 @@
 """The trusted issuers file (``MRCDS_TRUSTED_ISSUERS``): who may call, and with which keys.
 
 A JSON list of entries, each ``{"iss": ..., "jku": ...}`` (keys fetched from that URL) or
-``{"iss": ..., "jwks": {"keys": [...]}}`` (keys inline), optionally with ``"algorithms"``.
+``{"iss": ..., "jwks": {"keys": [...]}}`` (keys inline), optionally with ``"algorithms"``
+and a free-text ``"comment"``. An entry with both uses its inline keys and never fetches;
+its ``jku`` is then only the value a token's ``jku`` header must have, if it has one.
 CDS Hooks 2.0 forbids ``none`` and symmetric (HMAC) algorithms and recommends ES384 and
 RS384, the default here. A bad file stops start-up: ``load_issuers`` raises ``ValueError``
 with a message naming the entry, never a key.
@@ -66,8 +68,8 @@ def _issuer(entry: Any, where: str) -> TrustedIssuer:
         raise ValueError(f"{where}: 'iss' must be a non-empty string")
     algorithms = _algorithms(entry.get("algorithms", list(DEFAULT_ALGORITHMS)), where)
     jku, jwks = entry.get("jku"), entry.get("jwks")
-    if (jku is None) == (jwks is None):
-        raise ValueError(f"{where}: give exactly one of 'jku' (a URL) or 'jwks' (inline keys)")
+    if jku is None and jwks is None:
+        raise ValueError(f"{where}: give 'jku' (a URL to fetch keys from) or 'jwks' (inline keys)")
     if jku is not None:
         if not isinstance(jku, str):
             raise ValueError(f"{where}: 'jku' must be a string")
@@ -75,11 +77,12 @@ def _issuer(entry: Any, where: str) -> TrustedIssuer:
             check_key_url(jku)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
+    if jwks is None:
         return TrustedIssuer(iss, algorithms, jku=jku)
     keys = parse_jwks(jwks)
     if not keys:
         raise ValueError(f"{where}: 'jwks' holds no usable signature key with a kid")
-    return TrustedIssuer(iss, algorithms, inline_keys=keys)
+    return TrustedIssuer(iss, algorithms, jku=jku, inline_keys=keys)
 
 
 def _algorithms(value: Any, where: str) -> tuple[str, ...]:

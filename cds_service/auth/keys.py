@@ -65,7 +65,11 @@ class KeyStore:
         self, issuers: Mapping[str, TrustedIssuer], *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._inline = {iss: i.inline_keys for iss, i in issuers.items() if i.inline_keys is not None}
-        self._fetched = {iss: _FetchedKeys(i.jku, clock) for iss, i in issuers.items() if i.jku}
+        self._fetched = {
+            iss: _FetchedKeys(i.jku, clock)
+            for iss, i in issuers.items()
+            if i.jku and i.inline_keys is None
+        }
 
     def key(self, iss: str, kid: str) -> PyJWK | None:
         """The key, ``None`` if the issuer has no such kid; ``KeysUnavailable`` if its set

@@ -160,6 +160,14 @@ def test_fifty_slow_clients_do_not_starve_health_or_hook_calls(server: Served) -
             sock.close()
 
 
+def test_idle_and_slow_header_connections_are_closed(server: Served) -> None:
+    # gunicorn's keep-alive timeout (5 s) bounds the wait for a whole request head.
+    with socket.create_connection(("127.0.0.1", _port(server)), timeout=15) as idle:
+        started = time.monotonic()
+        assert idle.recv(1) == b""
+        assert time.monotonic() - started < 15
+
+
 # ---------------------------------------------------------------- one jti, once
 
 

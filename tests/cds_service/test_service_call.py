@@ -213,7 +213,8 @@ def test_unexpected_error_is_500_with_an_error_id_that_is_logged(
     assert "Jane" not in json.dumps(issue)
 
 
-def test_every_error_response_carries_cors_headers(client: FlaskClient) -> None:
+def test_every_error_response_carries_cors_headers(make_app: Callable[..., Flask]) -> None:
+    client = make_app(cors_origins="*").test_client()  # the default with JWT authentication
     origin = {"Origin": "https://sandbox.cds-hooks.org"}
     for response in (
         client.post(SERVICE_URL, data="{", content_type="application/json", headers=origin),
