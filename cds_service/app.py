@@ -21,6 +21,9 @@ from cds_service.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
+#: WSGI environ key holding the matched route, read by ``mr-cds serve``'s access log.
+ROUTE_ENVIRON_KEY = "mrcds.route"
+
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
 
 
@@ -48,6 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
 
     @app.after_request
     def _cors(response: Response) -> Response:
+        # For gunicorn's access log: the matched route, never the path the caller typed.
+        request.environ[ROUTE_ENVIRON_KEY] = _route()
         return apply_cors(request, response, cors_origins)
 
     if settings.warm_up:

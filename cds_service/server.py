@@ -37,8 +37,9 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_fields": 100,
         "limit_request_field_size": 16 * 1024,
         "accesslog": "-",
-        # No query strings in access logs: paths only (no patient data is in paths).
-        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        # The matched route (set by the app), never the path or query string the caller sent:
+        # either may carry patient data.
+        "access_log_format": '%(h)s "%(m)s %({mrcds.route}e)s" %(s)s %(b)s %(M)sms',
         "errorlog": "-",
     }
 
