@@ -176,6 +176,10 @@ def server(kind: str, workers: int) -> Iterator[Server]:
             "--workers",
             str(workers),
             "--preload",
+            "--worker-class",
+            "gthread",  # the service's own worker: the same server cost on both sides
+            "--threads",
+            "4",
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
