@@ -205,7 +205,13 @@ class Report:
             self._routine.add(key)
 
     def valid(self, resource: Resource) -> bool:
-        """Validate with the R4B model; on failure note the first error and return False."""
+        """Validate with the R4B model; on failure note the first error and return False.
+
+        Lazy: callers ask only for resources that decide a fact or are shown, newest first,
+        and stop once one decides. The verdict is kept by object identity for the call:
+        ``collect`` keeps one object per (type, id), and contained resources, whose local
+        ids (``#m``) repeat across their containers, stay distinct.
+        """
         marker = id(resource)
         if marker not in self._valid:
             self._valid[marker] = validation_error(resource)
