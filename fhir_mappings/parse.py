@@ -164,23 +164,25 @@ def _same_patient(
     resources: Iterable[Resource], patient_id: str, notes: list[DataQualityNote]
 ) -> Iterable[Resource]:
     """Leave out resources that name another patient (a wrong chart must never count)."""
+    own = f"Patient/{patient_id}"
     for resource in resources:
-        other = next(
-            (
-                ref
-                for field in _PATIENT_FIELDS
-                if (ref := reference_of(resource.get(field))) is not None
-                and relative_reference(ref).startswith("Patient/")
-                and relative_reference(ref) != f"Patient/{patient_id}"
-            ),
-            None,
-        )
-        if other is None:
-            yield resource
-        else:
+        if _names_other_patient(resource, own):
             notes.append(
                 DataQualityNote(resource_type(resource), resource_id(resource), "refers to another patient")
             )
+        else:
+            yield resource
+
+
+def _names_other_patient(resource: Resource, own: str) -> bool:
+    for field in _PATIENT_FIELDS:
+        ref = reference_of(resource.get(field))
+        if ref is None or ref == own:
+            continue  # the usual case, decided without taking the reference apart
+        relative = relative_reference(ref)
+        if relative.startswith("Patient/") and relative != own:
+            return True
+    return False
 
 
 class Report:
