@@ -202,7 +202,8 @@ class Report:
         are listed after the unusual notes (status, unit, validation), which matter more.
         """
         key = (resource_type(resource), resource_id(resource), reason)
-        self._notes.setdefault(key, DataQualityNote(*key))
+        if key not in self._notes:
+            self._notes[key] = DataQualityNote(*key)
         if routine:
             self._routine.add(key)
 
