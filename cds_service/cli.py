@@ -79,8 +79,11 @@ class _GunicornApp:
 
             def load(self) -> Any:
                 from cds_service.app import create_app
+                from cds_service.warmup import settle_heap
 
-                return create_app()
+                app = create_app()
+                settle_heap()  # in the master, before the workers fork
+                return app
 
         self._app = App()
 
