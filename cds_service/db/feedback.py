@@ -54,7 +54,8 @@ def add_feedback(
         stored = 0
         for item, instant in zip(items, instants, strict=True):
             row = _row(service_id, item, instant, issued.get(item["card"]), received_at)
-            stored += conn.execute(_insert_once(conn, row)).rowcount
+            # RETURNING says whether the row went in; rowcount is unreliable with it.
+            stored += len(conn.execute(_insert_once(conn, row).returning(feedback.c.id)).all())
     unknown = sum(1 for item in items if item["card"] not in issued)
     return StoreResult(stored=stored, duplicates=len(items) - stored, unknown_cards=unknown)
 
