@@ -91,9 +91,10 @@ def write_plot(report: FeedbackReport, path: Path) -> None:
             "--plot needs matplotlib: pip install 'mr-cds-hooks[plot]'", expression=["--plot"]
         ) from None
     recs = report.recommendations
-    names = [r.recommendation for r in recs]
+    # Cards nobody acted on show only in the issued count under each name.
+    names = [f"{r.recommendation}\n{r.issued} issued" for r in recs]
     positions = list(range(len(recs)))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(recs) + 2), 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.0 * len(recs) + 1), 4.5), layout="constrained")
     try:
         bar = 0.38
         accepted = ax.bar(
@@ -112,7 +113,7 @@ def write_plot(report: FeedbackReport, path: Path) -> None:
         )
         ax.bar_label(accepted, padding=2)
         ax.bar_label(overridden, padding=2)
-        ax.set_xticks(positions, names, rotation=20, ha="right")
+        ax.set_xticks(positions, names)
         ax.set_ylabel("cards")
         since = f" since {report.since.date().isoformat()}" if report.since else ""
         ax.set_title(f"Clinicians' feedback per recommendation{since}")
