@@ -83,7 +83,12 @@ class _GunicornApp:
             def load(self) -> Any:
                 from cds_service.app import create_app
 
-                return create_app()
+                try:
+                    return create_app()
+                except ConfigurationError as exc:
+                    # e.g. the database cannot be reached or upgraded: one line, no traceback.
+                    print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
+                    raise SystemExit(2) from None
 
         self._app = App()
 
