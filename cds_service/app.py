@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cds_service import operations, request_log
 from cds_service.cors import apply_cors
 from cds_service.errors import CdsError, operation_outcome
 from cds_service.settings import Settings
@@ -33,6 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(blueprint)
+    app.register_blueprint(operations.blueprint)
+    request_log.install(app)
     _register_error_handlers(app)
 
     @app.after_request
@@ -83,7 +86,10 @@ def _unexpected(exc: BaseException) -> tuple[Response, int]:
 def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One JSON object per line, the request lines included (``cds_service.request_log``).
+        handler = logging.StreamHandler()
+        handler.setFormatter(request_log.JsonFormatter())
+        root.addHandler(handler)
     logging.getLogger("cds_service").setLevel(level.upper())
     logging.getLogger("hooks").setLevel(level.upper())
     logging.getLogger("fhir_mappings").setLevel(level.upper())
