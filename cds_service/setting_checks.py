@@ -7,6 +7,9 @@ They run before gunicorn starts, so a typo stops start-up instead of failing eve
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -37,7 +40,21 @@ def database_url(value: str) -> str:
         hint = " (use postgresql+psycopg:// with the postgres extra: pip install 'mr-cds-hooks[postgres]')"
         extra = hint if url.get_backend_name() == "postgresql" else ""
         raise ValueError(f"the database driver {url.drivername!r} is not installed{extra}") from None
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        _check_sqlite_folder(Path(url.database).expanduser())
     return value.strip()
+
+
+def _check_sqlite_folder(file: Path) -> None:
+    """The SQLite file's folder exists or can be made, and can be written (nothing is created
+    here: the store makes the folder on first use)."""
+    existing = file.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"the SQLite file's folder cannot be created ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"the SQLite file's folder cannot be written ({existing} is not writable)")
 
 
 def thresholds_file(value: str) -> str:

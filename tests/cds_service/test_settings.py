@@ -206,3 +206,16 @@ def test_a_misspelt_variable_stops_start_up_and_suggests_the_right_name() -> Non
 @pytest.mark.parametrize(("value", "expected"), [("on", True), ("off", False), ("true", True), ("0", False)])
 def test_metrics_switch_reads_on_and_off(value: str, expected: bool) -> None:
     assert Settings.load(environ={"MRCDS_METRICS": value}).metrics is expected
+
+
+def test_a_sqlite_file_under_something_that_is_not_a_folder_stops_start_up(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="MRCDS_DATABASE_URL: the SQLite file's folder cannot be"):
+        Settings.load(environ={"MRCDS_DATABASE_URL": f"sqlite:///{not_a_folder}/deeper/feedback.sqlite3"})
+
+
+def test_a_sqlite_file_whose_folder_does_not_exist_yet_is_fine_and_not_created(tmp_path: Path) -> None:
+    folder = tmp_path / "not" / "yet"
+    Settings.load(environ={"MRCDS_DATABASE_URL": f"sqlite:///{folder}/feedback.sqlite3"})
+    assert not (tmp_path / "not").exists()
