@@ -11,18 +11,18 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from cds_service import operations, request_log
 from cds_service.auth import resolve_auth
 from cds_service.auth.guard import install as install_auth
 from cds_service.cors import apply_cors
-from cds_service.errors import CdsError, operation_outcome
+from cds_service.db.startup import open_store
+from cds_service.errors import CdsError, StorageBusy, operation_outcome
+from cds_service.json_codec import JsonProvider
 from cds_service.settings import Settings
-from cds_service.views import blueprint, feedback_store
+from cds_service.views import blueprint
 from cds_service.warmup import warm_up
 
 log = logging.getLogger(__name__)
-
-#: WSGI environ key holding the matched route, read by ``mr-cds serve``'s access log.
-ROUTE_ENVIRON_KEY = "mrcds.route"
 
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
 
@@ -40,9 +40,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     # Bounds reading a body sent without Content-Length (chunked); with one, the view
     # answers 413 before reading anything.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = JsonProvider(app)  # orjson when installed; keys keep their order
     app.register_blueprint(blueprint)
-    install_auth(app, auth, lambda: feedback_store().engine)
+    store = open_store(settings)
+    app.extensions["mrcds_store"] = store
+    app.register_blueprint(operations.blueprint)
+    request_log.install(app)
+    install_auth(app, auth, lambda: store.engine)
     _register_error_handlers(app)
 
     # Without authentication, no web page may call the service from a browser by default;
@@ -51,8 +55,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
 
     @app.after_request
     def _cors(response: Response) -> Response:
-        # For gunicorn's access log: the matched route, never the path the caller typed.
-        request.environ[ROUTE_ENVIRON_KEY] = _route()
         return apply_cors(request, response, cors_origins)
 
     if settings.warm_up:
@@ -61,6 +63,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
 
 
 def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(StorageBusy)
+    def _storage_busy(exc: StorageBusy) -> tuple[Response, int]:
+        log.warning("%s %s -> 503 %s", request.method, _route(), exc.diagnostics)
+        response = jsonify(exc.to_operation_outcome())
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response, exc.status
+
     @app.errorhandler(CdsError)
     def _cds_error(exc: CdsError) -> tuple[Response, int]:
         if exc.status >= 500:
@@ -113,7 +122,10 @@ def _route() -> str:
 def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One JSON object per line, the request lines included (``cds_service.request_log``).
+        handler = logging.StreamHandler()
+        handler.setFormatter(request_log.JsonFormatter())
+        root.addHandler(handler)
     logging.getLogger("cds_service").setLevel(level.upper())
     logging.getLogger("hooks").setLevel(level.upper())
     logging.getLogger("fhir_mappings").setLevel(level.upper())

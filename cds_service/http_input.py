@@ -2,7 +2,8 @@
 
 Order: size from ``Content-Length`` (413 before reading), media type (415), then the body
 read in bounded pieces (a chunked body over the limit is 413, never silently cut off; a
-broken chunked encoding is 400), then JSON (400), then a walk that bounds nesting depth
+broken chunked encoding is 400), then JSON (400; ``json_codec`` refuses deep nesting,
+unusable numbers, NaN and bad UTF-8 as a position), then a walk that bounds nesting depth
 and resource count and refuses strings no database can store. Every message names a
 position or a JSON path, never what the caller sent: it may be patient data.
 """
@@ -24,6 +25,7 @@ from cds_service.errors import (
     SchemaViolation,
     UnsupportedMediaType,
 )
+from cds_service.json_codec import loads
 
 #: Deeper than any CDS Hooks message needs (a FHIR resource with 120 nested extensions in
 #: a prefetch Bundle is about 250 levels); well below Python's recursion limit, which the
@@ -80,23 +82,13 @@ def read_body(request: Request, max_bytes: int) -> bytes:
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = loads(raw)
     except UnicodeDecodeError:
         raise MalformedJson("request body is not UTF-8 encoded JSON", expression=["(body)"]) from None
     except json.JSONDecodeError as exc:
         # Position only: the text around it may be patient data.
         raise MalformedJson(
             f"request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-            expression=["(body)"],
-        ) from None
-    except RecursionError:
-        raise MalformedJson(
-            f"request body is nested deeper than {MAX_DEPTH} levels", expression=["(body)"]
-        ) from None
-    except ValueError:
-        # Python refuses integers of more than 4,300 digits; NaN and Infinity are not JSON.
-        raise MalformedJson(
-            "request body holds a number that cannot be used (too many digits, NaN or Infinity)",
             expression=["(body)"],
         ) from None
     if not isinstance(body, dict):
@@ -109,10 +101,6 @@ def _too_many_resources(max_resources: int) -> PayloadTooLarge:
         f"request holds more than {max_resources} FHIR resources (MRCDS_MAX_RESOURCES)",
         expression=["prefetch"],
     )
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError("not a JSON number")
 
 
 def check_structure(body: dict[str, Any], max_resources: int | None) -> None:

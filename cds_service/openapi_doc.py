@@ -151,21 +151,19 @@ def build_openapi() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": {
-                            "description": "Stored; feedback sent again is counted as a duplicate.",
+                            "description": "All entries stored in one transaction (or found already "
+                            "stored: duplicates); entries for cards never issued are stored and counted.",
                             "content": {
                                 "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["stored", "duplicates"],
-                                        "properties": {
-                                            "stored": {"type": "integer"},
-                                            "duplicates": {"type": "integer"},
-                                        },
-                                    }
+                                    "schema": {"$ref": "#/components/schemas/FeedbackResult"}
                                 }
                             },
                         },
                         **body_errors,
+                        "503": _error(
+                            "The database stayed locked past MRCDS_DATABASE_LOCK_TIMEOUT_S or is "
+                            "unreachable; nothing was stored. Retry after the Retry-After header."
+                        ),
                     },
                 }
             },
@@ -192,6 +190,45 @@ def build_openapi() -> dict[str, Any]:
                                 }
                             },
                         }
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "ready",
+                    "summary": "Readiness: value sets, thresholds and the feedback database are usable.",
+                    "responses": {
+                        "200": {
+                            "description": "Ready to answer hook calls and store feedback.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "status": {"const": "ready"},
+                                            "checks": {
+                                                "type": "object",
+                                                "additionalProperties": {"const": "ok"},
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "503": _error("Not ready; the diagnostics name what is unavailable."),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics; only with MRCDS_METRICS=on, kept off public networks.",
+                    "responses": {
+                        "200": {
+                            "description": "Metrics in the Prometheus text format.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "404": _error("Not served (MRCDS_METRICS=off)."),
                     },
                 }
             },
@@ -233,6 +270,7 @@ def build_openapi() -> dict[str, Any]:
                 **_hoisted("request", "HookRequest"),
                 **_hoisted("response", "HookResponse"),
                 **_hoisted("feedback", "Feedback"),
+                **_hoisted("feedback-response", "FeedbackResult"),
                 "OperationOutcome": {
                     "type": "object",
                     "description": "FHIR R4 OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html).",

@@ -15,14 +15,25 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import atexit  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from cds_service import metrics  # noqa: E402
+from cds_service.errors import ConfigurationError  # noqa: E402
+from cds_service.serve_checks import GUNICORN_LOGGING  # noqa: E402
+from cds_service.settings import Settings  # noqa: E402
 
 
 def options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": f"{_bracket(host)}:{port}",
         "workers": workers,
+        # gevent, with gunicorn's own errors answered as OperationOutcome.
         "worker_class": "cds_service.gunicorn_worker.OperationOutcomeWorker",
         "worker_connections": 1000,
         # The app (and its warm-up) is built once in the master; workers fork warm.
@@ -36,11 +47,11 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 16 * 1024,
-        "accesslog": "-",
-        # The matched route (set by the app), never the path or query string the caller sent:
-        # either may carry patient data.
-        "access_log_format": '%(h)s "%(m)s %({mrcds.route}e)s" %(s)s %(b)s %(M)sms',
+        # The app writes one JSON line per request (cds_service.request_log): gunicorn's
+        # access log would repeat each of them in another format.
+        "accesslog": None,
         "errorlog": "-",
+        "logconfig_dict": GUNICORN_LOGGING,
     }
 
 
@@ -48,9 +59,22 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def _metrics_directory() -> Path:
+    """Where the workers' metric files go: ``PROMETHEUS_MULTIPROC_DIR`` if set, else a new folder."""
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    if given:
+        return Path(given)
+    made = Path(tempfile.mkdtemp(prefix="mr-cds-metrics-"))
+    # Only the master runs exit handlers (workers leave with os._exit): removed once, at the end.
+    atexit.register(shutil.rmtree, made, ignore_errors=True)
+    return made
+
+
 def run(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    if Settings.load().metrics:
+        metrics.enable_multiprocess(_metrics_directory())
     settings = options(host, port, workers)
 
     class App(BaseApplication):  # type: ignore[misc]
@@ -64,8 +88,16 @@ def run(host: str, port: int, workers: int) -> None:
 
         def load(self) -> Any:
             from cds_service.app import create_app
+            from cds_service.warmup import settle_heap
 
-            return create_app(bind_host=host)
+            try:
+                app = create_app(bind_host=host)
+            except ConfigurationError as exc:
+                # e.g. the database cannot be reached or upgraded: one line, no traceback.
+                print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
+                raise SystemExit(2) from None
+            settle_heap()  # in the master, before the workers fork
+            return app
 
     App().run()
 

@@ -19,7 +19,7 @@ from sqlalchemy import inspect
 
 from cds_service.auth.issuers import TrustedIssuer, parse_jwks
 from cds_service.auth.keys import MIN_REFETCH_S, KeyStore
-from cds_service.storage import FeedbackStore
+from cds_service.db.store import Store
 from tests.cds_service import jwt_tokens as t
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 
@@ -301,8 +301,8 @@ def test_private_and_encryption_keys_are_never_trusted() -> None:
     assert keys == {}
 
 
-def test_feedback_store_creates_the_replay_table(tmp_path: Path) -> None:
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+def test_the_store_creates_the_replay_table(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'x.sqlite3'}", upgrade=True)
     table = {c["name"]: c for c in inspect(store.engine).get_columns("jwt_replay")}
     assert set(table) == {"jti", "iss", "expires_at"}
     store.dispose()

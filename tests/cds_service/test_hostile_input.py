@@ -11,8 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cds_service.errors import MalformedJson
+from cds_service.http_input import check_structure
 from cds_service.schemas import validate_feedback, validate_request
-from cds_service.storage import FeedbackStore
+from tests.cds_service.storage_helpers import feedback_rows
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 
 FEEDBACK_URL = f"{SERVICE_URL}/feedback"
@@ -50,7 +52,8 @@ def test_nesting_within_the_parser_but_over_the_limit_is_400_with_a_path(client:
     nested: Any = "leaf"
     for _ in range(600):
         nested = {"a": nested}
-    response = client.post(SERVICE_URL, json=hook_request(all_keys_null(), extension=nested))
+    body = json.dumps(hook_request(all_keys_null(), extension=nested))
+    response = _post_raw(client, SERVICE_URL, body)
     assert response.status_code == 400
     assert _issue(response)["expression"][0].startswith("extension.a.a.a")
 
@@ -91,10 +94,10 @@ def test_lone_surrogate_in_feedback_is_400_and_nothing_is_stored(client: FlaskCl
     raw = json.dumps(_feedback()).replace('"userComment": "ok"', '"userComment": "\\ud800"')
     response = _post_raw(client, FEEDBACK_URL, raw)
     assert response.status_code == 400
-    assert _issue(response)["expression"] == ["feedback.0.overrideReason.userComment"]
-    store = FeedbackStore(app.config["SETTINGS"].database_url)
-    assert store.all() == []
-    store.dispose()
+    # orjson refuses it while parsing (a position); the standard library parses it and the
+    # structure check names the field.
+    assert _issue(response)["expression"] in (["(body)"], ["feedback.0.overrideReason.userComment"])
+    assert feedback_rows(app.extensions["mrcds_store"].engine) == []
 
 
 def test_lone_surrogate_in_a_key_is_400(client: FlaskClient) -> None:
@@ -197,3 +200,11 @@ def test_outcome_timestamp_with_nanoseconds_fits_the_column() -> None:
     stamp = "2026-11-30T10:00:00.123456789+05:30"
     validate_feedback(_feedback(outcomeTimestamp=stamp))
     assert len(stamp) <= 40
+
+
+def test_structure_check_names_the_field_holding_a_lone_surrogate() -> None:
+    # What the standard-library parser lets through (orjson already refuses it).
+    body = {"feedback": [{"overrideReason": {"userComment": "\ud800"}}]}
+    with pytest.raises(MalformedJson) as caught:
+        check_structure(body, None)
+    assert caught.value.expression == ("feedback.0.overrideReason.userComment",)

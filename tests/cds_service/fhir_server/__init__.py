@@ -211,6 +211,10 @@ def _date_of(resource: Resource) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver listens with a backlog of 5: a service fetching every prefetch key at
+    # once (gevent workers connect all within a millisecond) overflowed it, and a dropped
+    # SYN is retried only after a second, past the tests' deadline. EHR servers queue more.
+    request_queue_size = 128
     fixture: FixtureFhirServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
