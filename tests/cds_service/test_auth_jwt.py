@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 from pytest_httpserver import HTTPServer
 from sqlalchemy import inspect
 
@@ -53,6 +54,18 @@ def _call(client: FlaskClient, token: str | None, path: str = SERVICE_URL) -> An
     return client.post(path, json=hook_request(all_keys_null()), headers=headers)
 
 
+def _rejections(reason: str) -> float:
+    value = REGISTRY.get_sample_value("mrcds_jwt_rejections_total", {"reason": reason})
+    return value or 0.0
+
+
+def _refused_for(reason: str, send: Callable[[], Any]) -> None:
+    """``send()`` gets a bare 401, counted under ``reason`` (the metric and the log's word)."""
+    before = _rejections(reason)
+    _assert_bare_401(send())
+    assert _rejections(reason) == before + 1, f"not refused for {reason}"
+
+
 def _assert_bare_401(response: Any) -> None:
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -78,22 +91,34 @@ def test_valid_token_with_the_configured_jku_gets_200(
 def test_replayed_jti_is_401(jwt_client: FlaskClient) -> None:
     token = t.sign(ES, t.claims(SERVICE_AUD))
     assert _call(jwt_client, token).status_code == 200
-    _assert_bare_401(_call(jwt_client, token))
+    _refused_for("replayed", lambda: _call(jwt_client, token))
 
 
 def test_same_jti_in_a_new_token_is_401(jwt_client: FlaskClient) -> None:
     first = t.claims(SERVICE_AUD)
     assert _call(jwt_client, t.sign(ES, first)).status_code == 200
-    _assert_bare_401(_call(jwt_client, t.sign(RS, t.claims(SERVICE_AUD, jti=first["jti"]))))
+    _refused_for("replayed", lambda: _call(jwt_client, t.sign(RS, t.claims(SERVICE_AUD, jti=first["jti"]))))
 
 
-@pytest.mark.parametrize("claim", ["jti", "exp", "iat", "aud", "iss"])
-def test_missing_required_claim_is_401(jwt_client: FlaskClient, claim: str) -> None:
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, **{claim: None}))))
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        ("jti", "missing_claim"),
+        ("exp", "missing_claim"),
+        ("iat", "missing_claim"),
+        ("aud", "missing_claim"),
+        ("iss", "untrusted_issuer"),  # no issuer to look the key up for
+    ],
+)
+def test_missing_required_claim_is_401(jwt_client: FlaskClient, claim: str, reason: str) -> None:
+    _refused_for(reason, lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, **{claim: None}))))
 
 
 def test_untrusted_issuer_is_401(jwt_client: FlaskClient) -> None:
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, iss="https://evil.example.com"))))
+    _refused_for(
+        "untrusted_issuer",
+        lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, iss="https://evil.example.com"))),
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +130,7 @@ def test_untrusted_issuer_is_401(jwt_client: FlaskClient) -> None:
     ],
 )
 def test_wrong_audience_is_401(jwt_client: FlaskClient, aud: str) -> None:
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, aud=aud))))
+    _refused_for("wrong_audience", lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, aud=aud))))
 
 
 def test_audience_as_a_list_holding_the_url_is_accepted(jwt_client: FlaskClient) -> None:
@@ -115,17 +140,25 @@ def test_audience_as_a_list_holding_the_url_is_accepted(jwt_client: FlaskClient)
 
 def test_expired_token_is_401(jwt_client: FlaskClient) -> None:
     now = int(time.time())
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, iat=now - 900, exp=now - 600))))
+    _refused_for(
+        "expired", lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, iat=now - 900, exp=now - 600)))
+    )
 
 
 def test_token_not_yet_valid_is_401(jwt_client: FlaskClient) -> None:
     now = int(time.time())
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, nbf=now + 600, exp=now + 900))))
+    _refused_for(
+        "not_yet_valid",
+        lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, nbf=now + 600, exp=now + 900))),
+    )
 
 
 def test_token_issued_in_the_future_is_401(jwt_client: FlaskClient) -> None:
     now = int(time.time())
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, iat=now + 600, exp=now + 900))))
+    _refused_for(
+        "not_yet_valid",
+        lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, iat=now + 600, exp=now + 900))),
+    )
 
 
 def test_small_clock_skew_is_tolerated(jwt_client: FlaskClient) -> None:
@@ -135,36 +168,39 @@ def test_small_clock_skew_is_tolerated(jwt_client: FlaskClient) -> None:
 
 
 def test_unknown_kid_is_401(jwt_client: FlaskClient) -> None:
-    _assert_bare_401(_call(jwt_client, t.sign(t.es384_key("never-published"), t.claims(SERVICE_AUD))))
+    _refused_for(
+        "unknown_kid",
+        lambda: _call(jwt_client, t.sign(t.es384_key("never-published"), t.claims(SERVICE_AUD))),
+    )
 
 
 def test_key_not_in_the_jwks_is_401(jwt_client: FlaskClient) -> None:
-    _assert_bare_401(_call(jwt_client, t.sign(STRANGER, t.claims(SERVICE_AUD))))
+    _refused_for("bad_signature", lambda: _call(jwt_client, t.sign(STRANGER, t.claims(SERVICE_AUD))))
 
 
 def test_alg_none_is_401(jwt_client: FlaskClient) -> None:
-    _assert_bare_401(_call(jwt_client, t.unsigned(t.claims(SERVICE_AUD), ES.kid)))
+    _refused_for("algorithm", lambda: _call(jwt_client, t.unsigned(t.claims(SERVICE_AUD), ES.kid)))
 
 
 @pytest.mark.parametrize("key", [ES, RS], ids=["ES384-key", "RS384-key"])
 def test_hs384_signed_with_the_public_key_is_401(jwt_client: FlaskClient, key: t.SigningKey) -> None:
-    _assert_bare_401(_call(jwt_client, t.hs384_with_public_key(key, t.claims(SERVICE_AUD))))
+    _refused_for("algorithm", lambda: _call(jwt_client, t.hs384_with_public_key(key, t.claims(SERVICE_AUD))))
 
 
 def test_jku_other_than_the_configured_one_is_401(jwt_client: FlaskClient, jwks_server: HTTPServer) -> None:
     token = t.sign(ES, t.claims(SERVICE_AUD), jku=jwks_server.url_for("/other-jwks.json"))
-    _assert_bare_401(_call(jwt_client, token))
+    _refused_for("jku_mismatch", lambda: _call(jwt_client, token))
 
 
 def test_tampered_payload_is_401(jwt_client: FlaskClient) -> None:
     token = t.sign(ES, t.claims(SERVICE_AUD, aud=t.PUBLIC_BASE + "/cds-services"))
-    _assert_bare_401(_call(jwt_client, t.tampered(token, aud=SERVICE_AUD)))
+    _refused_for("bad_signature", lambda: _call(jwt_client, t.tampered(token, aud=SERVICE_AUD)))
 
 
 def test_es_key_used_for_an_rs_header_is_401(jwt_client: FlaskClient) -> None:
     token = t.sign(ES, t.claims(SERVICE_AUD))
     head = t._b64(json.dumps({"alg": "RS384", "typ": "JWT", "kid": ES.kid}).encode())
-    _assert_bare_401(_call(jwt_client, head + token[token.index(".") :]))
+    _refused_for("algorithm", lambda: _call(jwt_client, head + token[token.index(".") :]))
 
 
 @pytest.mark.parametrize(
@@ -173,19 +209,29 @@ def test_es_key_used_for_an_rs_header_is_401(jwt_client: FlaskClient) -> None:
     ids=["typ-not-JWT", "empty-kid"],
 )
 def test_header_without_typ_jwt_or_kid_is_401(jwt_client: FlaskClient, header: dict[str, str]) -> None:
-    _assert_bare_401(_call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD), **header)))
+    _refused_for("bad_header", lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD), **header)))
 
 
-@pytest.mark.parametrize("authorization", ["", "Basic dXNlcjpwYXNz", "Bearer", "Bearer not-a-jwt"])
-def test_missing_or_malformed_authorization_is_401(jwt_client: FlaskClient, authorization: str) -> None:
-    response = jwt_client.post(
-        SERVICE_URL, json=hook_request(all_keys_null()), headers={"Authorization": authorization}
+@pytest.mark.parametrize(
+    ("authorization", "reason"),
+    [
+        ("", "missing"),
+        ("Basic dXNlcjpwYXNz", "missing"),
+        ("Bearer", "missing"),
+        ("Bearer not-a-jwt", "malformed"),
+    ],
+)
+def test_missing_or_malformed_authorization_is_401(
+    jwt_client: FlaskClient, authorization: str, reason: str
+) -> None:
+    headers = {"Authorization": authorization}
+    _refused_for(
+        reason, lambda: jwt_client.post(SERVICE_URL, json=hook_request(all_keys_null()), headers=headers)
     )
-    _assert_bare_401(response)
 
 
 def test_no_authorization_header_is_401(jwt_client: FlaskClient) -> None:
-    _assert_bare_401(_call(jwt_client, None))
+    _refused_for("missing", lambda: _call(jwt_client, None))
 
 
 def test_discovery_needs_a_token_for_its_own_url(jwt_client: FlaskClient) -> None:
