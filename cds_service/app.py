@@ -19,7 +19,7 @@ from cds_service.db.startup import open_store
 from cds_service.errors import CdsError, StorageBusy, operation_outcome
 from cds_service.json_codec import JsonProvider
 from cds_service.settings import Settings
-from cds_service.views import blueprint
+from cds_service.views import blueprint, feedback_store
 from cds_service.warmup import warm_up
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = JsonProvider(app)  # orjson when installed; keys keep their order
     app.register_blueprint(blueprint)
-    store = open_store(settings)
-    app.extensions["mrcds_store"] = store
+    app.extensions["mrcds_store"] = open_store(settings)
     app.register_blueprint(operations.blueprint)
     request_log.install(app)
-    install_auth(app, auth, lambda: store.engine)
+    install_auth(app, auth, lambda: feedback_store().engine)
     _register_error_handlers(app)
 
     # Without authentication, no web page may call the service from a browser by default;

@@ -2,8 +2,7 @@
 
 Order: size from ``Content-Length`` (413 before reading), media type (415), then the body
 read in bounded pieces (a chunked body over the limit is 413, never silently cut off; a
-broken chunked encoding is 400), then JSON (400; ``json_codec`` refuses deep nesting,
-unusable numbers, NaN and bad UTF-8 as a position), then a walk that bounds nesting depth
+broken chunked encoding is 400), then JSON (400), then a walk that bounds nesting depth
 and resource count and refuses strings no database can store. Every message names a
 position or a JSON path, never what the caller sent: it may be patient data.
 """
@@ -89,6 +88,16 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         # Position only: the text around it may be patient data.
         raise MalformedJson(
             f"request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+            expression=["(body)"],
+        ) from None
+    except RecursionError:
+        raise MalformedJson(
+            f"request body is nested deeper than {MAX_DEPTH} levels", expression=["(body)"]
+        ) from None
+    except ValueError:
+        # Python refuses integers of more than 4,300 digits; NaN and Infinity are not JSON.
+        raise MalformedJson(
+            "request body holds a number that cannot be used (too many digits, NaN or Infinity)",
             expression=["(body)"],
         ) from None
     if not isinstance(body, dict):

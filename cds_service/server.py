@@ -33,7 +33,6 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": f"{_bracket(host)}:{port}",
         "workers": workers,
-        # gevent, with gunicorn's own errors answered as OperationOutcome.
         "worker_class": "cds_service.gunicorn_worker.OperationOutcomeWorker",
         "worker_connections": 1000,
         # The app (and its warm-up) is built once in the master; workers fork warm.
@@ -57,17 +56,6 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
 
 def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-def _metrics_directory() -> Path:
-    """Where the workers' metric files go: ``PROMETHEUS_MULTIPROC_DIR`` if set, else a new folder."""
-    given = os.environ.get(metrics.MULTIPROC_ENV)
-    if given:
-        return Path(given)
-    made = Path(tempfile.mkdtemp(prefix="mr-cds-metrics-"))
-    # Only the master runs exit handlers (workers leave with os._exit): removed once, at the end.
-    atexit.register(shutil.rmtree, made, ignore_errors=True)
-    return made
 
 
 def run(host: str, port: int, workers: int) -> None:
@@ -100,6 +88,17 @@ def run(host: str, port: int, workers: int) -> None:
             return app
 
     App().run()
+
+
+def _metrics_directory() -> Path:
+    """Where the workers' metric files go: ``PROMETHEUS_MULTIPROC_DIR`` if set, else a new folder."""
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    if given:
+        return Path(given)
+    made = Path(tempfile.mkdtemp(prefix="mr-cds-metrics-"))
+    # Only the master runs exit handlers (workers leave with os._exit): removed once, at the end.
+    atexit.register(shutil.rmtree, made, ignore_errors=True)
+    return made
 
 
 if __name__ == "__main__":

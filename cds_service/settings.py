@@ -34,10 +34,10 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def _origins(value: str) -> tuple[str, ...]:
-    """``*`` or browser origins (scheme://host[:port]): a path or a missing scheme never matches."""
-    origins = _csv(value)
-    if not origins:
-        raise ValueError("empty: give `*` or at least one origin such as https://ehr.example.org")
+    """``*`` or browser origins (scheme://host[:port]): a path or a missing scheme never matches.
+
+    Empty means the authentication mode's default (see ``create_app``)."""
+    origins = _csv(value)  # empty: the default of the authentication mode (see create_app)
     for origin in origins:
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             raise ValueError(f"{origin!r} is not an origin like https://ehr.example.org[:port]")
@@ -161,7 +161,7 @@ class Settings:
     cors_origins: tuple[str, ...] = _setting(
         (),
         _origins,
-        "Comma-separated origins allowed by CORS, `*` for any. Unset: `*` when authentication "
+        "Comma-separated origins allowed by CORS, `*` for any. Empty: `*` when authentication "
         "is `jwt` (every call needs a signed token; the public sandbox needs it), none when `off`.",
     )
     database_url: str = _setting(

@@ -35,7 +35,7 @@ def _service(service_id: str) -> Service:
     return service
 
 
-def _store() -> Store:
+def feedback_store() -> Store:
     # Opened (and its schema upgraded) once, in create_app.
     store: Store = current_app.extensions["mrcds_store"]
     return store
@@ -70,7 +70,7 @@ def _record_issued(service_id: str, hook_instance: str, cards: list[dict[str, An
     turned into a failed hook call.
     """
     try:
-        _store().record_issued(service_id, hook_instance, cards, issued_at=now)
+        feedback_store().record_issued(service_id, hook_instance, cards, issued_at=now)
     except StorageBusy:
         log.warning("hookInstance %s: %d issued card(s) not recorded", hook_instance, len(cards))
 
@@ -80,7 +80,7 @@ def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     body = read_json_object(request, _settings().max_body_bytes)
     validate_feedback(body)
-    result = _store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
+    result = feedback_store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
     log.info(
         "feedback for %s: %d stored, %d duplicate(s), %d for unknown card(s)",
         service.id,

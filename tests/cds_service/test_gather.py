@@ -610,6 +610,12 @@ def test_logs_carry_hook_key_and_status_but_no_token_or_patient(
     assert "patient-secret-id" not in caplog.text
 
 
+def test_default_pool_runs_every_key_at_once() -> None:
+    # More keys than workers would queue a whole search behind another (issue 12: 456 ms
+    # against a 343 ms slowest chain with 4 workers); pages of one search stay sequential.
+    assert Settings().fhir_max_workers >= len(KEYS)
+
+
 def test_a_bug_while_fetching_propagates_instead_of_passing_for_an_unavailable_server(
     session: requests.Session, rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -621,9 +627,3 @@ def test_a_bug_while_fetching_propagates_instead_of_passing_for_an_unavailable_s
     monkeypatch.setattr(fhir_client, "parse_resource", broken)
     with pytest.raises(KeyError):
         gather(request({}), KEYS, SETTINGS, session=session)
-
-
-def test_default_pool_runs_every_key_at_once() -> None:
-    # More keys than workers would queue a whole search behind another (issue 12: 456 ms
-    # against a 343 ms slowest chain with 4 workers); pages of one search stay sequential.
-    assert Settings().fhir_max_workers >= len(KEYS)

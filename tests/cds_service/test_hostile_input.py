@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from cds_service import json_codec
+from cds_service.db.tables import feedback
 from cds_service.errors import MalformedJson
 from cds_service.http_input import check_structure
 from cds_service.schemas import validate_feedback, validate_request
-from tests.cds_service.storage_helpers import feedback_rows
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 
 FEEDBACK_URL = f"{SERVICE_URL}/feedback"
@@ -52,8 +54,8 @@ def test_nesting_within_the_parser_but_over_the_limit_is_400_with_a_path(client:
     nested: Any = "leaf"
     for _ in range(600):
         nested = {"a": nested}
-    body = json.dumps(hook_request(all_keys_null(), extension=nested))
-    response = _post_raw(client, SERVICE_URL, body)
+    # Written by the standard library: orjson (the app's encoder) stops at 255 levels.
+    response = _post_raw(client, SERVICE_URL, json.dumps(hook_request(all_keys_null(), extension=nested)))
     assert response.status_code == 400
     assert _issue(response)["expression"][0].startswith("extension.a.a.a")
 
@@ -94,10 +96,12 @@ def test_lone_surrogate_in_feedback_is_400_and_nothing_is_stored(client: FlaskCl
     raw = json.dumps(_feedback()).replace('"userComment": "ok"', '"userComment": "\\ud800"')
     response = _post_raw(client, FEEDBACK_URL, raw)
     assert response.status_code == 400
-    # orjson refuses it while parsing (a position); the standard library parses it and the
-    # structure check names the field.
-    assert _issue(response)["expression"] in (["(body)"], ["feedback.0.overrideReason.userComment"])
-    assert feedback_rows(app.extensions["mrcds_store"].engine) == []
+    # orjson refuses the surrogate while parsing (no path to give); the standard library
+    # parses it and the structure check names where it is.
+    where = "(body)" if json_codec.BACKEND == "orjson" else "feedback.0.overrideReason.userComment"
+    assert _issue(response)["expression"] == [where]
+    with app.extensions["mrcds_store"].engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(feedback)).scalar_one() == 0
 
 
 def test_lone_surrogate_in_a_key_is_400(client: FlaskClient) -> None:

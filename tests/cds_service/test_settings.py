@@ -92,10 +92,10 @@ def test_fhir_allowlist_refuses_unsafe_entries_at_start_up(entry: str) -> None:
 #: One value per README row that must stop start-up. A new setting needs a row here too.
 BAD_VALUES = {
     "MRCDS_AUTH": "jwt-please",
-    "MRCDS_TRUSTED_ISSUERS": "/typo.json",
-    "MRCDS_PUBLIC_BASE_URL": "cds.example.org",  # no scheme: could never equal a token's aud
-    "MRCDS_ALLOW_INSECURE": "perhaps",
-    "MRCDS_MAX_RESOURCES": "many",
+    "MRCDS_TRUSTED_ISSUERS": "/no-such-issuers.json",
+    "MRCDS_PUBLIC_BASE_URL": "cds.example.org",
+    "MRCDS_ALLOW_INSECURE": "sometimes",
+    "MRCDS_MAX_RESOURCES": "0",
     "MRCDS_MAX_BODY_BYTES": "5MB",
     "MRCDS_CORS_ORIGINS": "ehr.example.org",  # no scheme: would never match a browser's Origin
     "MRCDS_DATABASE_URL": "nonsense",
@@ -197,7 +197,7 @@ def test_cors_origins_accept_star_or_scheme_host_port(origins: str) -> None:
     assert Settings.load(environ={"MRCDS_CORS_ORIGINS": origins}).cors_origins
 
 
-@pytest.mark.parametrize("origins", ["ehr.example.org", "https://ehr.example.org/app", ",", "https://"])
+@pytest.mark.parametrize("origins", ["ehr.example.org", "https://ehr.example.org/app", "https://"])
 def test_cors_origins_refuse_what_a_browser_never_sends(origins: str) -> None:
     with pytest.raises(ConfigurationError, match="MRCDS_CORS_ORIGINS"):
         Settings.load(environ={"MRCDS_CORS_ORIGINS": origins})

@@ -210,11 +210,10 @@ def _date_of(resource: Resource) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The service opens one connection per prefetch key at once (ten); the standard
+    # library's backlog of 5 would drop the rest until a SYN retry a second later.
+    request_queue_size = 64
     block_on_close = False
-    # socketserver listens with a backlog of 5: a service fetching every prefetch key at
-    # once (gevent workers connect all within a millisecond) overflowed it, and a dropped
-    # SYN is retried only after a second, past the tests' deadline. EHR servers queue more.
-    request_queue_size = 128
     fixture: FixtureFhirServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
