@@ -352,3 +352,25 @@ def test_the_store_creates_the_replay_table(tmp_path: Path) -> None:
     table = {c["name"]: c for c in inspect(store.engine).get_columns("jwt_replay")}
     assert set(table) == {"jti", "iss", "expires_at"}
     store.dispose()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["status-500", "not-json", "no-usable-key", "too-large"],
+)
+def test_an_unusable_key_set_is_401_keys_unavailable(
+    make_app: Callable[..., Flask], tmp_path: Path, httpserver: HTTPServer, answer: str
+) -> None:
+    handler = httpserver.expect_request("/jwks.json")
+    if answer == "status-500":
+        handler.respond_with_data("down", status=500)
+    elif answer == "not-json":
+        handler.respond_with_data("<html>", content_type="text/html")
+    elif answer == "no-usable-key":
+        handler.respond_with_json({"keys": [{"kty": "oct", "kid": ES.kid, "k": "c2VjcmV0"}]})
+    else:
+        handler.respond_with_json({"keys": [ES.public_jwk()], "padding": "x" * (300 * 1024)})
+    path = tmp_path / "issuers.json"
+    path.write_text(json.dumps([{"iss": t.ISS, "jku": httpserver.url_for("/jwks.json")}]))
+    client = make_app(auth="jwt", trusted_issuers=str(path), public_base_url=t.PUBLIC_BASE).test_client()
+    _refused_for("keys_unavailable", lambda: _call(client, t.sign(ES, t.claims(SERVICE_AUD))))
