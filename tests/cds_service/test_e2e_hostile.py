@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from pytest_httpserver import HTTPServer
 
 from tests.cds_service import jwt_tokens as t
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
@@ -246,3 +247,21 @@ def test_huge_charts_are_413_while_health_keeps_answering(tmp_path: Path) -> Non
                 assert requests.get(f"{served.base}/healthz", timeout=2).status_code == 200
                 time.sleep(0.1)
         assert [call.result() for call in calls] == [413] * 8
+
+
+def test_served_gevent_worker_fetches_the_key_set_from_the_jku(
+    tmp_path: Path, signing_key: t.SigningKey, httpserver: HTTPServer
+) -> None:
+    # The worker's requests run on gevent-patched sockets: the JWKS fetch must work there.
+    httpserver.expect_request("/jwks.json").respond_with_json(t.jwks(signing_key))
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps([{"iss": t.ISS, "jku": httpserver.url_for("/jwks.json")}]))
+    env = {
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "MRCDS_TRUSTED_ISSUERS": str(issuers),
+        "MRCDS_PUBLIC_BASE_URL": t.PUBLIC_BASE,
+    }
+    with serve(tmp_path, env, workers=1) as served:
+        assert _call(served, t.sign(signing_key, t.claims(t.PUBLIC_BASE + SERVICE_URL))) == 200
+        assert _call(served, t.sign(t.es384_key("e2e-key"), t.claims(t.PUBLIC_BASE + SERVICE_URL))) == 401
+    assert len(httpserver.log) >= 1
