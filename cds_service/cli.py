@@ -69,7 +69,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mr-cds: cannot listen on {bind}: {problem}", file=sys.stderr)
         return 2
     if settings.metrics:
-        metrics.enable_multiprocess(_metrics_directory())
+        directory = _metrics_directory()
+        try:
+            metrics.enable_multiprocess(directory)
+        except OSError as exc:
+            print(f"mr-cds: {metrics.MULTIPROC_ENV}: cannot use {directory}: {exc.strerror}", file=sys.stderr)
+            return 2
     print(
         f"mr-cds {_version()}: serving on http://{bind} with {args.workers} worker(s); "
         f"feedback database {database_shown(settings.database_url)}; "

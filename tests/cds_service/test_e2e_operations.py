@@ -94,10 +94,10 @@ def test_serve_says_where_the_database_is_and_how_to_stop(server: Served) -> Non
     assert "Ctrl-C" in banner
 
 
-def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*mr_cds_command(), *args],
-        env={"PATH": "/usr/bin:/bin", "XDG_DATA_HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "XDG_DATA_HOME": str(tmp_path), **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -145,3 +145,19 @@ def test_the_banner_shows_a_database_url_without_its_password() -> None:
     assert "hunter2" not in shown
     assert shown.startswith("postgresql+psycopg://mrcds:")
     assert shown.endswith("@db:5432/mrcds")
+
+
+def test_an_unusable_metrics_folder_is_one_line(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("", encoding="utf-8")
+    done = run_cli(
+        "serve",
+        "--port",
+        str(free_port()),
+        tmp_path=tmp_path,
+        MRCDS_METRICS="on",
+        PROMETHEUS_MULTIPROC_DIR=str(not_a_folder / "metrics"),
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("mr-cds: PROMETHEUS_MULTIPROC_DIR: cannot use ")
