@@ -13,8 +13,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
 
 from cds_service import metrics, readiness
+from cds_service.db.store import Store
 from cds_service.demo import shift_times
 from cds_service.fhir_client import close_shared_session
 from hooks import engine
@@ -58,8 +60,10 @@ def test_readyz_is_200_when_value_sets_thresholds_and_database_are_usable(client
 
 
 def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(make_app: Callable[..., Flask]) -> None:
-    # A SQLite file under /proc can never be created: the database is unreachable.
-    client = make_app(database_url="sqlite:////proc/mr-cds-no-such-dir/feedback.sqlite3").test_client()
+    # The database went away after start-up: a SQLite file under /proc can never be opened.
+    app = make_app()
+    app.extensions["mrcds_store"] = Store(create_engine("sqlite:////proc/mr-cds-no-such-dir/feedback.sqlite3"))
+    client = app.test_client()
     response = client.get("/readyz")
     assert response.status_code == 503
     issue = response.get_json()["issue"][0]

@@ -95,6 +95,8 @@ BAD_VALUES = {
     "MRCDS_MAX_BODY_BYTES": "5MB",
     "MRCDS_CORS_ORIGINS": "ehr.example.org",  # no scheme: would never match a browser's Origin
     "MRCDS_DATABASE_URL": "nonsense",
+    "MRCDS_DATABASE_LOCK_TIMEOUT_S": "inf",
+    "MRCDS_DATABASE_UPGRADE_ON_START": "perhaps",
     "MRCDS_FHIR_ALLOWLIST": "http://ehr.example.org/fhir",
     "MRCDS_FHIR_TIMEOUT_S": "nan",
     "MRCDS_FHIR_MAX_PAGES": "0",
