@@ -48,6 +48,7 @@ def test_postgresql_holds_the_state_and_the_schema_is_upgraded_first(compose: di
     assert services["migrate"]["command"] == ["mr-cds", "db", "upgrade"]
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["mrcds"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert env_of(services["mrcds"])["MRCDS_DATABASE_UPGRADE_ON_START"] == "false"
     url = env_of(services["mrcds"])["MRCDS_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg://mrcds:")
     # A database that does not answer fails readiness in seconds, not at the TCP timeout.
