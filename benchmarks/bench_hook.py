@@ -335,7 +335,7 @@ def markdown(results: list[ChartResult], meta: dict[str, Any]) -> str:
     lines += ["", "Stages in process, median ms:", "", "| chart | " + " | ".join(names) + " |"]
     lines.append("|---" * (len(names) + 1) + "|")
     for r in results:
-        lines.append(f"| {r.name} | " + " | ".join(f"{r.stages_ms[s]:.2f}" for s in names) + " |")
+        lines.append(f"| {r.name} | " + " | ".join(f"{r.stages_ms[s]:.3f}" for s in names) + " |")
     return "\n".join(lines) + "\n"
 
 
