@@ -29,7 +29,7 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def schema(name: str) -> Mapping[str, Any]:
-    """The raw schema document (``request``, ``response`` or ``feedback``)."""
+    """The raw schema document (``request``, ``response``, ``feedback`` or ``feedback-response``)."""
     return _validator(name).schema  # type: ignore[no-any-return]
 
 
@@ -39,6 +39,11 @@ def validate_request(body: Any) -> None:
 
 def validate_feedback(body: Any) -> None:
     _validate("feedback", body)
+
+
+def validate_feedback_result(body: Any) -> None:
+    """Check a feedback answer we produce (used by tests)."""
+    _validate("feedback-response", body)
 
 
 def validate_response(body: Any) -> None:

@@ -98,6 +98,18 @@ class Settings:
         "SQLAlchemy URL of the feedback store (SQLite file by default, PostgreSQL in production).",
         factory=True,
     )
+    database_lock_timeout_s: float = _setting(
+        5.0,
+        _positive_float,
+        "Longest wait (seconds) for a database lock (SQLite busy timeout, PostgreSQL lock_timeout); "
+        "past it a feedback post gets 503 and stores nothing.",
+    )
+    database_upgrade_on_start: bool = _setting(
+        True,
+        _bool,
+        "Upgrade the database schema when the service starts; `false`: run `mr-cds db upgrade` "
+        "yourself (start-up then refuses an out-of-date schema).",
+    )
     fhir_allowlist: tuple[str, ...] = _setting(
         (),
         _fhir_bases,
