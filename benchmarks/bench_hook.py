@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -167,7 +168,8 @@ def server(kind: str, workers: int) -> Iterator[Server]:
     """``service`` (mr-cds serve) or ``bare`` (benchmarks/bare_app.py), on a free port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
-    env.update(XDG_DATA_HOME=tempfile.mkdtemp(), MRCDS_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    data_home = tempfile.mkdtemp(prefix="mrcds-bench-")  # the issued-cards database
+    env.update(XDG_DATA_HOME=data_home, MRCDS_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
     bin_dir = Path(sys.executable).parent
     if kind == "service":
         cmd = [str(bin_dir / "mr-cds"), "serve", "--port", str(port), "--workers", str(workers)]
@@ -210,6 +212,7 @@ def server(kind: str, workers: int) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        shutil.rmtree(data_home, ignore_errors=True)
 
 
 def _post(conn: http.client.HTTPConnection, raw: bytes) -> None:
