@@ -32,6 +32,8 @@ except ImportError:  # pragma: no cover - a dependency; the fallback serves plat
 
 #: What parses requests and serialises responses: "orjson" or "json".
 BACKEND = "json" if orjson is None else "orjson"
+#: orjson refuses unpaired surrogates (escaped or not); the standard library returns them.
+PARSER_REFUSES_SURROGATES = orjson is not None
 _ORJSON_OPTIONS = (
     0
     if orjson is None
