@@ -180,9 +180,7 @@ def server(kind: str, workers: int) -> Iterator[Server]:
             str(workers),
             "--preload",
             "--worker-class",
-            "gthread",  # the service's own worker: the same server cost on both sides
-            "--threads",
-            "4",
+            "gevent",  # the kind of worker mr-cds serve runs: the same server cost on both sides
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
