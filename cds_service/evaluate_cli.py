@@ -178,7 +178,9 @@ def _text(
 def _card_text(number: int, card: Mapping[str, Any]) -> list[str]:
     topic = card.get("source", {}).get("topic", {}).get("code", "?")
     lines = [f"{number}. [{card['indicator'].upper()}] {topic}", f"   {card['summary']}", ""]
-    lines += [f"   {line}".rstrip() for line in card.get("detail", "").splitlines()]
+    # Plain text for a terminal: the card's Markdown emphasis is dropped, not shown as source.
+    detail = card.get("detail", "").replace("**", "")
+    lines += [f"   {line}".rstrip() for line in detail.splitlines()]
     lines += [f"   Link: {link['label']} <{link['url']}>" for link in card.get("links", [])]
     for suggestion in card.get("suggestions", []):
         lines.append(f"   Suggestion ({card.get('selectionBehavior')}): {suggestion['label']}")

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from fhir_mappings.elements import Resource
 from fhir_mappings.facts import Evidence, Status
-from fhir_mappings.observations import Reading, fmt, latest, select
+from fhir_mappings.numbers import fmt
+from fhir_mappings.observations import Reading, latest, select
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import describe_window
@@ -27,6 +28,7 @@ from fhir_mappings.units import (
     THOUSAND_PER_UL,
     Analyte,
     convert,
+    to_canonical,
 )
 
 
@@ -42,6 +44,8 @@ class LabRule:
     #: Thresholds and the reading's unit -> (cut-off, unit it is stated in).
     cut_off: Callable[[Thresholds, str], tuple[float, str]]
     window: Callable[[Thresholds], timedelta]
+    #: The plausible range in the canonical unit, or None when every value is plausible.
+    plausible: Callable[[Thresholds], tuple[float, float]] | None = None
 
 
 LACTATE_RULE = LabRule(
@@ -51,6 +55,7 @@ LACTATE_RULE = LabRule(
     below=False,
     cut_off=lambda t, _unit: (t.lactate_at_least_mmol_l, MMOL_L),
     window=lambda t: t.lactate_window,
+    plausible=lambda t: (0.0, t.lactate_plausible_max_mmol_l),
 )
 CREATININE_RULE = LabRule(
     "creatinine",
@@ -95,13 +100,28 @@ def assess(
     candidates = select(
         resources, (rule.value_set,), now=now, window=window, need_time_of_day=True, report=report
     )
-    found = latest(candidates, rule.analyte, report)
+    found = latest(candidates, rule.analyte, report, _implausible(rule, thresholds))
     if found.reading is None:
         missing = (f"no {rule.label} in the last {describe_window(window)}", *found.left_out)
         return LabFinding(Status.UNKNOWN, (), missing)
     met, note = _compare(rule, found.reading, thresholds)
     status = Status.PRESENT if met else Status.ABSENT
-    return LabFinding(status, (found.reading.evidence(note),), found.left_out)
+    return LabFinding(status, (found.reading.evidence(note, rule.value_set),), found.left_out)
+
+
+def _implausible(rule: LabRule, thresholds: Thresholds) -> Callable[[Reading], str | None]:
+    """Why a reading is an artefact (outside the rule's plausible range), else None."""
+    if rule.plausible is None:
+        return lambda _reading: None
+    low, high = rule.plausible(thresholds)
+    unit = rule.analyte.canonical
+
+    def rejects(reading: Reading) -> str | None:
+        if low <= to_canonical(reading.measured, rule.analyte) <= high:
+            return None
+        return f"{rule.label} outside the plausible {fmt(low)}-{fmt(high)} {unit}: artefact, not used"
+
+    return rejects
 
 
 def _compare(rule: LabRule, reading: Reading, thresholds: Thresholds) -> tuple[bool, str]:

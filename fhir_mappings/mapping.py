@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from fhir_mappings.conditions import ActiveCondition, active_in
+from fhir_mappings.conditions import ActiveCondition, active_in, resolved_in
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Status
 from fhir_mappings.labs import (
@@ -25,10 +25,19 @@ from fhir_mappings.labs import (
     assess,
 )
 from fhir_mappings.medications import MedicationFindings, medications
-from fhir_mappings.mr_grade import mr_grade
+from fhir_mappings.mr_grade import echo_grades, latest_echo, mr_grade, mr_on_echo, superseded
 from fhir_mappings.parse import Collected, Report, collect
 from fhir_mappings.prefetch import ChartInput
-from fhir_mappings.procedures import CIRCULATORY, RESPIRATORY, Support, Supports, devices, procedures
+from fhir_mappings.procedures import (
+    RESPIRATORY,
+    SUPPORT_SEARCH,
+    VV_ECMO,
+    Support,
+    Supports,
+    devices,
+    interventions,
+    procedures,
+)
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
 from fhir_mappings.valuesets import value_sets_of
@@ -77,6 +86,7 @@ class _Mapper:
         self.devices = chart.of_type("Device", "DeviceUseStatement")
         self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
         self._active: dict[str, tuple[ActiveCondition, ...]] = {}
+        self._respiratory: tuple[Support, ...] | None = None
 
     def facts(self, patient_id: str) -> PatientFacts:
         mr = self.active("mitral-regurgitation")
@@ -86,33 +96,34 @@ class _Mapper:
             thresholds=self.thresholds,
             report=self.report,
         )
-        meds = medications(
-            self.medication_use,
-            self.chart.by_reference,
-            now=self.now,
-            window=self.thresholds.medication_administration_window,
-            report=self.report,
-        )
+        meds = medications(self.medication_use, self.chart.by_reference, report=self.report)
         organs = self.organ_dysfunction()
-        grade = mr_grade(
-            self.coded("echo-mr-grade"),
-            mr,
-            now=self.now,
-            thresholds=self.thresholds,
-            report=self.report,
-            unavailable=self.chart.missing("mr-grade"),
+        echoes = echo_grades(
+            self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
         )
+        latest = latest_echo(echoes, self.report)
+        unavailable = self.chart.missing("mr-grade")
+        grade = mr_grade(latest, mr, thresholds=self.thresholds, unavailable=unavailable)
+        if not mr:
+            # A repair, a replacement or a resolution after the echo, and no active MR left.
+            after = interventions(self.procedures, self.report) + resolved_in(
+                self.conditions, "mitral-regurgitation", self.report
+            )
+            grade = superseded(grade, after)
+        on_echo = mr_on_echo(latest, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
         return PatientFacts(
             as_of=self.now,
             patient_id=patient_id,
             mr_documented=self.condition_fact("mr_documented", mr),
             mr_unconfirmed=bool(mr) and all(c.unconfirmed for c in mr),
             mr_grade=grade,
+            mr_on_echo=on_echo,
             hypotension=hypotension(pressures, self.thresholds, self.chart.missing("vital-signs")),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lab(LACTATE_RULE)),
             cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.active("cardiogenic-shock")),
             vasoactive_support=self.vasoactive_support(meds),
             mechanical_support=self.mechanical_support(),
+            respiratory_ecmo=self.respiratory_ecmo(),
             organ_dysfunction=organs,
             multi_organ_failure=self.multi_organ_failure(organs),
             acute_mr_trigger=self.acute_mr_trigger(),
@@ -150,9 +161,7 @@ class _Mapper:
                         onset, self.now, window, need_time_of_day=False
                     )
                 except TimeProblem as problem:
-                    undated.append(
-                        f"Condition/{condition.evidence.resource_id} ({vs_id}): {problem}, not counted"
-                    )
+                    undated.append(f"an acute trigger Condition: {problem}, not counted")
                     self.report.note(condition.resource, f"acute trigger not counted: {problem}")
                     continue
                 if inside:
@@ -230,35 +239,45 @@ class _Mapper:
     # -- Support -----------------------------------------------------------------------
 
     def respiratory_support(self) -> tuple[Support, ...]:
-        window = self.thresholds.support_procedure_window
-        found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)
-        on_devices = devices(self.devices, self.chart.by_reference, RESPIRATORY, self.report)
-        return found + on_devices.found
+        if self._respiratory is None:
+            window = self.thresholds.support_procedure_window
+            found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)
+            on_devices = devices(self.devices, self.chart.by_reference, RESPIRATORY, self.report)
+            self._respiratory = found + on_devices.found
+        return self._respiratory
+
+    def respiratory_ecmo(self) -> Fact:
+        """Veno-venous ECMO: named on circulatory-support cards as respiratory support only."""
+        evidence = [s.evidence for s in self.respiratory_support() if s.value_set == VV_ECMO]
+        return _decide("respiratory_ecmo", evidence, [], self.chart.missing("procedures"))
 
     def mechanical_support(self) -> Fact:
+        """PRESENT on certain support; UNKNOWN when support may be running but cannot be told
+        (ECMO configuration not coded, removal not recorded), with that support ``shown``."""
         window = self.thresholds.support_procedure_window
-        found = procedures(self.procedures, CIRCULATORY, now=self.now, window=window, report=self.report)
-        on_devices: Supports = devices(self.devices, self.chart.by_reference, CIRCULATORY, self.report)
-        evidence = [s.evidence for s in found + on_devices.found]
+        found = procedures(self.procedures, SUPPORT_SEARCH, now=self.now, window=window, report=self.report)
+        on_devices: Supports = devices(self.devices, self.chart.by_reference, SUPPORT_SEARCH, self.report)
+        supports = found + on_devices.found
+        evidence = [s.evidence for s in supports if s.certain]
+        uncertain = tuple(s.evidence for s in supports if not s.certain)
         partial = [*self.keys_missing("devices", "device-use-statements"), *on_devices.unresolved]
-        if not evidence and on_devices.unresolved:
-            return Fact(
-                "mechanical_support",
-                Status.UNKNOWN,
-                (),
-                tuple(partial) + _opt(self.chart.missing("procedures")),
-            )
-        return _decide("mechanical_support", evidence, partial, self.chart.missing("procedures"))
+        if not evidence and (on_devices.unresolved or uncertain):
+            missing = tuple(partial) + _opt(self.chart.missing("procedures"))
+            return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain)
+        fact = _decide("mechanical_support", evidence, partial, self.chart.missing("procedures"))
+        return replace(fact, shown=uncertain)
 
     # -- Medications -------------------------------------------------------------------
 
     def vasoactive_support(self, meds: MedicationFindings) -> Fact:
+        """Running or actively ordered IV vasopressors/inotropes matched by code; the rest shown."""
         evidence = [m.evidence for m in meds.vasoactive]
         partial = [*self.keys_missing("medication-administrations"), *meds.unidentified]
         if not evidence and meds.unidentified:
             missing = tuple(partial) + _opt(self.chart.missing("medication-requests"))
-            return Fact("vasoactive_support", Status.UNKNOWN, (), missing)
-        return _decide("vasoactive_support", evidence, partial, self.chart.missing("medication-requests"))
+            return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
+        fact = _decide("vasoactive_support", evidence, partial, self.chart.missing("medication-requests"))
+        return replace(fact, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
         return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing("medication-requests")))

@@ -7,7 +7,7 @@ worst). A value in an unknown unit is left out and reported, and the next one de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +44,7 @@ class Reading:
     #: A MAP computed from the SBP and DBP of one panel, not measured.
     computed: bool = False
 
-    def evidence(self, note: str) -> Evidence:
+    def evidence(self, note: str, what: str) -> Evidence:
         display = self.code.display + (" (computed from SBP and DBP of the panel)" if self.computed else "")
         return Evidence(
             "Observation",
@@ -56,6 +56,8 @@ class Reading:
             unit=self.measured.unit,
             time=self.time,
             note=note,
+            what=what,
+            status="computed" if self.computed else None,
         )
 
 
@@ -160,23 +162,26 @@ def reading_of(
         measured = measure(source, analyte)
     except UnitProblem as problem:
         report.note(candidate.resource, f"{shown.display}: {problem}")
-        return f"{shown.display} Observation/{resource_id(candidate.resource)} left out: {problem}"
+        return f"{shown.display} left out: {problem}"
     return Reading(shown, measured, candidate.time.end, resource_id(candidate.resource))
 
 
-def latest(candidates: Iterable[Candidate], analyte: Analyte, report: Report) -> Latest:
-    """The newest usable reading; newer unusable ones are named."""
+def latest(
+    candidates: Iterable[Candidate],
+    analyte: Analyte,
+    report: Report,
+    rejects: Callable[[Reading], str | None] = lambda _reading: None,
+) -> Latest:
+    """The newest usable reading; newer unusable ones (``rejects`` gives why) are named."""
     left_out: list[str] = []
     for candidate in candidates:
         if not report.valid(candidate.resource):
             continue
         result = reading_of(candidate, analyte, report)
+        if isinstance(result, Reading) and (reason := rejects(result)) is not None:
+            report.note(candidate.resource, reason)
+            result = f"{result.code.display} left out: {reason}"
         if isinstance(result, Reading):
             return Latest(result, tuple(left_out))
         left_out.append(result)
     return Latest(None, tuple(left_out))
-
-
-def fmt(value: float) -> str:
-    """A number as a clinician writes it: 82, 2.1, 0.35."""
-    return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"

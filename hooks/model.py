@@ -37,6 +37,8 @@ class Check:
     label: str | None = None
     #: ``missing`` items already name their part (``Hypotension: ...``): no label prefix.
     missing_named: bool = False
+    #: Found but not counted (name-only drug, support that may be running): to verify.
+    shown: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class RuleResult:
     notes: tuple[str, ...] = ()
     #: Exception type name when the rule raised (then ``fired`` is False).
     error: str | None = None
+    #: Offer the draft echo order: ``routine``, ``urgent``, or None (no order offered).
+    suggestion: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,15 @@ def collapse(text: str, limit: int = _MAX_TEXT) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 3].rstrip() + "..."
 
 
+_MD_ANY = re.compile(r"[\\`*_\[\]#|~<>]")
+
+
+def plain(text: str) -> str:
+    """Our own words for a card: one line, Markdown and HTML characters dropped, not escaped
+    (an escape shows up as a backslash where the EHR renders plain text)."""
+    return _MD_ANY.sub("", collapse(text))
+
+
 def md_escape(text: str) -> str:
     """Chart-derived text as literal Markdown: no emphasis, links, code or HTML."""
     escaped = _MD_SPECIAL.sub(r"\\\1", collapse(text))
@@ -42,6 +51,26 @@ def fmt_time(value: datetime | None) -> str:
     except (OverflowError, ValueError):
         return value.isoformat()
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware instant (naive means UTC), so that any two can be compared."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """How long before ``now``, as people say it: "45 min ago", "3 h ago", "2 days ago"."""
+    try:
+        seconds = (utc(now) - utc(moment)).total_seconds()
+    except OverflowError:
+        return fmt_time(moment)
+    if seconds < 0:
+        return "later than now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 48 * 3600:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
 
 
 def fmt_number(value: float) -> str:

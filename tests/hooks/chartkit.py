@@ -46,6 +46,9 @@ LOSARTAN = (RXNORM, "52175", "losartan")
 DOBUTAMINE = (RXNORM, "3616", "dobutamine")
 NOREPINEPHRINE = (RXNORM, "7512", "norepinephrine")
 NITROGLYCERIN = (RXNORM, "4917", "nitroglycerin")
+EPINEPHRINE = (RXNORM, "3992", "epinephrine")
+ECMO_UNSPECIFIED = (SNOMED, "233573008", "Extracorporeal membrane oxygenation")
+INTRAMUSCULAR = (SNOMED, "78421000", "Intramuscular route")
 
 KEY_OF_TYPE = {
     "Condition": "conditions",

@@ -60,12 +60,16 @@ def test_value_set_ids_named_by_the_data_file_exist() -> None:
     named = {
         *G.trigger_value_sets,
         *G.support_value_sets,
-        *G.first_line_classes,
+        *(vs for group in G.first_line_classes for vs in group),
         *G.vasodilator_classes,
         G.loop_diuretic_class,
     }
     assert named <= known
-    labelled = {*G.trigger_value_sets, *G.support_value_sets, *G.first_line_classes}
+    labelled = {
+        *G.trigger_value_sets,
+        *G.support_value_sets,
+        *(v for grp in G.first_line_classes for v in grp),
+    }
     assert labelled <= set(G.value_set_labels)
 
 
