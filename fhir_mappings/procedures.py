@@ -25,7 +25,7 @@ from fhir_mappings.elements import (
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
 from fhir_mappings.timing import TimeProblem, describe_window, parse_time, within
-from fhir_mappings.valuesets import ValueSetCode, all_value_sets, value_set
+from fhir_mappings.valuesets import ValueSetCode, value_set
 
 CIRCULATORY = ("ecmo-circulatory", "iabp", "percutaneous-vad")
 #: ECMO coded without its configuration: it may be veno-venous (lungs only) or
@@ -34,7 +34,7 @@ ECMO_UNSPECIFIED = "ecmo-unspecified"
 RESPIRATORY = ("ecmo-respiratory", "invasive-ventilation")
 VV_ECMO = "ecmo-respiratory"
 #: Device-type value sets -> the support kind they name; an ECMO device type does not say
-#: its configuration either. Used once their value-set files are shipped.
+#: its configuration either.
 DEVICE_TYPES = {
     "ecmo-device": ECMO_UNSPECIFIED,
     "iabp-device": "iabp",
@@ -83,13 +83,19 @@ class Supports:
     unresolved: tuple[str, ...] = ()
 
 
-def _match(concept: object, value_set_ids: tuple[str, ...]) -> tuple[str, ValueSetCode] | None:
-    known = all_value_sets()
+@dataclass(frozen=True)
+class _Hit:
+    kind: str  # the support kind: a procedure value-set id
+    value_set: str  # the value set that matched (a device-type set names its own device)
+    code: ValueSetCode
+
+
+def _match(concept: object, value_set_ids: tuple[str, ...]) -> _Hit | None:
     for vs_id in value_set_ids:
-        for search in (vs_id, *(d for d, kind in DEVICE_TYPES.items() if kind == vs_id and d in known)):
+        for search in (vs_id, *(d for d, kind in DEVICE_TYPES.items() if kind == vs_id)):
             hit = value_set(search).match(codings(concept))
             if hit is not None:
-                return vs_id, hit
+                return _Hit(vs_id, search, hit)
     return None
 
 
@@ -115,21 +121,20 @@ def procedures(
         state = _ongoing(resource, now, window, report)
         if state is None or not report.valid(resource):
             continue
-        vs_id, hit = match
-        reason = _unspecified(vs_id) or ("end-not-recorded" if state == "inserted-no-end" else None)
+        reason = _unspecified(match.kind) or ("end-not-recorded" if state == "inserted-no-end" else None)
         evidence = Evidence(
             "Procedure",
             resource_id(resource),
-            hit.system,
-            hit.code,
-            hit.display,
+            match.code.system,
+            match.code.code,
+            match.code.display,
             time=_start(resource),
             note=_NOTES[state].format(window=describe_window(window)),
-            what=vs_id,
+            what=match.value_set,
             status=state,
             reason=reason,
         )
-        found.append(Support(vs_id, evidence))
+        found.append(Support(match.kind, evidence))
     return tuple(found)
 
 
@@ -180,8 +185,6 @@ MITRAL_INTERVENTION = "mitral-valve-intervention"
 
 def interventions(resources: Iterable[Resource], report: Report) -> tuple[Evidence, ...]:
     """Completed mitral valve repairs or replacements, dated by when they were performed."""
-    if MITRAL_INTERVENTION not in all_value_sets():
-        return ()
     vs = value_set(MITRAL_INTERVENTION)
     found: list[Evidence] = []
     for resource in resources:
@@ -246,19 +249,18 @@ def _active_device(device: Resource, value_set_ids: tuple[str, ...], report: Rep
     match = _match(device.get("type"), value_set_ids)
     if match is None or not _status_ok(device, "active", DEVICE_STATUSES, report) or not report.valid(device):
         return None
-    vs_id, hit = match
     evidence = Evidence(
         "Device",
         resource_id(device),
-        hit.system,
-        hit.code,
-        hit.display,
+        match.code.system,
+        match.code.code,
+        match.code.display,
         note="active device",
-        what=vs_id,
+        what=match.value_set,
         status="active-device",
-        reason=_unspecified(vs_id),
+        reason=_unspecified(match.kind),
     )
-    return Support(vs_id, evidence)
+    return Support(match.kind, evidence)
 
 
 def _device_use(
@@ -283,20 +285,19 @@ def _device_use(
     if device.get("status") == "entered-in-error":
         report.note(statement, "its Device is entered-in-error")
         return None
-    vs_id, hit = match
     note = f"active device use of Device/{resource_id(device)}"
     evidence = Evidence(
         "DeviceUseStatement",
         resource_id(statement),
-        hit.system,
-        hit.code,
-        hit.display,
+        match.code.system,
+        match.code.code,
+        match.code.display,
         note=note,
-        what=vs_id,
+        what=match.value_set,
         status="active-device",
-        reason=_unspecified(vs_id),
+        reason=_unspecified(match.kind),
     )
-    return Support(vs_id, evidence)
+    return Support(match.kind, evidence)
 
 
 def _resolve_device(statement: Resource, by_reference: Mapping[str, Resource]) -> Resource | None:

@@ -335,7 +335,9 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
 def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G adjunctive treatments: support is a bridge; plan definitive MR therapy."""
     support = fact_check("mechanical_support", facts.mechanical_support)
-    devices = _labels(_value_sets_of(support.evidence, g.support_value_sets), g)
+    # Named by the value set that matched: a device-type code names its own device.
+    labels = (g.value_set_labels.get(ev.what or "", "") for ev in support.evidence)
+    devices = ", ".join(label for label in unique(labels) if label)
     checks = [
         severe_mr_check(facts, g),
         replace(support, statement=devices),

@@ -57,6 +57,19 @@ EPINEPHRINE_IM = {
     **k.med_request("rx-1", k.EPINEPHRINE, authored=at(hours=2)),
     "dosageInstruction": [{"route": k.cc(k.INTRAMUSCULAR)}],
 }
+
+
+def performed(code: tuple[str, str, str], when: str) -> dict[str, Any]:
+    """A completed procedure recorded at one point in time."""
+    return {
+        "resourceType": "Procedure",
+        "id": f"proc-{code[1]}",
+        "status": "completed",
+        "code": k.cc(code),
+        "performedDateTime": when,
+    }
+
+
 ECMO_DATE_TIME_ONLY = {
     "resourceType": "Procedure",
     "id": "ecmo-1",
@@ -818,6 +831,32 @@ SCENARIOS: list[Case] = [
         {"mechanical-support": "critical", **info(*STABLE)},
         summary={"mechanical-support": ["ECMO recorded, configuration (VA or VV) not coded: check"]},
     ),
+    Case(
+        "severe_mr_iabp_device_type",
+        "A Device coded with the IABP device-type code (not a procedure code): on support.",
+        [*SEVERE, k.device("dev-1", k.IABP_DEVICE), k.sbp("bp-1", 86, at(hours=1))],
+        {"on-mechanical-support": "info", "medical-therapy": "info"},
+        {"on-mechanical-support": ["IABP device active"]},
+        summary={"on-mechanical-support": ["Severe MR on IABP"]},
+    ),
+    Case(
+        "severe_mr_vad_device_type",
+        "A Device coded as a left ventricular assist device: named a ventricular assist device.",
+        [*SEVERE, k.device("dev-1", k.VAD_DEVICE)],
+        {"on-mechanical-support": "info", "medical-therapy": "info"},
+        summary={"on-mechanical-support": ["ventricular assist device"]},
+    ),
+    Case(
+        "severe_mr_shock_ecmo_device_type",
+        "An active ECMO oxygenator device does not tell its configuration: support unknown, check.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(days=1)),
+            k.device("dev-1", k.ECMO_DEVICE),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        summary={"mechanical-support": ["ECMO recorded, configuration (VA or VV) not coded: check"]},
+    ),
     # --- revision 2: stale severity ----------------------------------------------------------
     Case(
         "severe_echo_then_mr_resolved",
@@ -835,6 +874,29 @@ SCENARIOS: list[Case] = [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=100), recorded=at(days=400)),
             ECHO_SEVERE,
         ],
+        info(*STABLE),
+    ),
+    Case(
+        "severe_echo_then_transcatheter_repair",
+        "Severe MR on an echo 40 days ago, transcatheter edge-to-edge repair 7 days ago, no active MR "
+        "Condition: the grade is superseded, no severe-MR card.",
+        [
+            k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=7), recorded=at(days=400)),
+            k.echo("echo-1", at(days=40), concept=k.SEVERE),
+            performed(k.TEER, at(days=7)),
+        ],
+        {},
+    ),
+    Case(
+        "severe_echo_then_valve_replacement_echo_alone",
+        "Severe MR on echo only (never coded), mitral valve replacement 5 days later: superseded, no card.",
+        [k.echo("echo-1", at(days=20), concept=k.SEVERE), performed(k.MV_REPLACEMENT, at(days=15))],
+        {},
+    ),
+    Case(
+        "valve_replacement_before_severe_echo",
+        "Mitral valve replacement 200 days ago, severe MR on an echo 10 days ago: the echo is current.",
+        [ECHO_SEVERE, performed(k.MV_REPLACEMENT, at(days=200))],
         info(*STABLE),
     ),
     # --- revision 2: medical therapy when hypotensive ------------------------------------------
