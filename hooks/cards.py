@@ -88,12 +88,27 @@ def not_assessed(result: RuleResult, facts: PatientFacts, g: Guideline) -> tuple
 
 
 def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
-    """What was not assessed and could change this card: the gaps of unknown checks only."""
-    return unique(
-        m if c.missing_named else f"{check_label(c, g)}: {m}"
-        for c in result.checks
-        if c.status is Status.UNKNOWN and c.fact not in _NOT_A_GAP and not c.label
-        for m in c.missing
+    """What was not assessed and could change this card (the gaps of unknown checks only),
+    one item per check: "Organ function: no creatinine in the last 48 h, ..."."""
+    items = []
+    for c in result.checks:
+        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing:
+            continue
+        missing = (m.split(": ", 1)[-1] if c.missing_named else m for m in c.missing)
+        items.append(f"{g.fact(c.fact).short or check_label(c, g)}: {_grouped(missing)}")
+    return unique(items)
+
+
+def _grouped(gaps: Iterable[str]) -> str:
+    """Gaps sharing a reason said once: "procedures, devices: the EHR could not fetch it"."""
+    by_reason: dict[str, list[str]] = {}
+    for gap in unique(gaps):
+        what, sep, reason = gap.partition(": ")
+        key, item = (reason, what) if sep else (gap, "")
+        by_reason.setdefault(key, []).append(item)
+    return ", ".join(
+        f"{', '.join(i for i in items if i)}: {reason}" if any(items) else reason
+        for reason, items in by_reason.items()
     )
 
 
@@ -156,7 +171,9 @@ def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guid
         parts.append(f"**{g.texts['why_heading']}**\n" + "\n".join(f"- {plain(line)}" for line in lines))
     gaps = join_limited(could_change(result, g), _MAX_GAPS, g.texts["more"])
     if gaps:
-        parts.append(f"**{g.texts['not_assessed_heading']}:** " + "; ".join(plain(m) for m in gaps))
+        parts.append(
+            f"**{g.texts['not_assessed_heading']}:** " + "; ".join(plain(m, 2 * SUMMARY_LIMIT) for m in gaps)
+        )
     parts.append(f"**{g.texts['evidence_heading']}:** {rec.evidence.short}")
     return "\n\n".join(parts)
 

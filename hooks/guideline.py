@@ -69,8 +69,10 @@ class FactInfo:
     sources: tuple[str, ...]
     #: Resource types the fact reads (to pick the data-quality notes that matter).
     resource_types: tuple[str, ...]
-    #: How clinical-spec.md section 2 writes the criterion (default: the fact's name).
+    #: How the rules write the criterion (default: the fact's name).
     spec: str = ""
+    #: A short name for a card's "Not assessed" line (default: the label).
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,13 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         },
         override_reasons=tuple(OverrideReason(r["code"], r["display"]) for r in doc["override_reasons"]),
         facts={
-            k: FactInfo(v["label"], tuple(v["sources"]), tuple(v["resource_types"]), v.get("spec", k))
+            k: FactInfo(
+                v["label"],
+                tuple(v["sources"]),
+                tuple(v["resource_types"]),
+                v.get("spec", k),
+                v.get("short", ""),
+            )
             for k, v in doc["facts"].items()
         },
         organs=doc["organs"],

@@ -30,10 +30,10 @@ def collapse(text: str, limit: int = _MAX_TEXT) -> str:
 _MD_ANY = re.compile(r"[\\`*_\[\]#|~<>]")
 
 
-def plain(text: str) -> str:
+def plain(text: str, limit: int = _MAX_TEXT) -> str:
     """Our own words for a card: one line, Markdown and HTML characters dropped, not escaped
     (an escape shows up as a backslash where the EHR renders plain text)."""
-    return _MD_ANY.sub("", collapse(text))
+    return _MD_ANY.sub("", collapse(text, limit))
 
 
 def md_escape(text: str) -> str:
