@@ -445,9 +445,7 @@ def test_detail_lists_missing_unavailable_and_data_quality() -> None:
         multi_organ_failure=unknown("multi_organ_failure", "renal: no creatinine in the last 48 h")
     )
     surgical = by_id(run(unknown_mof), "surgical-repair")
-    assert (
-        "**Not assessed:** Multi-organ failure: renal: no creatinine in the last 48 h" in surgical["detail"]
-    )
+    assert "**Not assessed:** Organ function: renal: no creatinine in the last 48 h" in surgical["detail"]
 
 
 def test_chart_text_cannot_inject_html_or_markdown() -> None:
