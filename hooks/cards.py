@@ -129,11 +129,21 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
             if check.fact == "current_grade":  # the echo whose grade is unreadable
                 lines += [phrase(ev, g, now) for ev in check.evidence]
         elif check.met or check.role is Role.CONTEXT:
-            lines += [phrase(ev, g, now) for ev in _one_per_drug(check.evidence)]
+            lines += [_haemodynamics(check.evidence, g, now)]
+            lines += [phrase(ev, g, now) for ev in _one_per_drug(check.evidence) if ev.what not in _VITALS]
         lines += [phrase(ev, g, now) for ev in check.shown]
     if inactive:
         lines.append(g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive)))
-    return join_limited(unique(_upper_first(line) for line in lines), _MAX_WHY, g.texts["more"])
+    kept = unique(_upper_first(line) for line in lines if line)
+    return join_limited(kept, _MAX_WHY, g.texts["more"])
+
+
+#: Measurements said on one line, as a clinician reads a monitor: "SBP 78 mmHg, 1 h ago; lactate ...".
+_VITALS = frozenset({"sbp", "map", "lactate"})
+
+
+def _haemodynamics(evidence: Iterable[Evidence], g: Guideline, now: datetime) -> str:
+    return "; ".join(_lower_first(phrase(ev, g, now)) for ev in evidence if ev.what in _VITALS)
 
 
 def _upper_first(text: str) -> str:
@@ -141,6 +151,7 @@ def _upper_first(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
+    """Loop diuretic -> loop diuretic; an abbreviation (ACE, SBP, MAP) stays as written."""
     return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 

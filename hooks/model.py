@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fhir_mappings.facts import Evidence, Status
+from fhir_mappings.facts import DataQualityNote, Evidence, Status
 
 
 class Role(StrEnum):
@@ -68,3 +68,5 @@ class Evaluation:
     cards: tuple[dict[str, Any], ...]
     results: tuple[RuleResult, ...]
     failed_rules: tuple[str, ...] = ()
+    #: Resources left out of the facts, with why: the trail ``--explain`` shows (never a card).
+    left_out: tuple[DataQualityNote, ...] = ()

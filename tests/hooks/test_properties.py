@@ -121,6 +121,6 @@ def test_evaluate_never_raises_and_cards_stay_valid(facts: PatientFacts) -> None
         assert card["indicator"] in {"info", "warning", "critical"}
     ranks = [{"critical": 0, "warning": 1, "info": 2}[c["indicator"]] for c in result.cards]
     assert ranks == sorted(ranks)
-    explained = hooks.explain(facts, now=NOW)
+    explained = hooks.explain(facts)
     assert sum(r.fired for r in explained) == len(result.cards)
     assert hooks.explanation_text(explained, now=NOW)

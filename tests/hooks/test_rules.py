@@ -500,7 +500,7 @@ def test_a_failing_card_renderer_is_isolated_too(monkeypatch: pytest.MonkeyPatch
 
 
 def test_explain_covers_every_rule_in_spec_order_with_deciding_facts() -> None:
-    results = hooks.explain(severe(hypotension=present("h", SBP_82)), now=NOW)
+    results = hooks.explain(severe(hypotension=present("h", SBP_82)))
     assert [r.rule_id for r in results] == [rid for rid, _ in RULES]
     fired = {r.rule_id for r in results if r.fired}
     assert fired == {"mechanical-support", "surgical-repair", "medical-therapy"}
@@ -509,14 +509,24 @@ def test_explain_covers_every_rule_in_spec_order_with_deciding_facts() -> None:
     assert "not fired  transcatheter-repair (warning)" in text
     assert "when: severe_mr and hemodynamic_instability and not mechanical_support" in text
     assert "(SBP 82 mm[Hg] < 90 mm[Hg]); Observation/bp-1, 2026-01-15 08:30 UTC" in text
+    assert "rule: docs/clinical-rules.md#mechanical-support" in text
+    assert "clinical-spec" not in text
     data = hooks.explanation_json(results)
     assert data[1]["id"] == "mechanical-support"
+    assert data[1]["rule"] == "docs/clinical-rules.md#mechanical-support"
     assert data[1]["checks"][1]["evidence"][0]["reference"] == "Observation/bp-1"
+
+
+def test_explain_keeps_the_left_out_trail_that_cards_do_not_show() -> None:
+    left_out = (DataQualityNote("Observation", "bp-2", "SBP outside the plausible 40-300 mm[Hg]: artefact"),)
+    text = hooks.explanation_text(hooks.explain(severe()), now=NOW, left_out=left_out)
+    assert "Left out of the assessment:" in text
+    assert "Observation/bp-2: SBP outside the plausible 40-300 mm[Hg]: artefact" in text
 
 
 def test_explain_marks_unknown_checks() -> None:
     results = hooks.explain(
-        documented(hypotension=unknown("hypotension", "no blood pressure in the last 24 h")), now=NOW
+        documented(hypotension=unknown("hypotension", "no blood pressure in the last 24 h"))
     )
     text = hooks.explanation_text(results, now=NOW)
     assert "[?] severe_mr -- Severe MR" in text
