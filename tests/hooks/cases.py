@@ -1032,19 +1032,22 @@ DEMOS: list[Case] = [
         "MR on the problem list; the last echo grade is two years old.",
         [MR, k.echo("echo-1", at(days=730), concept=k.MODERATE)],
         info("grade-severity"),
+        suggests={"grade-severity": "routine"},
         pid="demo-needs-echo",
         patient=person("demo-needs-echo", "Garcia", "Lucia", "female", "1970-02-25"),
     ),
     Case(
         "07-mr-grade-not-machine-readable",
-        "MR; the latest echo grade is the text 'moderate-severe', which "
-        "is not machine-readable (no fall-back to the older severe echo).",
+        "MR; the latest echo (4 days ago) grade is the text 'moderate-severe', which is not "
+        "machine-readable (no fall-back to the older severe echo): record a structured grade, "
+        "no draft echo order.",
         [
             MR,
             k.echo("echo-2", at(days=4), string="moderate-severe"),
             k.echo("echo-1", at(days=200), concept=k.SEVERE),
         ],
         info("grade-severity"),
+        suggests={"grade-severity": None},
         pid="demo-unreadable",
         patient=person("demo-unreadable", "Tanaka", "Yuki", "female", "1966-08-03"),
     ),
@@ -1097,6 +1100,115 @@ DEMOS: list[Case] = [
         pid="demo-meds-unavailable",
         patient=person("demo-meds-unavailable", "Kowalski", "Jan", "male", "1952-01-09"),
     ),
+    Case(
+        "12-acute-mr-on-echo-not-coded",
+        "New moderate-to-severe MR on an echo two days after a myocardial infarction, pulmonary "
+        "edema, SBP 85 mmHg; no MR diagnosis coded yet: the acute card fires on the echo alone, "
+        "with an urgent draft echo order (no echo grade within 24 h).",
+        [
+            k.echo("echo-1", at(days=2), concept=k.MODERATE_TO_SEVERE),
+            k.condition("ami-1", k.AMI, onset=at(days=2, hours=8)),
+            k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(hours=30)),
+            k.sbp("bp-1", 85, at(hours=1)),
+        ],
+        {"acute-mr-emergency": "critical"},
+        summary={"acute-mr-emergency": ["Possible acute MR (acute MI)"]},
+        suggests={"acute-mr-emergency": "urgent"},
+        pid="demo-acute-echo",
+        patient=person("demo-acute-echo", "Moreau", "Luc", "male", "1957-10-04"),
+    ),
+    Case(
+        "13-arterial-line-artefact",
+        "Severe MR; SBP 0 mmHg (an arterial-line artefact) 30 minutes after SBP 118 mmHg: the "
+        "artefact is ignored, no critical card.",
+        [*SEVERE, k.sbp("bp-1", 118, at(hours=1)), k.sbp("bp-2", 0, at(hours=0.5))],
+        info(*STABLE),
+        pid="demo-artefact",
+        patient=person("demo-artefact", "Iversen", "Sofie", "female", "1962-03-28"),
+    ),
+    Case(
+        "14-no-infusion-no-critical-card",
+        "Severe MR, SBP 132 mmHg; a dobutamine dose given during a stress echo (completed 3 h "
+        "ago), a text-only 'EpiPen' order and lidocaine with epinephrine: none is vasoactive "
+        "support, no critical card.",
+        [
+            *SEVERE,
+            k.sbp("bp-1", 132, at(hours=1)),
+            k.med_admin("ma-1", k.DOBUTAMINE, "completed", start=at(hours=3.5), end=at(hours=3)),
+            k.med_request("rx-2", None, text="EpiPen 0.3 mg epinephrine auto-injector"),
+            {**LIDOCAINE_WITH_EPINEPHRINE, "id": "rx-3"},
+        ],
+        info(*STABLE),
+        pid="demo-no-infusion",
+        patient=person("demo-no-infusion", "Brennan", "Aoife", "female", "1968-12-01"),
+    ),
+    Case(
+        "15-ecmo-removal-not-recorded",
+        "Severe MR in cardiogenic shock; VA-ECMO recorded two days ago with an insertion time "
+        "only: support unknown, the critical card says what to check in its summary.",
+        [*SEVERE, k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(days=2)), ECMO_DATE_TIME_ONLY],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        summary={"mechanical-support": ["VA-ECMO inserted 2 days ago, removal not recorded: check"]},
+        pid="demo-ecmo-unknown",
+        patient=person("demo-ecmo-unknown", "Costa", "Rui", "male", "1954-06-22"),
+    ),
+    Case(
+        "16-ecmo-configuration-not-coded",
+        "Severe MR in cardiogenic shock on ECMO coded without its configuration (VA or VV): "
+        "never called VA-ECMO; the critical card asks to check.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(days=1)),
+            k.procedure("ecmo-1", k.ECMO_UNSPECIFIED, "in-progress", start=at(days=1)),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        summary={"mechanical-support": ["configuration (VA or VV) not coded: check"]},
+        pid="demo-ecmo-config",
+        patient=person("demo-ecmo-config", "Nowak", "Ewa", "female", "1960-02-14"),
+    ),
+    Case(
+        "17-shock-on-vv-ecmo",
+        "Severe MR in cardiogenic shock on veno-venous ECMO: respiratory support only, named on "
+        "the critical card.",
+        [
+            *SEVERE,
+            k.condition("cs-1", k.CARDIOGENIC_SHOCK, onset=at(days=1)),
+            k.procedure("ecmo-1", k.VV_ECMO, "in-progress", start=at(days=3)),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["On veno-venous ECMO: respiratory support only"]},
+        pid="demo-vv-ecmo",
+        patient=person("demo-vv-ecmo", "Yilmaz", "Deniz", "male", "1971-09-09"),
+    ),
+    Case(
+        "18-mr-repaired-after-echo",
+        "Severe MR on an echo 40 days ago, transcatheter edge-to-edge repair 7 days ago, MR "
+        "Condition resolved: the old grade is superseded, no card.",
+        [
+            k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=7), recorded=at(days=400)),
+            k.echo("echo-1", at(days=40), concept=k.SEVERE),
+            performed(k.TEER, at(days=7)),
+        ],
+        {},
+        pid="demo-repaired",
+        patient=person("demo-repaired", "Fischer", "Karl", "male", "1949-01-30"),
+    ),
+    Case(
+        "19-hypotensive-on-lisinopril",
+        "Severe MR, SBP 84 mmHg, on lisinopril and furosemide: the medical-therapy summary keeps "
+        "the vasodilator caution and names lisinopril; ACE inhibitor or ARB is one line.",
+        [
+            *SEVERE,
+            k.sbp("bp-1", 84, at(hours=1)),
+            k.med_request("rx-1", k.LISINOPRIL),
+            k.med_request("rx-2", k.FUROSEMIDE),
+        ],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril"]},
+        summary={"medical-therapy": ["vasodilators need caution (lisinopril active)"]},
+        pid="demo-hypotensive-acei",
+        patient=person("demo-hypotensive-acei", "Andersson", "Lena", "female", "1956-07-07"),
+    ),
 ]
 
 
@@ -1138,6 +1250,17 @@ def demo_readme() -> str:
         "  | curl -s -H 'Content-Type: application/json' -d @- \\",
         "    http://127.0.0.1:8080/cds-services/severe-mitral-regurgitation",
         "```",
+        "",
+        "Each card's detail is short on purpose (a recommendation, at most five facts in clinical",
+        "words, one evidence line); `--explain` prints the full trail behind it. Patients 12-19",
+        "show the rules added after the clinical review: acute MR seen on echo before it is",
+        "coded (12), artefacts and drugs that are not infusions never raise a critical card",
+        "(13, 14), support that may be running is checked, not assumed (15, 16), veno-venous",
+        "ECMO is respiratory support only (17), a repaired valve's old grade is superseded (18),",
+        "and a hypotensive patient's medical-therapy summary keeps its vasodilator caution (19).",
+        "Patient 05 shows one card per decision (no surgical-repair beside on-mechanical-support);",
+        "patient 07 gets no draft echo order, because its echo is recent and only the grade is",
+        "unreadable.",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",
