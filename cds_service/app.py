@@ -12,7 +12,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service.cors import apply_cors
-from cds_service.errors import CdsError, operation_outcome
+from cds_service.db.startup import open_store
+from cds_service.errors import CdsError, StorageBusy, operation_outcome
+from cds_service.json_codec import JsonProvider
 from cds_service.settings import Settings
 from cds_service.views import blueprint
 from cds_service.warmup import warm_up
@@ -31,8 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Bounds reading a body sent without Content-Length (chunked); with one, the view
     # answers 413 before reading anything.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = JsonProvider(app)  # orjson when installed; keys keep their order
     app.register_blueprint(blueprint)
+    app.extensions["mrcds_store"] = open_store(settings)
     _register_error_handlers(app)
 
     @app.after_request
@@ -45,6 +48,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(StorageBusy)
+    def _storage_busy(exc: StorageBusy) -> tuple[Response, int]:
+        log.warning("%s %s -> 503 %s", request.method, request.path, exc.diagnostics)
+        response = jsonify(exc.to_operation_outcome())
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response, exc.status
+
     @app.errorhandler(CdsError)
     def _cds_error(exc: CdsError) -> tuple[Response, int]:
         if exc.status >= 500:

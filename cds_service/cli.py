@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cds_service import evaluate_cli
+from cds_service import db_cli, evaluate_cli
+from cds_service.db.engine import make_engine
 from cds_service.errors import ConfigurationError
 from cds_service.settings import Settings
 
@@ -23,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     serve.set_defaults(handler=_serve)
     evaluate_cli.register(sub)
+    db_cli.register(sub)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
@@ -30,7 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        Settings.load()  # fail fast, with the variable's name, before forking workers
+        settings = Settings.load()  # fail fast, with the variable's name, before forking workers
+        make_engine(settings.database_url).dispose()  # an unusable URL or a missing driver too
     except ConfigurationError as exc:
         print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
         return 2
@@ -79,8 +82,16 @@ class _GunicornApp:
 
             def load(self) -> Any:
                 from cds_service.app import create_app
+                from cds_service.warmup import settle_heap
 
-                return create_app()
+                try:
+                    app = create_app()
+                except ConfigurationError as exc:
+                    # e.g. the database cannot be reached or upgraded: one line, no traceback.
+                    print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
+                    raise SystemExit(2) from None
+                settle_heap()  # in the master, before the workers fork
+                return app
 
         self._app = App()
 

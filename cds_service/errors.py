@@ -12,7 +12,8 @@
     ├── MethodNotAllowed             405 not-supported
     ├── PayloadTooLarge              413 too-long      decided from Content-Length
     ├── UnsupportedMediaType         415 not-supported
-    └── DataUnavailable              412 incomplete    required prefetch data cannot be obtained
+    ├── DataUnavailable              412 incomplete    required prefetch data cannot be obtained
+    └── StorageBusy                  503 transient     the database stayed locked or unreachable
 
 Every error becomes a FHIR OperationOutcome whose diagnostics name the offending field.
 Messages never carry patient data or tokens: they name keys, fields and resource ids.
@@ -90,6 +91,14 @@ class DataUnavailable(CdsError):
     def __init__(self, diagnostics: str, *, keys: Sequence[str]) -> None:
         super().__init__(diagnostics, expression=tuple(f"prefetch.{k}" for k in keys))
         self.keys = tuple(keys)
+
+
+class StorageBusy(CdsError):
+    """The database did not take the write in time; nothing was stored, the client may retry."""
+
+    status = 503
+    issue_code = "transient"
+    retry_after_s = 1
 
 
 def operation_outcome(

@@ -133,21 +133,19 @@ def build_openapi() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": {
-                            "description": "Stored; feedback sent again is counted as a duplicate.",
+                            "description": "All entries stored in one transaction (or found already "
+                            "stored: duplicates); entries for cards never issued are stored and counted.",
                             "content": {
                                 "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["stored", "duplicates"],
-                                        "properties": {
-                                            "stored": {"type": "integer"},
-                                            "duplicates": {"type": "integer"},
-                                        },
-                                    }
+                                    "schema": {"$ref": "#/components/schemas/FeedbackResult"}
                                 }
                             },
                         },
                         **body_errors,
+                        "503": _error(
+                            "The database stayed locked past MRCDS_DATABASE_LOCK_TIMEOUT_S or is "
+                            "unreachable; nothing was stored. Retry after the Retry-After header."
+                        ),
                     },
                 }
             },
@@ -207,6 +205,7 @@ def build_openapi() -> dict[str, Any]:
                 **_hoisted("request", "HookRequest"),
                 **_hoisted("response", "HookResponse"),
                 **_hoisted("feedback", "Feedback"),
+                **_hoisted("feedback-response", "FeedbackResult"),
                 "OperationOutcome": {
                     "type": "object",
                     "description": "FHIR R4 OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html).",

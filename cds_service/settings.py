@@ -98,6 +98,18 @@ class Settings:
         "SQLAlchemy URL of the feedback store (SQLite file by default, PostgreSQL in production).",
         factory=True,
     )
+    database_lock_timeout_s: float = _setting(
+        5.0,
+        _positive_float,
+        "Longest wait (seconds) for a database lock (SQLite busy timeout, PostgreSQL lock_timeout); "
+        "past it a feedback post gets 503 and stores nothing.",
+    )
+    database_upgrade_on_start: bool = _setting(
+        True,
+        _bool,
+        "Upgrade the database schema when the service starts; `false`: run `mr-cds db upgrade` "
+        "yourself (start-up then refuses an out-of-date schema).",
+    )
     fhir_allowlist: tuple[str, ...] = _setting(
         (),
         _fhir_bases,
@@ -108,7 +120,12 @@ class Settings:
         3.0, _positive_float, "Overall deadline (seconds) for fetching missing prefetch data per hook call."
     )
     fhir_max_pages: int = _setting(5, _positive_int, "Most `next` pages followed per search.")
-    fhir_max_workers: int = _setting(4, _positive_int, "Concurrent FHIR requests per hook call.")
+    fhir_max_workers: int = _setting(
+        10,
+        _positive_int,
+        "Concurrent FHIR requests per hook call (default: one per prefetch key, so only a "
+        "search's own pages wait for each other).",
+    )
     thresholds_file: str = _setting(
         "", str, "JSON file overriding clinical thresholds and time windows (empty: built-in defaults)."
     )

@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from cds_service.errors import UnknownService
+from cds_service.db.store import Store
+from cds_service.errors import StorageBusy, UnknownService
 from cds_service.http_input import read_json_object
 from cds_service.pipeline import run_hook
 from cds_service.schemas import validate_feedback
 from cds_service.services import Service, registry
 from cds_service.settings import Settings
-from cds_service.storage import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,9 @@ def _service(service_id: str) -> Service:
     return service
 
 
-def _store() -> FeedbackStore:
-    # Created on first use in each worker process: engines must not cross a fork.
-    store: FeedbackStore | None = current_app.extensions.get("mrcds_feedback_store")
-    if store is None:
-        store = FeedbackStore(_settings().database_url)
-        current_app.extensions["mrcds_feedback_store"] = store
+def _store() -> Store:
+    # Opened (and its schema upgraded) once, in create_app.
+    store: Store = current_app.extensions["mrcds_store"]
     return store
 
 
@@ -55,7 +52,9 @@ def call_service(service_id: str) -> dict[str, Any]:
     settings = _settings()
     body = read_json_object(request, settings.max_body_bytes)
     started = time.perf_counter()
-    response = run_hook(service, body, settings=settings, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    response = run_hook(service, body, settings=settings, now=now)
+    _record_issued(service.id, body["hookInstance"], response["cards"], now)
     log.info(
         "service %s hookInstance %s: %d card(s) in %.1f ms",
         service.id,
@@ -66,14 +65,32 @@ def call_service(service_id: str) -> dict[str, Any]:
     return response
 
 
+def _record_issued(service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime) -> None:
+    """Remember which recommendation each card uuid carried, for the feedback report.
+
+    The clinician's cards matter more than the record: a busy database is logged, not
+    turned into a failed hook call.
+    """
+    try:
+        _store().record_issued(service_id, hook_instance, cards, issued_at=now)
+    except StorageBusy:
+        log.warning("hookInstance %s: %d issued card(s) not recorded", hook_instance, len(cards))
+
+
 @blueprint.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     body = read_json_object(request, _settings().max_body_bytes)
     validate_feedback(body)
-    result = _store().add(service.id, body["feedback"], received_at=datetime.now(UTC))
-    log.info("feedback for %s: %d stored, %d duplicate(s)", service.id, result.stored, result.duplicates)
-    return {"stored": result.stored, "duplicates": result.duplicates}
+    result = _store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
+    log.info(
+        "feedback for %s: %d stored, %d duplicate(s), %d for unknown card(s)",
+        service.id,
+        result.stored,
+        result.duplicates,
+        result.unknown_cards,
+    )
+    return result.as_json()
 
 
 @blueprint.get("/openapi.yaml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,16 +13,30 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.app import create_app
+from cds_service.db.store import Store
 
 SERVICE_ID = "severe-mitral-regurgitation"
 SERVICE_URL = f"/cds-services/{SERVICE_ID}"
 DATA = Path(__file__).parent / "cds_service" / "data"
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest schema revision, migrated once per test session: each app
+    gets a copy, so only the migration tests pay for migrating (fsync makes it slow here)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    Store.open(f"sqlite:///{path}", upgrade=True).dispose()
+    return path
+
+
 @pytest.fixture
-def make_app(tmp_path: Path) -> Callable[..., Flask]:
+def make_app(tmp_path: Path, migrated_sqlite: Path) -> Callable[..., Flask]:
     def factory(**config: Any) -> Flask:
-        config.setdefault("database_url", f"sqlite:///{tmp_path / 'feedback.sqlite3'}")
+        if "database_url" not in config:
+            database = tmp_path / "feedback.sqlite3"
+            if not database.exists():
+                shutil.copyfile(migrated_sqlite, database)
+            config["database_url"] = f"sqlite:///{database}"
         return create_app(config)
 
     return factory

@@ -91,6 +91,6 @@ def test_feedback_over_http_is_stored(server: Served) -> None:
     }
     first = _post(server, f"{SERVICE_URL}/feedback", {"feedback": [item]})
     again = _post(server, f"{SERVICE_URL}/feedback", {"feedback": [item]})
-    assert first.json() == {"stored": 1, "duplicates": 0}
-    assert again.json() == {"stored": 0, "duplicates": 1}
+    assert first.json() == {"stored": 1, "duplicates": 0, "unknown_cards": 1}
+    assert again.json() == {"stored": 0, "duplicates": 1, "unknown_cards": 1}
     assert (server.log_path.parent / "data" / "mr-cds-hooks" / "mr-cds.sqlite3").is_file()

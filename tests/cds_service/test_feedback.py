@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.storage import FeedbackStore
-from tests.conftest import SERVICE_ID, SERVICE_URL
+from tests.cds_service.storage_helpers import feedback_rows
+from tests.conftest import SERVICE_URL
 
 FEEDBACK_URL = f"{SERVICE_URL}/feedback"
 CARD = "4e0a3a1e-3283-4575-ab82-028d55fe2719"
@@ -38,22 +38,22 @@ def _sandbox_override() -> dict[str, Any]:
     }
 
 
-def _store(app: Flask) -> FeedbackStore:
-    return FeedbackStore(app.config["SETTINGS"].database_url)
+def _rows(app: Flask) -> list[dict[str, Any]]:
+    return feedback_rows(app.extensions["mrcds_store"].engine)
 
 
 def test_accepted_feedback_is_stored(client: FlaskClient, app: Flask) -> None:
     response = client.post(FEEDBACK_URL, json={"feedback": [_accepted()]})
     assert response.status_code == 200
-    assert response.get_json() == {"stored": 1, "duplicates": 0}
-    rows = _store(app).all(SERVICE_ID)
+    assert response.get_json() == {"stored": 1, "duplicates": 0, "unknown_cards": 1}
+    rows = _rows(app)
     assert [(r["card_uuid"], r["outcome"]) for r in rows] == [(CARD, "accepted")]
     assert rows[0]["accepted_suggestions"] == '["e56e1945-20b3-4393-8503-a1a20fd73152"]'
 
 
 def test_sandbox_override_without_display_is_stored_with_its_reason(client: FlaskClient, app: Flask) -> None:
     assert client.post(FEEDBACK_URL, json={"feedback": [_sandbox_override()]}).status_code == 200
-    (row,) = _store(app).all(SERVICE_ID)
+    (row,) = _rows(app)
     assert row["override_code"] == "patient-declined"
     assert row["user_comment"] == "discussed with the family"
 
@@ -61,8 +61,8 @@ def test_sandbox_override_without_display_is_stored_with_its_reason(client: Flas
 def test_resent_feedback_is_stored_once(client: FlaskClient, app: Flask) -> None:
     client.post(FEEDBACK_URL, json={"feedback": [_accepted()]})
     again = client.post(FEEDBACK_URL, json={"feedback": [_accepted(), _sandbox_override()]})
-    assert again.get_json() == {"stored": 1, "duplicates": 1}
-    assert len(_store(app).all(SERVICE_ID)) == 2
+    assert again.get_json() == {"stored": 1, "duplicates": 1, "unknown_cards": 2}
+    assert len(_rows(app)) == 2
 
 
 def test_accepted_without_accepted_suggestions_is_400(client: FlaskClient) -> None:
