@@ -15,6 +15,7 @@ from datetime import datetime
 from fhir_mappings.conditions import ActiveCondition, active_in, resolved_in
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Status
+from fhir_mappings.keys import Key
 from fhir_mappings.labs import (
     BILIRUBIN_RULE,
     CREATININE_RULE,
@@ -111,7 +112,7 @@ class _Mapper:
             self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
         )
         latest = latest_echo(echoes, self.report)
-        unavailable = self.chart.missing("mr-grade")
+        unavailable = self.chart.missing(Key.MR_GRADE)
         grade = mr_grade(latest, mr, thresholds=self.thresholds, unavailable=unavailable)
         if not mr:
             # A repair, a replacement or a resolution after the echo, and no active MR left.
@@ -127,7 +128,7 @@ class _Mapper:
             mr_unconfirmed=bool(mr) and all(c.unconfirmed for c in mr),
             mr_grade=grade,
             mr_on_echo=on_echo,
-            hypotension=hypotension(pressures, self.thresholds, self.chart.missing("vital-signs")),
+            hypotension=hypotension(pressures, self.thresholds, self.chart.missing(Key.VITAL_SIGNS)),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lab(LACTATE_RULE)),
             cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.active("cardiogenic-shock")),
             vasoactive_support=self.vasoactive_support(meds),
@@ -155,7 +156,7 @@ class _Mapper:
 
     def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
         """PRESENT on an active Condition; ABSENT only when the conditions were obtained."""
-        return _decide(name, [c.evidence for c in found], [], self.chart.missing("conditions"))
+        return _decide(name, [c.evidence for c in found], [], self.chart.missing(Key.CONDITIONS))
 
     def acute_mr_trigger(self) -> Fact:
         """Active acute MI, endocarditis or papillary/chordal rupture with onset in 30 days."""
@@ -182,7 +183,7 @@ class _Mapper:
                         f"{vs_id}: onset outside the {describe_window(window)} window",
                         routine=True,
                     )
-        unavailable = self.chart.missing("conditions")
+        unavailable = self.chart.missing(Key.CONDITIONS)
         if not evidence and undated:
             return Fact("acute_mr_trigger", Status.UNKNOWN, (), tuple(undated) + _opt(unavailable))
         return _decide("acute_mr_trigger", evidence, undated, unavailable)
@@ -195,7 +196,7 @@ class _Mapper:
         )
 
     def lab_fact(self, name: str, finding: LabFinding) -> Fact:
-        unavailable = self.chart.missing("labs")
+        unavailable = self.chart.missing(Key.LABS)
         if finding.status is Status.PRESENT:
             return Fact(name, Status.PRESENT, finding.evidence, finding.missing)
         if unavailable is not None:
@@ -214,7 +215,7 @@ class _Mapper:
                 [c.evidence for c in self.active("acute-respiratory-failure")]
                 + [s.evidence for s in respiratory],
                 [],
-                *self.keys_missing("conditions", "procedures"),
+                *self.keys_missing(Key.CONDITIONS, Key.PROCEDURES),
             ),
             "coagulation": self.lab_fact("coagulation", self.lab(PLATELETS_RULE)),
         }
@@ -224,7 +225,7 @@ class _Mapper:
         evidence = tuple(c.evidence for c in conditions) + finding.evidence
         if conditions or finding.status is Status.PRESENT:
             return Fact(name, Status.PRESENT, evidence, finding.missing)
-        gaps = tuple(self.keys_missing("conditions", "labs"))
+        gaps = tuple(self.keys_missing(Key.CONDITIONS, Key.LABS))
         if gaps or finding.status is Status.UNKNOWN:
             return Fact(name, Status.UNKNOWN, evidence, gaps + finding.missing)
         return Fact(name, Status.ABSENT, evidence, finding.missing)
@@ -240,8 +241,8 @@ class _Mapper:
         # Say why each organ is unknown ("renal: no creatinine in the last 48 h"), so a card
         # tells the clinician what to measure, not only that something is missing.
         missing = [f"{name}: {'; '.join(organs[name].missing) or 'not assessed'}" for name in unknown]
-        missing.extend(self.keys_missing("conditions"))
-        if len(present) + len(unknown) >= 2 or self.chart.missing("conditions"):
+        missing.extend(self.keys_missing(Key.CONDITIONS))
+        if len(present) + len(unknown) >= 2 or self.chart.missing(Key.CONDITIONS):
             return Fact("multi_organ_failure", Status.UNKNOWN, tuple(evidence), tuple(missing))
         return Fact("multi_organ_failure", Status.ABSENT, tuple(evidence), tuple(missing))
 
@@ -258,7 +259,7 @@ class _Mapper:
     def respiratory_ecmo(self) -> Fact:
         """Veno-venous ECMO: named on circulatory-support cards as respiratory support only."""
         evidence = [s.evidence for s in self.respiratory_support() if s.value_set == VV_ECMO]
-        return _decide("respiratory_ecmo", evidence, [], self.chart.missing("procedures"))
+        return _decide("respiratory_ecmo", evidence, [], self.chart.missing(Key.PROCEDURES))
 
     def mechanical_support(self) -> Fact:
         """PRESENT on certain support; UNKNOWN when support may be running but cannot be told
@@ -269,11 +270,11 @@ class _Mapper:
         supports = found + on_devices.found
         evidence = [s.evidence for s in supports if s.certain]
         uncertain = tuple(s.evidence for s in supports if not s.certain)
-        partial = [*self.keys_missing("devices", "device-use-statements"), *on_devices.unresolved]
+        partial = [*self.keys_missing(Key.DEVICES, Key.DEVICE_USE_STATEMENTS), *on_devices.unresolved]
         if not evidence and (on_devices.unresolved or uncertain):
-            missing = tuple(partial) + _opt(self.chart.missing("procedures"))
+            missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
             return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain)
-        fact = _decide("mechanical_support", evidence, partial, self.chart.missing("procedures"))
+        fact = _decide("mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES))
         return replace(fact, shown=uncertain)
 
     # -- Medications -------------------------------------------------------------------
@@ -281,22 +282,22 @@ class _Mapper:
     def vasoactive_support(self, meds: MedicationFindings) -> Fact:
         """Running or actively ordered IV vasopressors/inotropes matched by code; the rest shown."""
         evidence = [m.evidence for m in meds.vasoactive]
-        partial = [*self.keys_missing("medication-administrations"), *meds.unidentified]
+        partial = [*self.keys_missing(Key.MEDICATION_ADMINISTRATIONS), *meds.unidentified]
         if not evidence and meds.unidentified:
-            missing = tuple(partial) + _opt(self.chart.missing("medication-requests"))
+            missing = tuple(partial) + _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
             return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
-        fact = _decide("vasoactive_support", evidence, partial, self.chart.missing("medication-requests"))
+        fact = _decide("vasoactive_support", evidence, partial, self.chart.missing(Key.MEDICATION_REQUESTS))
         return replace(fact, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
-        return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing("medication-requests")))
+        return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing(Key.MEDICATION_REQUESTS)))
 
     def coded(self, *value_set_ids: str) -> list[Resource]:
         """Observations coded in any of the value sets, in chart order, without repeats."""
         found = {id(r): r for vs_id in value_set_ids for r in self.observations_in.get(vs_id, ())}
         return list(found.values())
 
-    def keys_missing(self, *keys: str) -> list[str]:
+    def keys_missing(self, *keys: Key) -> list[str]:
         return [m for k in keys if (m := self.chart.missing(k)) is not None]
 
 

@@ -27,7 +27,9 @@ from fhir_mappings.elements import (
     token,
 )
 from fhir_mappings.facts import Evidence, MatchKind, MedicationMatch
+from fhir_mappings.observations import effective_time
 from fhir_mappings.parse import Report
+from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, parse_time
 from fhir_mappings.valuesets import value_set
 
@@ -261,24 +263,17 @@ def _administration_counts(resource: Resource, report: Report) -> str | None:
 
 
 def _report_status(resource: Resource, status: str | None, known: frozenset[str], report: Report) -> None:
-    if status not in known:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not a {resource_type(resource)} status")
-    elif status in _REPORTED:
-        report.note(resource, f"status {status}")
+    report_status(resource, status, known=known, reported=_REPORTED, report=report)
 
 
 def _time_of(resource: Resource) -> datetime | None:
-    """When an order was written, or when an administration ran (its end once completed)."""
-    raw = resource.get("authoredOn") or resource.get("effectiveDateTime")
-    if raw is not None:
-        return parse_time(raw).start
-    period = resource.get("effectivePeriod")
-    if not isinstance(period, Mapping):
+    """When an order was written, or when an administration ran (its effective time)."""
+    if resource.get("authoredOn") is not None:
+        return parse_time(resource["authoredOn"]).start
+    try:
+        return effective_time(resource).start
+    except TimeProblem:
         return None
-    if resource.get("status") == "completed" and period.get("end") is not None:
-        return parse_time(period["end"]).end
-    return parse_time(period["start"]).start if period.get("start") is not None else None
 
 
 def _evidence(resource: Resource, drug: DrugMatch, state: str) -> Evidence:

@@ -15,6 +15,7 @@ from typing import Any
 from fhir_mappings.elements import Resource, codings, resource_id, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
+from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time, within
 from fhir_mappings.units import Analyte, Measured, UnitProblem, measure
 from fhir_mappings.valuesets import ValueSetCode, value_set
@@ -111,11 +112,9 @@ def _counted(resource: Resource, report: Report) -> bool:
     status = token(resource.get("status"))
     if status in COUNTED:
         return True
-    if status in NOT_YET or status in WITHDRAWN:
-        report.note(resource, f"status {status}")
-    else:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not an Observation status")
+    report_status(
+        resource, status, known=COUNTED | NOT_YET | WITHDRAWN, reported=NOT_YET | WITHDRAWN, report=report
+    )
     return False
 
 

@@ -24,6 +24,7 @@ from fhir_mappings.elements import (
 )
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
+from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, describe_window, parse_time, within
 from fhir_mappings.valuesets import ValueSetCode, value_set
 
@@ -55,6 +56,7 @@ PROCEDURE_STATUSES = frozenset(
         "unknown",
     }
 )
+_REPORTED = frozenset({"entered-in-error", "unknown"})
 DEVICE_STATUSES = frozenset({"active", "inactive", "entered-in-error", "unknown"})
 DUS_STATUSES = frozenset({"active", "completed", "entered-in-error", "intended", "stopped", "on-hold"})
 
@@ -150,12 +152,9 @@ def _ongoing(resource: Resource, now: datetime, window: timedelta, report: Repor
     status = token(resource.get("status"))
     if status == "in-progress":
         return "in-progress"
-    if status not in PROCEDURE_STATUSES:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not a Procedure status")
-        return None
     if status != "completed":
-        report.note(resource, f"status {status}")
+        known = PROCEDURE_STATUSES
+        report_status(resource, status, known=known, reported=known - {"completed"}, report=report)
         return None
     period = resource.get("performedPeriod")
     if isinstance(period, Mapping):
@@ -308,9 +307,5 @@ def _status_ok(resource: Resource, wanted: str, known: frozenset[str], report: R
     status = token(resource.get("status"))
     if status == wanted:
         return True
-    if status not in known:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not a {resource_type(resource)} status")
-    elif status in ("entered-in-error", "unknown"):
-        report.note(resource, f"status {status}")
+    report_status(resource, status, known=known, reported=_REPORTED, report=report)
     return False

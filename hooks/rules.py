@@ -12,15 +12,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
+from fhir_mappings.keys import Key
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
 from hooks.model import Check, Role, RuleResult
 from hooks.text import ago, unique, utc
 
 Rule = Callable[[PatientFacts, Guideline], RuleResult]
-
-#: The prefetch key of the echo MR grade Observations (fhir_mappings/prefetch_keys.json).
-ECHO_KEY = "mr-grade"
 
 
 # --- checks -------------------------------------------------------------------------
@@ -363,7 +361,7 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     )
     unreadable = not known and not grade.machine_readable
     # Echo results not obtained: the grade is unknown, not absent; the card says so.
-    not_obtained = not known and any(key == ECHO_KEY for key, _ in facts.unavailable)
+    not_obtained = not known and any(key == Key.MR_GRADE for key, _ in facts.unavailable)
     recent = _echo_within(facts, timedelta(days=30))
     notes = _unconfirmed(facts) + (("grade_unreadable",) if unreadable else ())
     notes += ("grade_unreadable_recent",) if unreadable and recent else ()
