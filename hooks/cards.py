@@ -17,7 +17,7 @@ from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline, Recommendation
 from hooks.model import Check, Role, RuleResult
 from hooks.phrases import phrase
-from hooks.text import Style, collapse, describe, join_limited, plain, unique
+from hooks.text import collapse, join_limited, plain, unique
 
 #: CDS Hooks: "summary ... <140 characters".
 SUMMARY_LIMIT = 140
@@ -63,28 +63,6 @@ def check_statement(check: Check, g: Guideline) -> str:
     if check.negated and check.status is Status.ABSENT:
         return g.texts["none_recorded"]
     return g.status_words[check.status.value]
-
-
-def check_lines(check: Check, g: Guideline, style: Style, indent: str = "  ") -> list[str]:
-    """A check as a bullet with its evidence as sub-bullets (the full trail, for ``--explain``)."""
-    lines = [f"- {style.bold(check_label(check, g))}: {style.esc(check_statement(check, g))}"]
-    evidence = [describe(ev, g.units, style) for ev in check.evidence]
-    more = g.texts["more"]
-    lines += [f"{indent}- {line}" for line in join_limited(unique(evidence), _MAX_EVIDENCE_PER_CHECK, more)]
-    return lines
-
-
-def not_assessed(result: RuleResult, facts: PatientFacts, g: Guideline) -> tuple[str, ...]:
-    """What the checks could not assess, and the data sources they need that were not obtained."""
-    sources = {s for c in result.checks for s in g.fact(c.fact).sources}
-    items = [m if c.missing_named else f"{check_label(c, g)}: {m}" for c in result.checks for m in c.missing]
-    # A source not obtained is listed unless a fact already gave that reason.
-    items += [
-        f"{key}: {reason}"
-        for key, reason in facts.unavailable
-        if key in sources and not any(reason in item for item in items)
-    ]
-    return unique(items)
 
 
 def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:

@@ -96,7 +96,6 @@ class Guideline:
     mr_labels: Mapping[str, str]
     value_set_labels: Mapping[str, str]
     trigger_value_sets: tuple[str, ...]
-    support_value_sets: tuple[str, ...]
     #: First-line drug groups, one line each ("ACE inhibitor or ARB" is one group).
     first_line_classes: tuple[tuple[str, ...], ...]
     vasodilator_classes: tuple[str, ...]
@@ -161,7 +160,6 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         mr_labels=doc["mr_labels"],
         value_set_labels=doc["value_set_labels"],
         trigger_value_sets=tuple(doc["trigger_value_sets"]),
-        support_value_sets=tuple(doc["support_value_sets"]),
         first_line_classes=tuple(tuple(group) for group in doc["first_line_classes"]),
         vasodilator_classes=tuple(doc["vasodilator_classes"]),
         loop_diuretic_class=doc["loop_diuretic_class"],

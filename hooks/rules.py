@@ -393,10 +393,5 @@ RULES: tuple[tuple[str, Rule], ...] = (
 )
 
 
-def missing_of(checks: Iterable[Check]) -> tuple[str, ...]:
-    """Everything the checks could not assess, without repeats."""
-    return unique(m for c in checks for m in c.missing)
-
-
 def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]

@@ -1,23 +1,20 @@
-"""Words for facts: times, values, evidence lines, in Markdown (cards) or plain text (CLI).
+"""Words for facts: times, values and the plain-text trail lines of ``--explain``.
 
-Text that comes from the chart or the mapping (displays, ids, notes) is escaped for
-Markdown and can never open an HTML tag: EHRs such as the CDS Hooks sandbox render card
-detail with raw HTML enabled.
+Text on a card passes ``plain``: Markdown and HTML characters are dropped (not escaped, so
+no backslash shows where an EHR renders plain text), and nothing can open an HTML tag:
+EHRs such as the CDS Hooks sandbox render card detail with raw HTML enabled.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fhir_mappings.facts import Evidence
+from fhir_mappings.numbers import fmt
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
-#: "<" followed by what could start an HTML tag, comment or declaration.
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _MAX_TEXT = 160
 
 
@@ -34,12 +31,6 @@ def plain(text: str, limit: int = _MAX_TEXT) -> str:
     """Our own words for a card: one line, Markdown and HTML characters dropped, not escaped
     (an escape shows up as a backslash where the EHR renders plain text)."""
     return _MD_ANY.sub("", collapse(text, limit))
-
-
-def md_escape(text: str) -> str:
-    """Chart-derived text as literal Markdown: no emphasis, links, code or HTML."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", collapse(text))
-    return _TAG_START.sub("&lt;", escaped)
 
 
 def fmt_time(value: datetime | None) -> str:
@@ -73,15 +64,6 @@ def ago(moment: datetime, now: datetime) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
-def fmt_number(value: float) -> str:
-    """A measured value as recorded: no rounding to fewer than six significant digits."""
-    if not math.isfinite(value):
-        return str(value)
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
-
-
 def fmt_unit(unit: str | None, units: Mapping[str, str]) -> str:
     """The unit for people (``mm[Hg]`` -> ``mmHg``); unknown units are shown as recorded."""
     if unit is None:
@@ -91,22 +73,13 @@ def fmt_unit(unit: str | None, units: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class Style:
-    """How chart text and references are written: Markdown for cards, plain for the CLI."""
+    """How chart text and references are written in the plain-text trail."""
 
     esc: Callable[[str], str]
     ref: Callable[[str], str]
     bold: Callable[[str], str]
 
 
-#: FHIR ids are ``[A-Za-z0-9\-\.]{1,64}``; anything else in a reference is replaced.
-_NOT_REFERENCE = re.compile(r"[^A-Za-z0-9\-./]")
-
-
-def _code_span(reference: str) -> str:
-    return "`" + collapse(_NOT_REFERENCE.sub("?", reference), 100) + "`"
-
-
-MARKDOWN = Style(esc=md_escape, ref=_code_span, bold=lambda s: f"**{s}**")
 PLAIN = Style(esc=collapse, ref=lambda r: collapse(r, 100), bold=lambda s: s)
 
 
@@ -129,7 +102,7 @@ def describe(ev: Evidence, units: Mapping[str, str], style: Style) -> str:
 def _value(ev: Evidence, units: Mapping[str, str]) -> str:
     if ev.value is not None:
         unit = fmt_unit(ev.unit, units)
-        return f"{fmt_number(ev.value)} {unit}".strip()
+        return f"{fmt(ev.value)} {unit}".strip()
     return ev.value_text or ""
 
 
