@@ -117,19 +117,38 @@ def _implausible(rule: LabRule, thresholds: Thresholds) -> Callable[[Reading], s
     unit = rule.analyte.canonical
 
     def rejects(reading: Reading) -> str | None:
-        if low <= to_canonical(reading.measured, rule.analyte) <= high:
-            return None
-        return f"{rule.label} outside the plausible {fmt(low)}-{fmt(high)} {unit}: artefact, not used"
+        if not low <= to_canonical(reading.measured, rule.analyte) <= high:
+            return f"{rule.label} outside the plausible {fmt(low)}-{fmt(high)} {unit}: artefact, not used"
+        if reading.measured.comparator and _bound_decides(rule, reading, thresholds) is None:
+            bound = f"{reading.measured.comparator}{fmt(reading.measured.value)}"
+            return f"{rule.label} {bound}: the bound does not decide"
+        return None
 
     return rejects
+
+
+def _bound_decides(rule: LabRule, reading: Reading, thresholds: Thresholds) -> bool | None:
+    """Whether a bound (">15") meets the rule, or None when the bound cannot tell."""
+    cut_off, cut_unit = rule.cut_off(thresholds, reading.measured.unit)
+    bound = convert(reading.measured.value, reading.measured.unit, cut_unit, rule.analyte)
+    above = reading.measured.comparator in (">", ">=")
+    if rule.below:
+        return None  # only "at least" rules (lactate) read bounds
+    # ">15" meets ">= 2"; "<1.5" and "<2" do not; "<=2" or ">1" cannot tell.
+    if above and bound >= cut_off:
+        return True
+    if not above and (bound < cut_off or (bound == cut_off and reading.measured.comparator == "<")):
+        return False
+    return None
 
 
 def _compare(rule: LabRule, reading: Reading, thresholds: Thresholds) -> tuple[bool, str]:
     cut_off, cut_unit = rule.cut_off(thresholds, reading.measured.unit)
     value = convert(reading.measured.value, reading.measured.unit, cut_unit, rule.analyte)
-    met = value < cut_off if rule.below else value >= cut_off
+    bound = _bound_decides(rule, reading, thresholds) if reading.measured.comparator else None
+    met = bound if bound is not None else value < cut_off if rule.below else value >= cut_off
     relation = ("<" if met else ">=") if rule.below else (">=" if met else "<")
-    shown = f"{fmt(reading.measured.value)} {reading.measured.unit}"
+    shown = f"{reading.measured.comparator or ''}{fmt(reading.measured.value)} {reading.measured.unit}"
     if reading.measured.unit != cut_unit:
         shown += f" (= {fmt(value)} {cut_unit})"
     outcome = "" if met else " (not met)"

@@ -14,6 +14,7 @@ from typing import Any
 
 from fhir_mappings.elements import Resource, codings, resource_id, token
 from fhir_mappings.facts import Evidence
+from fhir_mappings.numbers import fmt
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time, within
@@ -55,6 +56,10 @@ class Reading:
             display,
             value=self.measured.value,
             unit=self.measured.unit,
+            # A bound (">15") is never shown as a measurement ("15").
+            value_text=f"{self.measured.comparator}{fmt(self.measured.value)}"
+            if self.measured.comparator
+            else None,
             time=self.time,
             note=note,
             what=what,

@@ -31,7 +31,8 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     if what in _MEASURED and ev.value is not None:
         unit = g.units.get(ev.unit or "", ev.unit or "")
         computed = " (computed from the BP panel)" if ev.status == "computed" else ""
-        return _join(f"{_MEASURED[what]} {fmt(ev.value)} {unit}".rstrip() + computed, when)
+        value = ev.value_text or fmt(ev.value)  # a bound keeps its comparator: ">15"
+        return _join(f"{_MEASURED[what]} {value} {unit}".rstrip() + computed, when)
     if what in ("echo-grade", "condition-grade"):
         return _grade(ev, when)
     label = g.value_set_labels.get(what)

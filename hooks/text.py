@@ -24,13 +24,15 @@ def collapse(text: str, limit: int = _MAX_TEXT) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 3].rstrip() + "..."
 
 
-_MD_ANY = re.compile(r"[\\`*_\[\]#|~<>]")
+_MD_ANY = re.compile(r"[\\`*_\[\]#|~]")
+#: "<" where it could open an HTML tag, comment or declaration; "<1.5" and ">15" stay.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def plain(text: str, limit: int = _MAX_TEXT) -> str:
     """Our own words for a card: one line, Markdown and HTML characters dropped, not escaped
     (an escape shows up as a backslash where the EHR renders plain text)."""
-    return _MD_ANY.sub("", collapse(text, limit))
+    return _TAG_START.sub("", _MD_ANY.sub("", collapse(text, limit)))
 
 
 def fmt_time(value: datetime | None) -> str:

@@ -70,6 +70,8 @@ def performed(code: tuple[str, str, str], when: str) -> dict[str, Any]:
     }
 
 
+_LACTATE = k.lab("lac-1", "lactate", 15, "mmol/L", at(hours=2))
+LACTATE_ABOVE_15 = {**_LACTATE, "valueQuantity": {**_LACTATE["valueQuantity"], "comparator": ">"}}
 ECMO_DATE_TIME_ONLY = {
     "resourceType": "Procedure",
     "id": "ecmo-1",
@@ -807,6 +809,14 @@ SCENARIOS: list[Case] = [
         "Lactate 31 mmol/L is above the plausible range: an artefact, no hypoperfusion.",
         [*SEVERE, k.lab("lac-1", "lactate", 31, "mmol/L", at(hours=2))],
         info(*STABLE),
+    ),
+    Case(
+        "severe_mr_lactate_above_15",
+        "Lactate reported as '>15 mmol/L': the bound decides (>= 2.0), shown with its comparator.",
+        [*SEVERE, LACTATE_ABOVE_15],
+        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": ["Lactate >15 mmol/L, 2 h ago"]},
+        summary={"mechanical-support": ["hypoperfusion"]},
     ),
     # --- revision 2: support that may be running -----------------------------------------
     Case(

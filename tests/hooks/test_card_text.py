@@ -16,6 +16,7 @@ import pytest
 
 from cds_service.demo import as_of
 from fhir_mappings.valuesets import all_value_sets
+from hooks.text import plain
 from tests.hooks.cases import DEMO_DIR, DEMOS
 from tests.hooks.test_scenarios import SCENARIOS, evaluate
 
@@ -119,3 +120,10 @@ def test_the_clinical_register_passes() -> None:
 def test_typical_detail_is_under_700_characters() -> None:
     lengths = sorted(len(card["detail"]) for _, card in CARDS)
     assert lengths[len(lengths) // 2] < 700  # the median card meets the spec's aim
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [(">15 mmol/L", ">15 mmol/L"), ("<1.5", "<1.5"), ("<b>x</b>", "b>x/b>")]
+)
+def test_plain_keeps_a_comparator_but_never_opens_a_tag(text: str, shown: str) -> None:
+    assert plain(text) == shown
