@@ -40,6 +40,7 @@ import urllib3.response
 from requests import exceptions as rexc
 from requests.adapters import HTTPAdapter
 
+from cds_service import metrics
 from cds_service.fhir_base import FhirBase
 from cds_service.fhir_errors import (
     FhirAccessError,
@@ -59,6 +60,7 @@ from cds_service.fhir_errors import (
 
 __all__ = [
     "REQUESTS_EXCEPTION_MAP",
+    "TRANSPORT_ERRORS",
     "Deadline",
     "FhirBase",
     "FhirClient",
@@ -340,8 +342,14 @@ REQUESTS_EXCEPTION_MAP: Mapping[
 }
 
 
+#: What talking to a FHIR server can raise; anything else is a bug of ours and propagates
+#: (a 500 with a logged stack), never a "FHIR server unavailable" for every caller.
+TRANSPORT_ERRORS = (rexc.RequestException, OSError, urllib3.exceptions.HTTPError)
+
+
 def translate_exception(exc: BaseException) -> FhirAccessError:
-    """Our error for an exception raised while talking to the FHIR server."""
+    """Our error for an exception raised while talking to the FHIR server; any exception
+    outside ``TRANSPORT_ERRORS`` (and not already ours) is re-raised as it is."""
     if isinstance(exc, FhirAccessError):
         return exc
     if isinstance(exc, rexc.RequestException):
@@ -352,7 +360,7 @@ def translate_exception(exc: BaseException) -> FhirAccessError:
     if isinstance(exc, OSError | urllib3.exceptions.HTTPError):
         # Not wrapped by requests (rare): still a transport failure, not a bug of ours.
         return FhirConnectionError()
-    return FhirRequestError()
+    raise exc
 
 
 # --------------------------------------------------------------------------- the client
@@ -478,14 +486,15 @@ class FhirClient:
         except FhirAccessError as exc:
             status = type(exc).__name__
             raise
-        except Exception as exc:
+        except TRANSPORT_ERRORS as exc:
             error = translate_exception(exc)
             status = type(error).__name__
             # "from None": requests' messages carry the URL, which carries the patient id.
             raise error from None
         finally:
-            elapsed_ms = (time.monotonic() - started) * 1000
-            log.info("fhir %s %s: %s in %.0f ms", self.hook_instance, key, status, elapsed_ms)
+            elapsed_s = time.monotonic() - started
+            log.info("fhir %s %s: %s in %.0f ms", self.hook_instance, key, status, elapsed_s * 1000)
+            metrics.fhir_fetched(elapsed_s, _error_label(status))
 
     def _read_body(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length", "")
@@ -526,6 +535,14 @@ def _arriving(raw: urllib3.response.BaseHTTPResponse) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _error_label(status: int | str) -> str | None:
+    """The metrics reason of one GET: None on success (or a redirect), else the error class or
+    ``http_<status>``."""
+    if isinstance(status, str):
+        return status
+    return None if 200 <= status < 400 else f"http_{status}"
 
 
 def parse_resource(body: bytes) -> dict[str, Any]:

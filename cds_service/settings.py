@@ -7,14 +7,19 @@ settings table is checked against it by a test.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cds_service.errors import ConfigurationError
 from cds_service.fhir_base import FhirBase
+from cds_service.setting_checks import database_url, thresholds_file
 
 ENV_PREFIX = "MRCDS_"
 
@@ -26,6 +31,20 @@ def _default_database_url() -> str:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    """``*`` or browser origins (scheme://host[:port]): a path or a missing scheme never matches.
+
+    Empty means the authentication mode's default (see ``create_app``)."""
+    origins = _csv(value)  # empty: the default of the authentication mode (see create_app)
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{origin!r} is not an origin like https://ehr.example.org[:port]")
+    return origins
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 def _fhir_bases(value: str) -> tuple[str, ...]:
@@ -51,25 +70,54 @@ def _bool(value: str) -> bool:
 
 
 def _auth(value: str) -> str:
-    if value.strip().lower() != "off":
-        # Authentication of CDS clients (JWT) is not implemented yet: refuse rather than
-        # pretend to authenticate.
-        raise ValueError("only 'off' is supported until client authentication is implemented")
-    return "off"
+    mode = value.strip().lower()
+    if mode not in ("", "jwt", "off"):
+        raise ValueError("must be 'jwt' or 'off'")
+    return mode
+
+
+def _public_base_url(value: str) -> str:
+    """The service's external base URL (scheme, host, optional path prefix), no trailing slash."""
+    url = value.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    if parts.query or parts.fragment or parts.username is not None or parts.password is not None:
+        raise ValueError("must have no query, fragment or credentials")
+    return url.rstrip("/")
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"not a whole number: {value!r}") from None
     if number <= 0:
         raise ValueError(f"must be positive: {value!r}")
     return number
 
 
 def _positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError(f"must be positive: {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"not a number: {value!r}") from None
+    # float() accepts "nan" and "inf": a deadline of either makes every fetch fail.
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"must be a positive finite number: {value!r}")
     return number
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in _LOG_LEVELS:
+        raise ValueError(f"{value!r} is not one of {', '.join(_LOG_LEVELS)}")
+    return level
 
 
 def _setting(default: Any, parse: Callable[[str], Any], doc: str, *, factory: bool = False) -> Any:
@@ -84,17 +132,41 @@ class Settings:
     """Service configuration; see the README table for each setting."""
 
     auth: str = _setting(
-        "off", _auth, "Client authentication. Only `off` exists until JWT authentication lands."
+        "",
+        _auth,
+        "Client authentication: `jwt` or `off`. Empty: `jwt` when trusted issuers are set or "
+        "`mr-cds serve` binds a non-loopback address, else `off` (with a warning).",
+    )
+    trusted_issuers: str = _setting(
+        "", str, "JSON file of the issuers whose signed JWTs are accepted (see Authentication)."
+    )
+    public_base_url: str = _setting(
+        "",
+        _public_base_url,
+        "The service's external base URL, e.g. `https://cds.example.org`; each token's `aud` "
+        "must be it plus the path called. Required with `jwt`.",
+    )
+    allow_insecure: bool = _setting(
+        False, _bool, "Allow `MRCDS_AUTH=off` on a non-loopback address (never in production)."
     )
     max_body_bytes: int = _setting(
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
     )
+    max_resources: int = _setting(
+        5000,
+        _positive_int,
+        "Most FHIR resources in one hook request (prefetch included); more is refused with 413, "
+        "so one huge chart cannot occupy a worker for long.",
+    )
     cors_origins: tuple[str, ...] = _setting(
-        ("*",), _csv, "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it)."
+        (),
+        _origins,
+        "Comma-separated origins allowed by CORS, `*` for any. Empty: `*` when authentication "
+        "is `jwt` (every call needs a signed token; the public sandbox needs it), none when `off`.",
     )
     database_url: str = _setting(
         _default_database_url,
-        str,
+        database_url,
         "SQLAlchemy URL of the feedback store (SQLite file by default, PostgreSQL in production).",
         factory=True,
     )
@@ -127,10 +199,19 @@ class Settings:
         "search's own pages wait for each other).",
     )
     thresholds_file: str = _setting(
-        "", str, "JSON file overriding clinical thresholds and time windows (empty: built-in defaults)."
+        "",
+        thresholds_file,
+        "JSON file overriding clinical thresholds and time windows (empty: built-in defaults).",
     )
-    log_level: str = _setting("INFO", str, "Python logging level.")
+    log_level: str = _setting(
+        "INFO", _log_level, "Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
     expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
+    metrics: bool = _setting(
+        False,
+        _bool,
+        "Serve Prometheus metrics at `GET /metrics` (`on` or `off`); keep it off the public network.",
+    )
     warm_up: bool = _setting(
         True, _bool, "Evaluate one synthetic chart at start-up so the first real request is not slow."
     )
@@ -141,6 +222,7 @@ class Settings:
     ) -> Settings:
         """Defaults, then ``MRCDS_*`` variables, then ``overrides`` (already typed values)."""
         env = os.environ if environ is None else environ
+        _refuse_unknown_variables(env)
         values: dict[str, Any] = {}
         for f in fields(cls):
             name = ENV_PREFIX + f.name.upper()
@@ -158,12 +240,22 @@ class Settings:
         return settings
 
 
+def _refuse_unknown_variables(env: Mapping[str, str]) -> None:
+    """A misspelt variable name would otherwise be ignored without a word."""
+    known = [ENV_PREFIX + f.name.upper() for f in fields(Settings)]
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"{name}: not a setting of this service{hint}")
+
+
 def _coerce(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Let tests pass strings as the environment would, or typed values."""
+    """Let tests pass strings as the environment would (checked the same way), or typed values."""
     by_name = {f.name: f for f in fields(Settings)}
     out: dict[str, Any] = {}
     for key, value in overrides.items():
-        if isinstance(value, str) and by_name[key].type not in ("str", str):
+        if isinstance(value, str):
             try:
                 value = by_name[key].metadata["parse"](value)
             except ValueError as exc:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 
+from cds_service import metrics, request_log
 from cds_service.db.store import Store
 from cds_service.errors import StorageBusy, UnknownService
 from cds_service.http_input import read_json_object
-from cds_service.pipeline import run_hook
+from cds_service.pipeline import run_hook_detailed
 from cds_service.schemas import validate_feedback
 from cds_service.services import Service, registry
 from cds_service.settings import Settings
@@ -31,11 +31,11 @@ def _settings() -> Settings:
 def _service(service_id: str) -> Service:
     service = registry().get(service_id)
     if service is None:
-        raise UnknownService(f"no CDS service with id '{service_id}'", expression=["id"])
+        raise UnknownService("no CDS service with this id", expression=["id"])
     return service
 
 
-def _store() -> Store:
+def feedback_store() -> Store:
     # Opened (and its schema upgraded) once, in create_app.
     store: Store = current_app.extensions["mrcds_store"]
     return store
@@ -50,19 +50,17 @@ def discovery() -> dict[str, Any]:
 def call_service(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     settings = _settings()
-    body = read_json_object(request, settings.max_body_bytes)
-    started = time.perf_counter()
+    body = read_json_object(request, settings.max_body_bytes, max_resources=settings.max_resources)
+    request_log.set_request_id(body.get("hookInstance"))
     now = datetime.now(UTC)
-    response = run_hook(service, body, settings=settings, now=now)
-    _record_issued(service.id, body["hookInstance"], response["cards"], now)
-    log.info(
-        "service %s hookInstance %s: %d card(s) in %.1f ms",
-        service.id,
-        body.get("hookInstance"),
-        len(response["cards"]),
-        (time.perf_counter() - started) * 1000,
-    )
-    return response
+    result = run_hook_detailed(service, body, settings=settings, now=now)
+    cards = result.response["cards"]
+    _record_issued(service.id, body["hookInstance"], cards, now)
+    request_log.set_card_topics(cards)  # the request's log line says which cards it got
+    metrics.cards_issued(cards)
+    if result.evaluation is not None:
+        metrics.rules_failed(result.evaluation.failed_rules)
+    return result.response
 
 
 def _record_issued(service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime) -> None:
@@ -72,7 +70,7 @@ def _record_issued(service_id: str, hook_instance: str, cards: list[dict[str, An
     turned into a failed hook call.
     """
     try:
-        _store().record_issued(service_id, hook_instance, cards, issued_at=now)
+        feedback_store().record_issued(service_id, hook_instance, cards, issued_at=now)
     except StorageBusy:
         log.warning("hookInstance %s: %d issued card(s) not recorded", hook_instance, len(cards))
 
@@ -82,7 +80,7 @@ def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     body = read_json_object(request, _settings().max_body_bytes)
     validate_feedback(body)
-    result = _store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
+    result = feedback_store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
     log.info(
         "feedback for %s: %d stored, %d duplicate(s), %d for unknown card(s)",
         service.id,
