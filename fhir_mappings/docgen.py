@@ -135,9 +135,11 @@ listed below is not recognised). Every decision is made as of the time of the ho
   never the whole request.
 - **Another patient**: a resource whose `subject` / `patient` names another patient is
   left out and listed.
-- **Left out and listed** ("not used" in the card detail): statuses that do not count,
-  times outside a window or after the evaluation time, units that are not recognised,
-  values with a comparator (`<`, `>`), references that cannot be resolved.
+- **Left out and listed** (in `mr-cds evaluate --explain`, never on a card): statuses that
+  do not count, times outside a window or after the evaluation time, units that are not
+  recognised, implausible values (artefacts), values with a comparator (`<`, `>`) except a
+  lactate bound that decides, references that cannot be resolved. A card says only what
+  was not assessed and could change it.
 """
 
 ECHO = """\

@@ -317,8 +317,11 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     vasodilators = unique(
         m.evidence.what or m.evidence.display or "" for vs in g.vasodilator_classes for m in meds.active(vs)
     )
-    if any(vasodilators):
-        slots["vasodilators"] = ", ".join(v for v in vasodilators if v)
+    named = [v for v in vasodilators if v]
+    if named:
+        slots["vasodilators"] = ", ".join(named)
+        more = g.texts["and_more"].format(count=len(named) - 1) if len(named) > 1 else ""
+        slots["vasodilator_first"] = named[0] + more
     if untreated:
         slots["untreated"] = g.texts["untreated_slot"]
     notes = _unconfirmed(facts)

@@ -286,6 +286,35 @@ def test_hypotension_adds_vasodilator_caution() -> None:
     assert "- SBP 82 mmHg" in card["detail"]
 
 
+LONG_NAME = med(
+    "vasodilators-iv",
+    "MedicationRequest/ntp-1",
+    "7476",
+    "nitroprusside sodium dihydrate infusion concentrate",
+)
+
+
+@pytest.mark.parametrize("heart_failure", [False, True], ids=["no-hf", "hf"])
+@pytest.mark.parametrize(
+    "meds",
+    [
+        medications(),
+        medications(LISINOPRIL),
+        medications(FUROSEMIDE, LISINOPRIL, NOREPI),
+        medications(LISINOPRIL, LONG_NAME),
+        medications(missing=("medication orders: the EHR could not fetch it",)),
+    ],
+    ids=["none", "acei", "several", "long-names", "not-assessed"],
+)
+def test_hypotensive_summary_always_keeps_the_vasodilator_caution(heart_failure: bool, meds: Any) -> None:
+    hf = {"heart_failure_symptoms": present("hf", HF)} if heart_failure else {}
+    card = by_id(run(severe(hypotension=present("h", SBP_82), medications=meds, **hf)), "medical-therapy")
+    assert "vasodilators need caution" in card["summary"]
+    assert len(card["summary"]) < 140
+    if meds.active("ace-inhibitors"):
+        assert "lisinopril" in card["summary"]  # the active vasodilator is named
+
+
 def test_name_only_medication_match_is_flagged() -> None:
     by_name = med("loop-diuretics", "MedicationRequest/furo-2", "", "Furosemide 40 mg tablet", MatchKind.NAME)
     card = by_id(run(severe(medications=medications(by_name))), "medical-therapy")
