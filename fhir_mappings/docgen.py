@@ -74,7 +74,7 @@ def facts_table(t: Thresholds) -> tuple[tuple[str, str, str], ...]:
         (
             "vasoactive_support",
             "MedicationRequest / MedicationAdministration: `vasopressors`, `inotropes`; "
-            "route: `intravenous-route`",
+            "route: `non-intravenous-route`, `intravenous-route`",
             "see below",
         ),
         (

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from fhir_mappings.codesystems import ATC, RXNORM, SNOMED
+from fhir_mappings.codesystems import ATC, RXNORM
 from fhir_mappings.elements import (
     Resource,
     codings,
@@ -36,6 +36,7 @@ from fhir_mappings.valuesets import value_set
 CLASSES = ("loop-diuretics", "ace-inhibitors", "arbs", "vasodilators-iv", "inotropes", "vasopressors")
 VASOACTIVE = ("vasopressors", "inotropes")
 IV_ROUTE = "intravenous-route"
+NOT_IV_ROUTE = "non-intravenous-route"
 REQUEST_STATUSES = frozenset(
     {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
 )
@@ -202,10 +203,11 @@ def _not_vasoactive_use(resource: Resource, by_reference: Mapping[str, Resource]
     A coded route that is not intravenous (an intramuscular auto-injector), or a product
     with an ingredient outside the vasoactive value sets (lidocaine with epinephrine).
     """
-    routes = _routes(resource)
-    iv = value_set(IV_ROUTE)
-    coded_routes = [r for r in routes if any(c.get("system") == SNOMED for c in codings(r))]
-    if coded_routes and not any(iv.match(codings(r)) for r in coded_routes):
+    routes = [codings(r) for r in _routes(resource)]
+    # Only a listed non-intravenous route excludes: an unlisted route code may be a real infusion.
+    if any(value_set(NOT_IV_ROUTE).match(r) for r in routes) and not any(
+        value_set(IV_ROUTE).match(r) for r in routes
+    ):
         return "not-intravenous"
     medication = _medication(resource, by_reference)
     if medication is None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import MatchKind, Status
-from tests.fhir_mappings.charts import facts, reasons
+from tests.fhir_mappings.charts import NOW, chart, facts, reasons
 
 
 def test_furosemide_rxnorm_ingredient_is_an_active_loop_diuretic() -> None:
@@ -138,3 +141,47 @@ def test_ingredient_given_as_a_reference_to_another_contained_medication_is_reso
     )
     assert match.match_kind is MatchKind.INGREDIENT
     assert match.evidence.code == "3616"
+
+
+def _norepinephrine_order(route: str | None) -> dict[str, object]:
+    order: dict[str, object] = {
+        "resourceType": "MedicationRequest",
+        "id": "rx-route",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7512"}]
+        },
+        "subject": {"reference": "Patient/pat-1"},
+    }
+    if route:
+        order["dosageInstruction"] = [
+            {"route": {"coding": [{"system": "http://snomed.info/sct", "code": route}]}}
+        ]
+    return order
+
+
+@pytest.mark.parametrize(
+    ("route", "status"),
+    [
+        (None, Status.PRESENT),
+        ("47625008", Status.PRESENT),
+        ("78421000", Status.ABSENT),
+        ("999999999", Status.PRESENT),
+    ],
+    ids=["no-route", "intravenous", "intramuscular", "unlisted-route"],
+)
+def test_only_a_listed_non_intravenous_route_keeps_a_vasopressor_from_counting(
+    route: str | None, status: Status
+) -> None:
+    base = chart()
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": _norepinephrine_order(route)}],
+    }
+    prefetch = {**base.prefetch, "medication-requests": bundle}
+    fact = map_chart(ChartInput(base.patient_id, prefetch, {}), now=NOW).vasoactive_support
+    assert fact.status is status
+    if status is Status.ABSENT:
+        assert [e.reason for e in fact.shown] == ["not-intravenous"]
