@@ -163,7 +163,8 @@ def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guid
         parts.append(
             f"**{g.texts['not_assessed_heading']}:** " + "; ".join(plain(m, 2 * SUMMARY_LIMIT) for m in gaps)
         )
-    parts.append(f"**{g.texts['evidence_heading']}:** {rec.evidence.short}")
+    bridge = g.texts["acute_bridge_evidence"] if "acute_bridge" in result.notes else ""
+    parts.append(f"**{g.texts['evidence_heading']}:** {rec.evidence.short}{bridge}")
     return "\n\n".join(parts)
 
 

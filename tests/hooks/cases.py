@@ -680,7 +680,7 @@ SCENARIOS: list[Case] = [
             k.sbp("bp-1", 85, at(hours=1)),
         ],
         {"acute-mr-emergency": "critical"},
-        {"acute-mr-emergency": ["mechanical support", "bridge"]},
+        {"acute-mr-emergency": ["mechanical support", "bridge", "weak (guideline key recommendation 2)"]},
         summary={
             "acute-mr-emergency": ["Possible acute MR (acute MI)", "urgent cardiology and cardiac-surgery"]
         },
