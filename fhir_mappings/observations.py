@@ -167,7 +167,7 @@ def reading_of(
         measured = measure(source, analyte)
     except UnitProblem as problem:
         report.note(candidate.resource, f"{shown.display}: {problem}")
-        return f"{shown.display} left out: {problem}"
+        return f"a {analyte.name} value left out: {problem}"  # the short name: read on cards
     return Reading(shown, measured, candidate.time.end, resource_id(candidate.resource))
 
 
@@ -185,7 +185,7 @@ def latest(
         result = reading_of(candidate, analyte, report)
         if isinstance(result, Reading) and (reason := rejects(result)) is not None:
             report.note(candidate.resource, reason)
-            result = f"{result.code.display} left out: {reason}"
+            result = f"a {analyte.name} value left out: {reason}"
         if isinstance(result, Reading):
             return Latest(result, tuple(left_out))
         left_out.append(result)

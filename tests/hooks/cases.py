@@ -818,6 +818,14 @@ SCENARIOS: list[Case] = [
         {"mechanical-support": ["Lactate >15 mmol/L, 2 h ago"]},
         summary={"mechanical-support": ["hypoperfusion"]},
     ),
+    Case(
+        "severe_mr_creatinine_unknown_unit",
+        "Creatinine in an unknown unit: the surgical card says organ function was not assessed, "
+        "in clinical words (no LOINC long name).",
+        [*SEVERE, k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6))],
+        info(*STABLE),
+        {"surgical-repair": ["a creatinine value left out: unit 'mg/L' is not a creatinine unit"]},
+    ),
     # --- revision 2: support that may be running -----------------------------------------
     Case(
         "severe_mr_shock_ecmo_performed_date_time_only",
