@@ -1,6 +1,6 @@
 """Conditions: which are active and confirmed, matched to the spec's value sets.
 
-Spec section 1: active = clinicalStatus active, recurrence or relapse; no clinicalStatus
+docs/clinical-rules.md: active = clinicalStatus active, recurrence or relapse; no clinicalStatus
 counts as active unless ``abatement[x]`` is set. verificationStatus refuted or
 entered-in-error: left out and reported. provisional / differential / unconfirmed: counted,
 but marked unconfirmed.

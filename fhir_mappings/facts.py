@@ -87,7 +87,7 @@ class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
 
 @dataclass(frozen=True)
 class MRGrade:
-    """The MR severity grade on a 0-4+ scale (spec 1.1).
+    """The MR severity grade on a 0-4+ scale (docs/clinical-rules.md, MR grade).
 
     ``grade`` is None when there is no grade within 365 days, or when the deciding
     resource was not machine-readable (``machine_readable`` False); never rounded up.

@@ -1,4 +1,4 @@
-"""Laboratory criteria: the latest value in its window against its cut-off (spec section 1).
+"""Laboratory criteria: the latest value in its window against its cut-off (docs/clinical-rules.md).
 
 Lactate (24 h, >= 2.0 mmol/L; mg/dL / 9.008), creatinine (48 h, >= 2.0 mg/dL or >= 177
 umol/L), total bilirubin (48 h, >= 2.0 mg/dL or >= 34 umol/L), platelets (48 h,

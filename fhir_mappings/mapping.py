@@ -1,4 +1,4 @@
-"""Prefetch -> PatientFacts: the single entry point of the package (spec section 1).
+"""Prefetch -> PatientFacts: the single entry point of the package (docs/clinical-rules.md).
 
 A fact is PRESENT when its criterion is met by data that counts; ABSENT only when the
 data needed to decide was there and did not meet it; UNKNOWN otherwise, with ``missing``
@@ -53,7 +53,7 @@ TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-
 def map_chart(
     chart: ChartInput, *, now: datetime, thresholds: Thresholds | None = None, validate_all: bool = False
 ) -> PatientFacts:
-    """Map the chart to the facts of spec section 1 as of ``now`` (timezone-aware UTC).
+    """Map the chart to the facts of docs/clinical-rules.md as of ``now`` (timezone-aware UTC).
 
     ``validate_all``: validate every resource first, not only those that decide or are
     shown (the reference the lazy path is tested against; only notes can differ).
@@ -221,7 +221,7 @@ class _Mapper:
         }
 
     def organ(self, name: str, conditions: tuple[ActiveCondition, ...], finding: LabFinding) -> Fact:
-        """An active organ-failure Condition, or the lab criterion (spec section 1)."""
+        """An active organ-failure Condition, or the lab criterion (docs/clinical-rules.md)."""
         evidence = tuple(c.evidence for c in conditions) + finding.evidence
         if conditions or finding.status is Status.PRESENT:
             return Fact(name, Status.PRESENT, evidence, finding.missing)

@@ -1,4 +1,4 @@
-"""Medication classes and vasoactive support (spec section 1).
+"""Medication classes and vasoactive support (docs/clinical-rules.md).
 
 A drug is recognised, in order, by an RxNorm or ATC code on the order itself (or on the
 referenced / contained Medication's code), by a ``Medication.ingredient`` code, and only

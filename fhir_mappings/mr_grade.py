@@ -1,4 +1,4 @@
-"""The MR severity grade on a 0-4+ scale (spec section 1.1).
+"""The MR severity grade on a 0-4+ scale (docs/clinical-rules.md, MR grade).
 
 The latest echo Observation coded in ``echo-mr-grade`` (status final, amended or
 corrected) within 365 days decides. If it is not machine-readable the grade is unknown:
@@ -26,7 +26,7 @@ from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
 
-#: ``valueString`` accepted as a grade: exactly 0-4 with an optional "+" (spec 1.1).
+#: ``valueString`` accepted as a grade: exactly 0-4 with an optional "+" (docs/clinical-rules.md, MR grade).
 _GRADE_STRING = re.compile(r"^[0-4]\+?$")
 #: A short string of digits and grade punctuation may be quoted back; other text never is.
 _QUOTABLE = re.compile(r"^[0-9+\-/. ]{1,12}$")
@@ -165,7 +165,7 @@ def mr_on_echo(
     thresholds: Thresholds,
     unavailable: str | None,
 ) -> Fact:
-    """The latest echo, if within the window (30 days), shows MR 2+ or worse (spec section 1).
+    """The latest echo, if within the window (30 days), shows MR 2+ or worse (docs/clinical-rules.md).
 
     A range counts by its lower bound (``3-4+`` is at least moderate); a grade that a
     later intervention superseded does not count.

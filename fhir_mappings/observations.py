@@ -1,6 +1,6 @@
 """Observations: status, effective time and window, then the latest usable value.
 
-Spec section 1: only final, amended or corrected count; "latest" is the valid one with the
+docs/clinical-rules.md: only final, amended or corrected count; "latest" is the valid one with the
 latest effective time; for each lab the latest value in its window decides (not the
 worst). A value in an unknown unit is left out and reported, and the next one decides.
 """

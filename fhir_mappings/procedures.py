@@ -1,4 +1,4 @@
-"""Organ support: Procedures, Devices and DeviceUseStatements (spec section 1).
+"""Organ support: Procedures, Devices and DeviceUseStatements (docs/clinical-rules.md).
 
 Mechanical circulatory support (``ecmo-circulatory``, ``iabp``, ``percutaneous-vad``): a
 Procedure in progress, or completed whose performedPeriod started within 30 days and has
@@ -30,7 +30,7 @@ from fhir_mappings.valuesets import ValueSetCode, value_set
 
 CIRCULATORY = ("ecmo-circulatory", "iabp", "percutaneous-vad")
 #: ECMO coded without its configuration: it may be veno-venous (lungs only) or
-#: veno-arterial, so circulatory support is unknown, never assumed (spec section 1).
+#: veno-arterial, so circulatory support is unknown, never assumed (docs/clinical-rules.md).
 ECMO_UNSPECIFIED = "ecmo-unspecified"
 RESPIRATORY = ("ecmo-respiratory", "invasive-ventilation")
 VV_ECMO = "ecmo-respiratory"

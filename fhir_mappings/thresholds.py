@@ -1,4 +1,4 @@
-"""Thresholds and time windows of spec section 1, as data with their sources.
+"""Thresholds and time windows of docs/clinical-rules.md, as data with their sources.
 
 Defaults live in ``thresholds.json`` (each value with its unit and source). A site can
 override any subset with its own JSON file, either flat (``{"sbp_below_mmhg": 85}``) or
@@ -46,7 +46,7 @@ class Thresholds:
     acute_trigger_window_days: float
     support_procedure_window_days: float
     mr_on_echo_window_days: float
-    #: Plausibility limits: a reading outside is an artefact, left out (spec section 1).
+    #: Plausibility limits: a reading outside is an artefact, left out (docs/clinical-rules.md).
     sbp_plausible_min_mmhg: float
     sbp_plausible_max_mmhg: float
     map_plausible_min_mmhg: float

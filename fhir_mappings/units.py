@@ -1,6 +1,6 @@
 """Units of the quantities the guideline reads: recognise, never guess, convert.
 
-Spec section 1: match the UCUM ``code`` when the quantity's ``system`` is UCUM; otherwise
+docs/clinical-rules.md: match the UCUM ``code`` when the quantity's ``system`` is UCUM; otherwise
 accept the ``unit`` text only when it is a known spelling. Anything else is left out and
 reported. Conversions are limited to the pairs the spec names.
 """
@@ -60,7 +60,7 @@ class Analyte:
 
 #: Conversion factors. Creatinine: molar mass 113.12 g/mol, so 1 mg/dL = 88.4 umol/L;
 #: total bilirubin: 584.66 g/mol, so 1 mg/dL = 17.1 umol/L (standard SI conversion
-#: factors, e.g. AMA Manual of Style SI conversion table); lactate: spec section 1,
+#: factors, e.g. AMA Manual of Style SI conversion table); lactate: docs/clinical-rules.md,
 #: mg/dL / 9.008 = mmol/L (90.08 g/mol); platelets: 10*3/uL = 10*9/L (same quantity).
 CREATININE_UMOL_PER_MG_DL = 88.4
 BILIRUBIN_UMOL_PER_MG_DL = 17.1

@@ -1,4 +1,4 @@
-"""Hypotension: latest SBP < 90 mm[Hg] or latest MAP < 60 mm[Hg] within 24 h (spec section 1).
+"""Hypotension: latest SBP < 90 mm[Hg] or latest MAP < 60 mm[Hg] within 24 h (docs/clinical-rules.md).
 
 SBP comes standalone (LOINC 8480-6) or as a component of the blood-pressure panel
 (85354-9). MAP is measured (8478-0, standalone or in the panel) or computed as
@@ -81,7 +81,7 @@ def blood_pressures(
 
 @dataclass(frozen=True)
 class Limits:
-    """A reading's plausible range, read from the thresholds (spec section 1)."""
+    """A reading's plausible range, read from the thresholds (docs/clinical-rules.md)."""
 
     label: str
     low: Callable[[Thresholds], float]

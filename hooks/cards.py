@@ -22,7 +22,7 @@ from hooks.text import collapse, join_limited, plain, unique
 #: CDS Hooks: "summary ... <140 characters".
 SUMMARY_LIMIT = 140
 _MAX_EVIDENCE_PER_CHECK = 6
-#: Spec 2.1: at most five one-line facts, and a short "Not assessed" line.
+#: A card shows at most five one-line facts, and a short "Not assessed" line.
 _MAX_WHY = 5
 _MAX_GAPS = 3
 #: Checks whose unknown status is the card's reason or only context: not a gap to list.
@@ -32,7 +32,7 @@ _NOT_A_GAP = frozenset({"mr_grade", "current_grade"})
 def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
     """The first template of the variant whose slots are all filled and that fits.
 
-    An unconfirmed MR diagnosis changes the action: the summary says so (spec 2.1).
+    An unconfirmed MR diagnosis changes the action: the summary says so (docs/clinical-rules.md).
     """
     templates = rec.summaries.get(result.variant) or rec.summaries["default"]
     for template in templates:

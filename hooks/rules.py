@@ -1,4 +1,4 @@
-"""The seven recommendations of clinical-spec.md section 2, one function each.
+"""The seven recommendations of docs/clinical-rules.md, one function each.
 
 A rule reads facts only (never FHIR) and names value sets by id; it returns every check
 that decided it, fired or not, so that cards and ``mr-cds evaluate --explain`` show the
@@ -257,7 +257,7 @@ def _group_label(group: Sequence[str], g: Guideline) -> str:
 
 
 def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...]:
-    """Evidence of the group's active orders; a match on the name alone says so (spec section 1)."""
+    """Evidence of the group's active orders; a match on the name alone says so (docs/clinical-rules.md)."""
     return tuple(
         replace(m.evidence, reason="name-only") if m.match_kind is MatchKind.NAME else m.evidence
         for vs in group
@@ -293,7 +293,7 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     meds = facts.medications
     hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=Role.CONTEXT)
     hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
-    # "No active loop diuretic" needs medication data: unknown is not "none" (spec section 1).
+    # "No active loop diuretic" needs medication data: unknown is not "none" (docs/clinical-rules.md).
     untreated = hf.met and meds.assessed and not meds.active(g.loop_diuretic_class)
     groups = g.first_line_classes
     active = [_group_label(gr, g) for gr in groups if any(meds.active(vs) for vs in gr)]

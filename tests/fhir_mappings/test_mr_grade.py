@@ -1,4 +1,4 @@
-"""MR grade (spec 1.1): latest echo within 365 days decides; never round up."""
+"""MR grade (docs/clinical-rules.md, MR grade): latest echo within 365 days decides; never round up."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 them to ``tests/hooks/scenarios/*.json`` and ``examples/patients/*.json`` (+ README).
 
 Each scenario names the cards that must appear (with their indicator) and, implicitly,
-that no other card may; boundaries of clinical-spec.md section 1 come in pairs.
+that no other card may; boundaries of docs/clinical-rules.md come in pairs.
 """
 
 from __future__ import annotations

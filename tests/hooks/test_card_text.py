@@ -1,4 +1,4 @@
-"""Spec 2.1: every demo and scenario card reads in ten seconds, in clinical words.
+"""Every demo and scenario card reads in ten seconds, in clinical words.
 
 Renders every card of every scenario and demo patient and fails on any form a clinician
 cannot use at the bedside: raw units, LOINC long names, SNOMED semantic tags, resource
@@ -20,7 +20,7 @@ from hooks.text import plain
 from tests.hooks.cases import DEMO_DIR, DEMOS
 from tests.hooks.test_scenarios import SCENARIOS, evaluate
 
-#: Spec 2.1 aims for under 700 characters; above 1,000 a detail is a wall of text.
+#: A card aims for under 700 characters; above 1,000 a detail is a wall of text.
 DETAIL_LIMIT = 1000
 RESOURCE_TYPES = (
     "Observation|Condition|Procedure|Device|DeviceUseStatement|MedicationRequest|"

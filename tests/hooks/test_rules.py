@@ -1,4 +1,4 @@
-"""Each recommendation of clinical-spec.md section 2 on hand-built facts, one case per test."""
+"""Each recommendation of docs/clinical-rules.md on hand-built facts, one case per test."""
 
 from __future__ import annotations
 
