@@ -13,7 +13,7 @@ from cds_service import db_cli, evaluate_cli
 from cds_service.auth import resolve_auth
 from cds_service.db.engine import make_engine
 from cds_service.errors import ConfigurationError
-from cds_service.serve_checks import database_shown, port_problem
+from cds_service.serve_checks import database_shown, metrics_dir_problem, port_problem
 from cds_service.settings import Settings
 
 
@@ -71,6 +71,10 @@ def _serve(args: argparse.Namespace) -> int:
         resolve_auth(settings, args.host, warn=False)  # the mode depends on the address
     except ConfigurationError as exc:
         return _refuse(exc)
+    problem = metrics_dir_problem(settings.metrics)
+    if problem:
+        print(f"mr-cds: {problem}", file=sys.stderr)
+        return 2
     print(
         f"mr-cds {_version()}: serving on http://{bind} with {args.workers} worker(s); "
         f"feedback database {database_shown(settings.database_url)}; "

@@ -240,11 +240,15 @@ class Settings:
         return settings
 
 
+#: Variables of the test suite (e.g. MRCDS_TEST_POSTGRES_URL), not of the service.
+TEST_PREFIX = ENV_PREFIX + "TEST_"
+
+
 def _refuse_unknown_variables(env: Mapping[str, str]) -> None:
     """A misspelt variable name would otherwise be ignored without a word."""
     known = [ENV_PREFIX + f.name.upper() for f in fields(Settings)]
     for name in sorted(env):
-        if name.startswith(ENV_PREFIX) and name not in known:
+        if name.startswith(ENV_PREFIX) and not name.startswith(TEST_PREFIX) and name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigurationError(f"{name}: not a setting of this service{hint}")

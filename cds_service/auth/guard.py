@@ -49,9 +49,9 @@ def install(app: Flask, config: AuthConfig, engine: Callable[[], Engine]) -> Non
         try:
             g.cds_client = verifier().verify(request.headers.get("Authorization"), audience)
         except AuthRejected as exc:
-            metrics.jwt_rejected(exc.reason.value)
             route = request.url_rule.rule if request.url_rule is not None else "(no route)"
             log.info("%s %s -> 401 (%s)", request.method, route, exc.reason.value)
+            metrics.jwt_rejected(exc.reason.value)
             raise Unauthorized("authentication required") from None
 
 

@@ -374,3 +374,18 @@ def test_an_unusable_key_set_is_401_keys_unavailable(
     path.write_text(json.dumps([{"iss": t.ISS, "jku": httpserver.url_for("/jwks.json")}]))
     client = make_app(auth="jwt", trusted_issuers=str(path), public_base_url=t.PUBLIC_BASE).test_client()
     _refused_for("keys_unavailable", lambda: _call(client, t.sign(ES, t.claims(SERVICE_AUD))))
+
+
+def test_a_refused_token_is_counted_by_reason_in_the_metrics(
+    make_app: Callable[..., Flask], issuers_file: Path
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def expired() -> float:
+        return REGISTRY.get_sample_value("mrcds_jwt_rejections_total", {"reason": "expired"}) or 0.0
+
+    app = make_app(auth="jwt", trusted_issuers=str(issuers_file), public_base_url=t.PUBLIC_BASE)
+    before = expired()
+    now = int(time.time())
+    _call(app.test_client(), t.sign(ES, t.claims(SERVICE_AUD, iat=now - 900, exp=now - 600)))
+    assert expired() == before + 1
