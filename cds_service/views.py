@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, after_this_request, current_app, request
 
 from cds_service.db.store import Store
 from cds_service.errors import StorageBusy, UnknownService
@@ -54,7 +54,8 @@ def call_service(service_id: str) -> dict[str, Any]:
     started = time.perf_counter()
     now = datetime.now(UTC)
     response = run_hook(service, body, settings=settings, now=now)
-    _record_issued(service.id, body["hookInstance"], response["cards"], now)
+    if response["cards"]:
+        _record_issued_after_answering(service.id, body["hookInstance"], response["cards"], now)
     log.info(
         "service %s hookInstance %s: %d card(s) in %.1f ms",
         service.id,
@@ -65,16 +66,30 @@ def call_service(service_id: str) -> dict[str, Any]:
     return response
 
 
-def _record_issued(service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime) -> None:
+def _record_issued_after_answering(
+    service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime
+) -> None:
     """Remember which recommendation each card uuid carried, for the feedback report.
 
-    The clinician's cards matter more than the record: a busy database is logged, not
-    turned into a failed hook call.
+    The write runs when the server closes the response, after the EHR has its cards, so a
+    busy database never delays them; a failure is logged (ids only), never raised.
     """
-    try:
-        _store().record_issued(service_id, hook_instance, cards, issued_at=now)
-    except StorageBusy:
-        log.warning("hookInstance %s: %d issued card(s) not recorded", hook_instance, len(cards))
+    store = _store()
+
+    def record() -> None:
+        try:
+            store.record_issued(service_id, hook_instance, cards, issued_at=now)
+        except StorageBusy:
+            log.warning(
+                "hookInstance %s: %d issued card(s) not recorded (database busy)", hook_instance, len(cards)
+            )
+        except Exception as exc:  # the answer is sent: nobody else would see it
+            log.error("hookInstance %s: issued cards not recorded: %s", hook_instance, type(exc).__name__)
+
+    @after_this_request
+    def _on_close(response: Response) -> Response:
+        response.call_on_close(record)
+        return response
 
 
 @blueprint.post("/cds-services/<service_id>/feedback")

@@ -320,12 +320,25 @@ def test_issued_card_records_hold_no_patient_id_and_no_text(
     store_app: Flask, store_client: FlaskClient
 ) -> None:
     body = demo_request("01-acute-mr-after-mi.json", hook_instance="hook-42")
-    cards = store_client.post(SERVICE_URL, json=body).get_json()["cards"]
+    with store_client.post(SERVICE_URL, json=body) as response:
+        cards = response.get_json()["cards"]
     stored = json.dumps(issued_rows(_store(store_app).engine), default=str)
     assert body["context"]["patientId"] not in stored
     for card in cards:
         assert card["summary"] not in stored
         assert card["source"]["topic"]["display"] not in stored
+
+
+def test_cards_are_recorded_once_the_answer_is_sent_not_before(
+    store_app: Flask, store_client: FlaskClient
+) -> None:
+    response = store_client.post(
+        SERVICE_URL, json=demo_request("06-mr-needs-echo.json", hook_instance="hook-46")
+    )
+    assert response.get_json()["cards"]
+    assert issued_rows(_store(store_app).engine) == []
+    response.close()  # what the server does after writing the answer to the socket
+    assert [r["hook_instance"] for r in issued_rows(_store(store_app).engine)] == ["hook-46"]
 
 
 def test_a_response_without_cards_records_nothing(store_app: Flask, store_client: FlaskClient) -> None:
