@@ -67,6 +67,33 @@ def test_upgrading_again_changes_nothing(database_url: str) -> None:
     assert again == (migrate.head_revision(), migrate.head_revision())
 
 
+def test_replicas_upgrading_a_new_database_at_once_both_succeed(database_url: str) -> None:
+    engines = [make_engine(database_url) for _ in range(3)]
+    results: list[tuple[str | None, str]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def upgrade(engine: sa.Engine) -> None:
+        start.wait()
+        try:
+            results.append(migrate.upgrade(engine))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upgrade, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert {after for _, after in results} == {migrate.head_revision()}
+        assert migrate.current_revision(engines[0]) == migrate.head_revision()
+    finally:
+        for e in engines:
+            e.dispose()
+
+
 def test_no_request_creates_tables(store_app: Flask, store_client: FlaskClient) -> None:
     # The schema exists before the first request; a request that found it missing would fail.
     engine = _store(store_app).engine
