@@ -1,184 +1,378 @@
-"""How long the EHR waits on us: one hook call, in process and over HTTP.
+"""What a hook call costs, against the floor of parsing its JSON: one command, one report.
 
-    .venv/bin/python benchmarks/bench_hook.py [--repeat 50] [--no-http]
+    .venv/bin/python benchmarks/bench_hook.py [--quick] [--out benchmarks/results]
 
-In process: ``run_hook`` (schema validation, gathering, mapping, rules, cards) on every demo
-patient in ``examples/patients/`` at its pinned evaluation time, and on a large chart (a
-demo patient padded with ~550 unrelated resources, ~600 KB). Over HTTP: the same requests,
-times shifted to the present, posted to ``mr-cds serve`` (gunicorn, 2 workers) on a free
-loopback port with one keep-alive connection. Prints mean, p50, p95 and max in ms.
-Numbers go into issue notes; tests never assert on time.
+Charts (``benchmarks/charts.py``): the 9-resource severe-MR demo, and the demo padded to
+50, 450 and 4,400 resources with what the service's searches return. For each chart:
+
+* **stages, in process**: body parse, schema validation, gathering, mapping (facts),
+  rules and cards, response serialisation (median ms);
+* **latency over HTTP**: ``mr-cds serve --workers 1`` and one keep-alive connection,
+  p50 / p95 / p99 of the wall time seen by the client;
+* **CPU per request**: the worker's run time from ``/proc/<pid>/task/*/schedstat``, for the
+  service and, side by side in alternating blocks, for ``benchmarks/bare_app.py`` (a bare
+  Flask + gunicorn app that only parses the same body); their ratio, per block and overall;
+* **throughput**: ``--workers 2`` under ``--clients`` concurrent loopback connections
+  (a Python client: it shares the machine's cores with the servers);
+* **peak RSS** of the one-worker service (``VmHWM``), a fresh server per chart.
+
+Writes ``<out>.md`` (a Markdown table) and ``<out>.json``. The run takes two to four
+minutes (``--quick``: under a minute). The machine is shared: the load average before and
+after and the spread of the per-block ratios are reported as the noise. Tests never assert
+on time.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import gc
+import http.client
 import json
 import os
-import socket
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from cds_service.demo import as_of, shift_times
-from cds_service.pipeline import run_hook
-from cds_service.services import registry
-from cds_service.settings import Settings
-
 ROOT = Path(__file__).resolve().parents[1]
-PATIENTS = ROOT / "examples" / "patients"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.charts import charts, resource_count  # noqa: E402
+from cds_service import gather as gathering  # noqa: E402
+from cds_service.demo import as_of, shift_times  # noqa: E402
+from cds_service.hook_request import HookRequest  # noqa: E402
+from cds_service.json_codec import dumps, loads  # noqa: E402
+from cds_service.schemas import validate_request  # noqa: E402
+from cds_service.services import registry  # noqa: E402
+from cds_service.settings import Settings  # noqa: E402
+from fhir_mappings import map_chart  # noqa: E402
+from hooks import evaluate_detailed  # noqa: E402
+
 SERVICE_ID = "severe-mitral-regurgitation"
-JSON = {"Content-Type": "application/json"}
+PATH = f"/cds-services/{SERVICE_ID}"
+#: Requests per block (three blocks per chart, alternating service and bare app).
+REQUESTS = {"demo (9)": 150, "50": 100, "450": 24, "4,400": 4}
+BLOCKS = 3
 
 
-def _as_of(body: dict[str, Any]) -> datetime:
-    return as_of(body) or datetime.now(UTC)
+# -- in process ------------------------------------------------------------------------
 
 
-def padded_chart(body: dict[str, Any], target_resources: int = 550) -> dict[str, Any]:
-    """The request with unrelated Observations (heart rate, ...) added until the chart is large."""
-    big = copy.deepcopy(body)
-    as_of = _as_of(big)
-    empty = {"resourceType": "Bundle", "type": "searchset", "entry": []}
-    vitals = big["prefetch"].get("vital-signs") or empty
-    big["prefetch"]["vital-signs"] = vitals
-    vitals.setdefault("entry", [])
-    for i in range(target_resources):
-        when = (as_of - timedelta(minutes=15 * i)).isoformat().replace("+00:00", "Z")
-        vitals["entry"].append(
-            {
-                "fullUrl": f"urn:uuid:pad-{i}",
-                "resource": {
-                    "resourceType": "Observation",
-                    "id": f"pad-{i}",
-                    "status": "final",
-                    "category": [
-                        {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                    "code": "vital-signs",
-                                }
-                            ]
-                        }
-                    ],
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-                    "subject": {"reference": f"Patient/{big['context']['patientId']}"},
-                    "effectiveDateTime": when,
-                    "valueQuantity": {
-                        "value": 80 + i % 30,
-                        "unit": "/min",
-                        "system": "http://unitsofmeasure.org",
-                        "code": "/min",
-                    },
-                    "note": [{"text": "padding resource for the benchmark " * 3}],
-                },
-            }
-        )
-    return big
-
-
-def _stats(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return (
-        f"mean {statistics.fmean(ordered):7.2f}  p50 {statistics.median(ordered):7.2f}  "
-        f"p95 {p95:7.2f}  max {ordered[-1]:7.2f} ms"
-    )
-
-
-def _time(call: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    result = call()  # warm-up: caches, value sets, first import
-    samples = []
-    for _ in range(repeat):
+def _median_ms(call: Callable[[], Any], budget_s: float) -> float:
+    call()  # warm: value sets, models, validators
+    samples: list[float] = []
+    spent = time.perf_counter()
+    while len(samples) < 5 or (time.perf_counter() - spent < budget_s and len(samples) < 200):
         started = time.perf_counter()
-        result = call()
+        call()
         samples.append((time.perf_counter() - started) * 1000)
-    return samples, result
+    return statistics.median(samples)
 
 
-def in_process(cases: dict[str, dict[str, Any]], repeat: int) -> None:
+def _ids() -> str:
+    return "00000000-0000-4000-8000-000000000000"
+
+
+def _chart(body: dict[str, Any]) -> Any:
+    keys = registry()[SERVICE_ID].prefetch_keys
+    return gathering.gather(HookRequest.from_json(body), keys, Settings.load({}))
+
+
+def stages(body: dict[str, Any], budget_s: float) -> dict[str, float]:
+    """Median ms of each stage of ``run_hook`` (plus the HTTP body parse and serialisation)."""
     service = registry()[SERVICE_ID]
     settings = Settings.load({})
-    print(f"in process: run_hook, {repeat} runs each")
-    for name, body in cases.items():
-        samples, response = _time(
-            lambda body=body: run_hook(service, body, settings=settings, now=_as_of(body)), repeat
-        )
-        size = len(json.dumps(body)) // 1024
-        print(f"  {name:<38} {size:5d} KB  {len(response['cards'])} cards  {_stats(samples)}")
+    now = as_of(body)
+    assert now is not None
+    raw = json.dumps(body).encode()
+    request = HookRequest.from_json(body)
+    chart = _chart(body)
+    facts = map_chart(chart, now=now)
+    response = {"cards": list(evaluate_detailed(facts, now=now, ids=_ids).cards)}
+    return {
+        "parse (stdlib json)": _median_ms(lambda: json.loads(raw), budget_s),
+        "parse (service)": _median_ms(lambda: loads(raw), budget_s),
+        "schema": _median_ms(lambda: validate_request(body), budget_s),
+        "gather": _median_ms(lambda: gathering.gather(request, service.prefetch_keys, settings), budget_s),
+        "facts": _median_ms(lambda: map_chart(chart, now=now), budget_s),
+        "rules + cards": _median_ms(lambda: evaluate_detailed(facts, now=now, ids=_ids), budget_s),
+        "serialise": _median_ms(lambda: dumps(response), budget_s),
+    }
+
+
+# -- servers ---------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def workers(self) -> list[int]:
+        """The gunicorn worker pids (children of the master)."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    found.append(int(entry))
+        return sorted(found)
+
+    def cpu_s(self) -> float:
+        """CPU seconds the workers have run so far: the kernel's per-thread run time.
+
+        ``/proc/<pid>/task/<tid>/schedstat`` counts nanoseconds on a CPU (user and system);
+        ``utime``/``stime`` in ``/proc/<pid>/stat`` tick at 10 ms, too coarse for a 0.3 ms
+        request.
+        """
+        total = 0
+        for pid in self.workers():
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e9
+
+    def peak_rss_mib(self) -> float:
+        peak = 0
+        for pid in self.workers():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        return peak / 1024
 
 
 def _free_port() -> int:
+    import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def over_http(cases: dict[str, dict[str, Any]], repeat: int) -> None:
+@contextmanager
+def server(kind: str, workers: int) -> Iterator[Server]:
+    """``service`` (mr-cds serve) or ``bare`` (benchmarks/bare_app.py), on a free port."""
     port = _free_port()
-    data_home = tempfile.mkdtemp()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
-    env.update(XDG_DATA_HOME=data_home, MRCDS_LOG_LEVEL="WARNING")
-    exe = Path(sys.executable).parent / "mr-cds"
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env.update(XDG_DATA_HOME=tempfile.mkdtemp(), MRCDS_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    bin_dir = Path(sys.executable).parent
+    if kind == "service":
+        cmd = [str(bin_dir / "mr-cds"), "serve", "--port", str(port), "--workers", str(workers)]
+    else:
+        cmd = [
+            str(bin_dir / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--preload",
+            "--worker-class",
+            "gthread",  # the service's own worker: the same server cost on both sides
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "benchmarks.bare_app:app",
+        ]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        print(f"over HTTP: mr-cds serve (gunicorn, 2 workers), {repeat} POSTs each, one connection")
-        with requests.Session() as session:
-            for name, body in cases.items():
-                shifted = json.dumps(shift_times(body, datetime.now(UTC)))
-                url = f"{base}/cds-services/{SERVICE_ID}"
-
-                def post(shifted: str = shifted, url: str = url) -> int:
-                    response = session.post(url, data=shifted, headers=JSON, timeout=10)
-                    response.raise_for_status()
-                    return len(response.json()["cards"])
-
-                samples, cards = _time(post, repeat)
-                print(f"  {name:<38} {cards} cards  {_stats(samples)}")
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} server did not start")
+            time.sleep(0.1)
+        yield Server(proc, port)
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-def main() -> None:
+def _post(conn: http.client.HTTPConnection, raw: bytes) -> None:
+    conn.request("POST", PATH, body=raw, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status}: {payload[:200]!r}")
+
+
+def _block(srv: Server, raw: bytes, n: int) -> tuple[float, list[float]]:
+    """``n`` POSTs on one connection: (worker CPU seconds per request, wall ms of each)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    _post(conn, raw)  # connection open, worker warm
+    walls = []
+    cpu_before = srv.cpu_s()
+    for _ in range(n):
+        started = time.perf_counter()
+        _post(conn, raw)
+        walls.append((time.perf_counter() - started) * 1000)
+    cpu = (srv.cpu_s() - cpu_before) / n
+    conn.close()
+    return cpu, walls
+
+
+def throughput(srv: Server, raw: bytes, clients: int, seconds: float) -> float:
+    """Requests per second completed by ``clients`` connections posting back to back."""
+    done = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(slot: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        while time.monotonic() < stop:
+            _post(conn, raw)
+            done[slot] += 1
+        conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+@dataclass
+class ChartResult:
+    name: str
+    resources: int
+    kib: int
+    cards: int
+    stages_ms: dict[str, float]
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    service_cpu_ms: float = 0.0
+    bare_cpu_ms: float = 0.0
+    ratio: float = 0.0
+    block_ratios: list[float] = field(default_factory=list)
+    service_rps_2w: float = 0.0
+    bare_rps_2w: float = 0.0
+    peak_rss_mib: float = 0.0
+
+
+def measure(name: str, body: dict[str, Any], args: argparse.Namespace) -> ChartResult:
+    scale = 4 if args.quick else 1
+    now = as_of(body)
+    assert now is not None
+    in_process = stages(body, 0.3 / scale)
+    cards = len(evaluate_detailed(map_chart(_chart(body), now=now), now=now, ids=_ids).cards)
+    raw = json.dumps(shift_times(body, datetime.now(UTC))).encode()
+    result = ChartResult(name, resource_count(body), len(raw) // 1024, cards, in_process)
+    n = max(2, REQUESTS[name] // scale)
+    service_cpu: list[float] = []
+    bare_cpu: list[float] = []
+    walls: list[float] = []
+    with server("service", 1) as svc, server("bare", 1) as bare:
+        for _ in range(BLOCKS):
+            cpu, wall = _block(svc, raw, n)
+            service_cpu.append(cpu)
+            walls.extend(wall)
+            bare_cpu.append(_block(bare, raw, n)[0])
+        result.peak_rss_mib = round(svc.peak_rss_mib(), 1)
+    result.p50_ms, result.p95_ms, result.p99_ms = (round(_percentile(walls, q), 2) for q in (0.5, 0.95, 0.99))
+    result.service_cpu_ms = round(statistics.fmean(service_cpu) * 1000, 2)
+    result.bare_cpu_ms = round(statistics.fmean(bare_cpu) * 1000, 2)
+    result.ratio = round(result.service_cpu_ms / result.bare_cpu_ms, 2) if result.bare_cpu_ms else 0.0
+    result.block_ratios = [round(s / b, 2) if b else 0.0 for s, b in zip(service_cpu, bare_cpu, strict=True)]
+    seconds = args.seconds / scale
+    with server("service", 2) as svc:
+        result.service_rps_2w = round(throughput(svc, raw, args.clients, seconds), 1)
+    with server("bare", 2) as bare:
+        result.bare_rps_2w = round(throughput(bare, raw, args.clients, seconds), 1)
+    return result
+
+
+def markdown(results: list[ChartResult], meta: dict[str, Any]) -> str:
+    lines = [
+        f"Run {meta['started']} on {meta['machine']}; load average {meta['load_before']} before, "
+        f"{meta['load_after']} after; {meta['duration_s']:.0f} s.",
+        "",
+        "| chart | resources | KiB | cards | service CPU/req | bare parse CPU/req | ratio (per block) "
+        "| p50 / p95 / p99 ms (1 worker) | req/s, 2 workers (bare) | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        blocks = ", ".join(f"{b:.1f}" for b in r.block_ratios)
+        lines.append(
+            f"| {r.name} | {r.resources} | {r.kib} | {r.cards} | {r.service_cpu_ms:.1f} ms "
+            f"| {r.bare_cpu_ms:.1f} ms | **{r.ratio:.1f}x** ({blocks}) "
+            f"| {r.p50_ms:.1f} / {r.p95_ms:.1f} / {r.p99_ms:.1f} "
+            f"| {r.service_rps_2w:.0f} ({r.bare_rps_2w:.0f}) | {r.peak_rss_mib:.0f} |"
+        )
+    names = list(results[0].stages_ms)
+    lines += ["", "Stages in process, median ms:", "", "| chart | " + " | ".join(names) + " |"]
+    lines.append("|---" * (len(names) + 1) + "|")
+    for r in results:
+        lines.append(f"| {r.name} | " + " | ".join(f"{r.stages_ms[s]:.2f}" for s in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="a quarter of the requests and time")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent connections (default 4)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per throughput run (default 4)")
+    parser.add_argument("--only", help="comma-separated chart names (default: all)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="path without suffix")
     args = parser.parse_args()
-    cases = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(PATIENTS.glob("*.json"))}
-    if not cases:
-        raise SystemExit(f"no demo patients in {PATIENTS}")
-    first = next(iter(cases))
-    cases[f"{first} + 550 padding resources"] = padded_chart(cases[first])
-    in_process(cases, args.repeat)
-    if not args.no_http:
-        over_http(cases, args.repeat)
+    wanted = set(args.only.split(",")) if args.only else None
+    started = time.monotonic()
+    meta: dict[str, Any] = {
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_before": Path("/proc/loadavg").read_text().split()[0],
+    }
+    results = []
+    for name, body in charts().items():
+        if wanted is None or name in wanted:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            results.append(measure(name, body, args))
+            gc.collect()
+    meta["load_after"] = Path("/proc/loadavg").read_text().split()[0]
+    meta["duration_s"] = time.monotonic() - started
+    text = markdown(results, meta)
+    out = Path(args.out)
+    out.with_suffix(".md").write_text(text, encoding="utf-8")
+    out.with_suffix(".json").write_text(
+        json.dumps({"meta": meta, "charts": [asdict(r) for r in results]}, indent=2) + "\n", encoding="utf-8"
+    )
+    print(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

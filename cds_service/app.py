@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from cds_service.cors import apply_cors
 from cds_service.db.startup import open_store
 from cds_service.errors import CdsError, StorageBusy, operation_outcome
+from cds_service.json_codec import JsonProvider
 from cds_service.settings import Settings
 from cds_service.views import blueprint
 from cds_service.warmup import warm_up
@@ -32,7 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Bounds reading a body sent without Content-Length (chunked); with one, the view
     # answers 413 before reading anything.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = JsonProvider(app)  # orjson when installed; keys keep their order
     app.register_blueprint(blueprint)
     app.extensions["mrcds_store"] = open_store(settings)
     _register_error_handlers(app)

@@ -82,13 +82,16 @@ class _GunicornApp:
 
             def load(self) -> Any:
                 from cds_service.app import create_app
+                from cds_service.warmup import settle_heap
 
                 try:
-                    return create_app()
+                    app = create_app()
                 except ConfigurationError as exc:
                     # e.g. the database cannot be reached or upgraded: one line, no traceback.
                     print(f"mr-cds: {exc.diagnostics}", file=sys.stderr)
                     raise SystemExit(2) from None
+                settle_heap()  # in the master, before the workers fork
+                return app
 
         self._app = App()
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Request
 
 from cds_service.errors import MalformedJson, PayloadTooLarge, SchemaViolation, UnsupportedMediaType
+from cds_service.json_codec import loads
 
 
 def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         )
     raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH when no Content-Length
     try:
-        body = json.loads(raw)
+        body = loads(raw)
     except UnicodeDecodeError:
         raise MalformedJson("request body is not UTF-8 encoded JSON", expression=["(body)"]) from None
     except json.JSONDecodeError as exc:

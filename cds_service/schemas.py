@@ -84,14 +84,14 @@ def _describe(error: ValidationError) -> str:
         return f"missing required field '{where}'"
     if validator == "dependentRequired":
         return f"missing field '{where}': it is required when fhirAuthorization is present"
+    if validator == "type" and error.validator_value == ["object", "null"]:
+        return f"'{where}' must be a FHIR resource (an object with resourceType) or null"
     if validator == "type":
         return f"'{where}' must be of type {error.validator_value}"
     if validator == "pattern":
         return f"'{where}' does not have the expected format"
     if validator in ("enum", "const"):
         return f"'{where}' must be one of {error.validator_value}"
-    if validator == "oneOf":
-        return f"'{where}' must be a FHIR resource (an object with resourceType) or null"
     if validator in ("minLength", "minItems"):
         return f"'{where}' must not be empty"
     if validator in ("maxLength", "maxItems"):

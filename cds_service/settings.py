@@ -120,7 +120,12 @@ class Settings:
         3.0, _positive_float, "Overall deadline (seconds) for fetching missing prefetch data per hook call."
     )
     fhir_max_pages: int = _setting(5, _positive_int, "Most `next` pages followed per search.")
-    fhir_max_workers: int = _setting(4, _positive_int, "Concurrent FHIR requests per hook call.")
+    fhir_max_workers: int = _setting(
+        10,
+        _positive_int,
+        "Concurrent FHIR requests per hook call (default: one per prefetch key, so only a "
+        "search's own pages wait for each other).",
+    )
     thresholds_file: str = _setting(
         "", str, "JSON file overriding clinical thresholds and time windows (empty: built-in defaults)."
     )

@@ -8,6 +8,7 @@ patient id ``warm-up``) that exercises the mapping and most rules.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -45,3 +46,18 @@ def warm_up(settings: Settings) -> int:
         return 0
     log.info("warm-up: %d card(s) in %.0f ms", len(cards), (time.perf_counter() - started) * 1000)
     return len(cards)
+
+
+def settle_heap() -> int:
+    """Move every object alive now (modules, models, value sets) out of the collector's sight.
+
+    Called once in the gunicorn master after the app and its warm-up are built. A full
+    collection otherwise walks these hundreds of thousands of long-lived objects again and
+    again while a large chart is parsed (9-17% of a big request), and the walk dirties the
+    pages workers share with the master (copy-on-write). Objects still die by reference
+    counting; only cycles among them are never collected, and there are none worth it.
+    Returns the number of objects frozen.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -40,13 +40,22 @@ ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
 TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-muscle-or-chordal-rupture")
 
 
-def map_chart(chart: ChartInput, *, now: datetime, thresholds: Thresholds | None = None) -> PatientFacts:
-    """Map the chart to the facts of spec section 1 as of ``now`` (timezone-aware UTC)."""
+def map_chart(
+    chart: ChartInput, *, now: datetime, thresholds: Thresholds | None = None, validate_all: bool = False
+) -> PatientFacts:
+    """Map the chart to the facts of spec section 1 as of ``now`` (timezone-aware UTC).
+
+    ``validate_all``: validate every resource first, not only those that decide or are
+    shown (the reference the lazy path is tested against; only notes can differ).
+    """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     limits = thresholds or load_thresholds()
     chart_data = collect(chart)
     report = Report(chart_data.notes)
+    if validate_all:
+        for resource in chart_data.resources:
+            report.valid(resource)
     facts = _Mapper(chart_data, report, now, limits).facts(chart.patient_id)
     # Counts and key names only: never a patient id, a name or a value.
     log.debug(

@@ -95,7 +95,8 @@ def select(
     sets = tuple(value_set(v) for v in value_set_ids)
     found: list[Candidate] = []
     for resource in resources:
-        hit = next((h for vs in sets if (h := vs.match(codings(resource.get("code")))) is not None), None)
+        coded_as = codings(resource.get("code"))
+        hit = next((h for vs in sets if (h := vs.match(coded_as)) is not None), None)
         if hit is None or not _counted(resource, report):
             continue
         time = _time_in_window(resource, now, window, need_time_of_day, hit, report)

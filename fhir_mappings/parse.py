@@ -164,23 +164,25 @@ def _same_patient(
     resources: Iterable[Resource], patient_id: str, notes: list[DataQualityNote]
 ) -> Iterable[Resource]:
     """Leave out resources that name another patient (a wrong chart must never count)."""
+    own = f"Patient/{patient_id}"
     for resource in resources:
-        other = next(
-            (
-                ref
-                for field in _PATIENT_FIELDS
-                if (ref := reference_of(resource.get(field))) is not None
-                and relative_reference(ref).startswith("Patient/")
-                and relative_reference(ref) != f"Patient/{patient_id}"
-            ),
-            None,
-        )
-        if other is None:
-            yield resource
-        else:
+        if _names_other_patient(resource, own):
             notes.append(
                 DataQualityNote(resource_type(resource), resource_id(resource), "refers to another patient")
             )
+        else:
+            yield resource
+
+
+def _names_other_patient(resource: Resource, own: str) -> bool:
+    for field in _PATIENT_FIELDS:
+        ref = reference_of(resource.get(field))
+        if ref is None or ref == own:
+            continue  # the usual case, decided without taking the reference apart
+        relative = relative_reference(ref)
+        if relative.startswith("Patient/") and relative != own:
+            return True
+    return False
 
 
 class Report:
@@ -200,12 +202,19 @@ class Report:
         are listed after the unusual notes (status, unit, validation), which matter more.
         """
         key = (resource_type(resource), resource_id(resource), reason)
-        self._notes.setdefault(key, DataQualityNote(*key))
+        if key not in self._notes:
+            self._notes[key] = DataQualityNote(*key)
         if routine:
             self._routine.add(key)
 
     def valid(self, resource: Resource) -> bool:
-        """Validate with the R4B model; on failure note the first error and return False."""
+        """Validate with the R4B model; on failure note the first error and return False.
+
+        Lazy: callers ask only for resources that decide a fact or are shown, newest first,
+        and stop once one decides. The verdict is kept by object identity for the call:
+        ``collect`` keeps one object per (type, id), and contained resources, whose local
+        ids (``#m``) repeat across their containers, stay distinct.
+        """
         marker = id(resource)
         if marker not in self._valid:
             self._valid[marker] = validation_error(resource)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 _YEAR = re.compile(r"^\d{4}$")
@@ -91,6 +92,7 @@ def within(time: FhirTime, now: datetime, window: timedelta, *, need_time_of_day
     )
 
 
+@cache  # said once per Observation outside its window: hundreds of times per chart
 def describe_window(window: timedelta) -> str:
     """'24 h' or '365 days', as said in notes and reasons."""
     hours = window.total_seconds() / 3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -44,3 +45,16 @@ def test_failing_warm_up_does_not_stop_the_service(
     with caplog.at_level(logging.ERROR):
         assert warmup.warm_up(Settings.load({})) == 0
     assert "warm-up evaluation failed" in caplog.text
+
+
+def test_settle_heap_freezes_what_is_alive_and_later_garbage_is_still_collected() -> None:
+    try:
+        frozen = warmup.settle_heap()
+        assert frozen > 0
+        assert frozen == gc.get_freeze_count()
+        cycle: list[Any] = []
+        cycle.append(cycle)
+        del cycle
+        assert gc.collect() >= 1  # objects made after the freeze are collected as before
+    finally:
+        gc.unfreeze()
