@@ -94,6 +94,18 @@ def test_replicas_upgrading_a_new_database_at_once_both_succeed(database_url: st
             e.dispose()
 
 
+def test_a_schema_from_a_newer_version_stops_start_up_in_one_line(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(ConfigurationError, match="revision f00d, which this version does not know"):
+        create_app({"database_url": database_url, "warm_up": False})
+
+
 def test_no_request_creates_tables(store_app: Flask, store_client: FlaskClient) -> None:
     # The schema exists before the first request; a request that found it missing would fail.
     engine = _store(store_app).engine
