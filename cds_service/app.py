@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cds_service import operations, request_log
 from cds_service.cors import apply_cors
 from cds_service.db.startup import open_store
 from cds_service.errors import CdsError, StorageBusy, operation_outcome
@@ -36,6 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json = JsonProvider(app)  # orjson when installed; keys keep their order
     app.register_blueprint(blueprint)
     app.extensions["mrcds_store"] = open_store(settings)
+    app.register_blueprint(operations.blueprint)
+    request_log.install(app)
     _register_error_handlers(app)
 
     @app.after_request
@@ -93,7 +96,10 @@ def _unexpected(exc: BaseException) -> tuple[Response, int]:
 def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One JSON object per line, the request lines included (``cds_service.request_log``).
+        handler = logging.StreamHandler()
+        handler.setFormatter(request_log.JsonFormatter())
+        root.addHandler(handler)
     logging.getLogger("cds_service").setLevel(level.upper())
     logging.getLogger("hooks").setLevel(level.upper())
     logging.getLogger("fhir_mappings").setLevel(level.upper())

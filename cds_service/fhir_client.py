@@ -40,6 +40,7 @@ import urllib3.response
 from requests import exceptions as rexc
 from requests.adapters import HTTPAdapter
 
+from cds_service import metrics
 from cds_service.fhir_base import FhirBase
 from cds_service.fhir_errors import (
     FhirAccessError,
@@ -484,8 +485,9 @@ class FhirClient:
             # "from None": requests' messages carry the URL, which carries the patient id.
             raise error from None
         finally:
-            elapsed_ms = (time.monotonic() - started) * 1000
-            log.info("fhir %s %s: %s in %.0f ms", self.hook_instance, key, status, elapsed_ms)
+            elapsed_s = time.monotonic() - started
+            log.info("fhir %s %s: %s in %.0f ms", self.hook_instance, key, status, elapsed_s * 1000)
+            metrics.fhir_fetched(elapsed_s, _error_label(status))
 
     def _read_body(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length", "")
@@ -526,6 +528,14 @@ def _arriving(raw: urllib3.response.BaseHTTPResponse) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _error_label(status: int | str) -> str | None:
+    """The metrics reason of one GET: None on success (or a redirect), else the error class or
+    ``http_<status>``."""
+    if isinstance(status, str):
+        return status
+    return None if 200 <= status < 400 else f"http_{status}"
 
 
 def parse_resource(body: bytes) -> dict[str, Any]:

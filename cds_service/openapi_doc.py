@@ -175,6 +175,45 @@ def build_openapi() -> dict[str, Any]:
                     },
                 }
             },
+            "/readyz": {
+                "get": {
+                    "operationId": "ready",
+                    "summary": "Readiness: value sets, thresholds and the feedback database are usable.",
+                    "responses": {
+                        "200": {
+                            "description": "Ready to answer hook calls and store feedback.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "status": {"const": "ready"},
+                                            "checks": {
+                                                "type": "object",
+                                                "additionalProperties": {"const": "ok"},
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "503": _error("Not ready; the diagnostics name what is unavailable."),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics; only with MRCDS_METRICS=on, kept off public networks.",
+                    "responses": {
+                        "200": {
+                            "description": "Metrics in the Prometheus text format.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "404": _error("Not served (MRCDS_METRICS=off)."),
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {

@@ -7,7 +7,10 @@ settings table is checked against it by a test.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 from cds_service.errors import ConfigurationError
 from cds_service.fhir_base import FhirBase
+from cds_service.setting_checks import database_url, thresholds_file
 
 ENV_PREFIX = "MRCDS_"
 
@@ -26,6 +30,20 @@ def _default_database_url() -> str:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    """``*`` or browser origins (scheme://host[:port]): a path or a missing scheme never matches."""
+    origins = _csv(value)
+    if not origins:
+        raise ValueError("empty: give `*` or at least one origin such as https://ehr.example.org")
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{origin!r} is not an origin like https://ehr.example.org[:port]")
+    return origins
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 def _fhir_bases(value: str) -> tuple[str, ...]:
@@ -59,17 +77,34 @@ def _auth(value: str) -> str:
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"not a whole number: {value!r}") from None
     if number <= 0:
         raise ValueError(f"must be positive: {value!r}")
     return number
 
 
 def _positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError(f"must be positive: {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"not a number: {value!r}") from None
+    # float() accepts "nan" and "inf": a deadline of either makes every fetch fail.
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"must be a positive finite number: {value!r}")
     return number
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in _LOG_LEVELS:
+        raise ValueError(f"{value!r} is not one of {', '.join(_LOG_LEVELS)}")
+    return level
 
 
 def _setting(default: Any, parse: Callable[[str], Any], doc: str, *, factory: bool = False) -> Any:
@@ -90,11 +125,13 @@ class Settings:
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
     )
     cors_origins: tuple[str, ...] = _setting(
-        ("*",), _csv, "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it)."
+        ("*",),
+        _origins,
+        "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it).",
     )
     database_url: str = _setting(
         _default_database_url,
-        str,
+        database_url,
         "SQLAlchemy URL of the feedback store (SQLite file by default, PostgreSQL in production).",
         factory=True,
     )
@@ -127,10 +164,19 @@ class Settings:
         "search's own pages wait for each other).",
     )
     thresholds_file: str = _setting(
-        "", str, "JSON file overriding clinical thresholds and time windows (empty: built-in defaults)."
+        "",
+        thresholds_file,
+        "JSON file overriding clinical thresholds and time windows (empty: built-in defaults).",
     )
-    log_level: str = _setting("INFO", str, "Python logging level.")
+    log_level: str = _setting(
+        "INFO", _log_level, "Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
     expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
+    metrics: bool = _setting(
+        False,
+        _bool,
+        "Serve Prometheus metrics at `GET /metrics` (`on` or `off`); keep it off the public network.",
+    )
     warm_up: bool = _setting(
         True, _bool, "Evaluate one synthetic chart at start-up so the first real request is not slow."
     )
@@ -141,6 +187,7 @@ class Settings:
     ) -> Settings:
         """Defaults, then ``MRCDS_*`` variables, then ``overrides`` (already typed values)."""
         env = os.environ if environ is None else environ
+        _refuse_unknown_variables(env)
         values: dict[str, Any] = {}
         for f in fields(cls):
             name = ENV_PREFIX + f.name.upper()
@@ -158,12 +205,26 @@ class Settings:
         return settings
 
 
+# Read by the test suite only (e.g. MRCDS_TEST_POSTGRES_URL, set by .ci/run), never settings.
+TEST_PREFIX = ENV_PREFIX + "TEST_"
+
+
+def _refuse_unknown_variables(env: Mapping[str, str]) -> None:
+    """A misspelt variable name would otherwise be ignored without a word."""
+    known = [ENV_PREFIX + f.name.upper() for f in fields(Settings)]
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and not name.startswith(TEST_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"{name}: not a setting of this service{hint}")
+
+
 def _coerce(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Let tests pass strings as the environment would, or typed values."""
+    """Let tests pass strings as the environment would (checked the same way), or typed values."""
     by_name = {f.name: f for f in fields(Settings)}
     out: dict[str, Any] = {}
     for key, value in overrides.items():
-        if isinstance(value, str) and by_name[key].type not in ("str", str):
+        if isinstance(value, str):
             try:
                 value = by_name[key].metadata["parse"](value)
             except ValueError as exc:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, abort, after_this_request, current_app, request
 
+from cds_service import metrics, request_log
 from cds_service.db.store import Store
 from cds_service.errors import StorageBusy, UnknownService
 from cds_service.http_input import read_json_object
-from cds_service.pipeline import run_hook
+from cds_service.pipeline import run_hook_detailed
 from cds_service.schemas import validate_feedback
 from cds_service.services import Service, registry
 from cds_service.settings import Settings
@@ -51,19 +51,17 @@ def call_service(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     settings = _settings()
     body = read_json_object(request, settings.max_body_bytes)
-    started = time.perf_counter()
+    request_log.set_request_id(body.get("hookInstance"))
     now = datetime.now(UTC)
-    response = run_hook(service, body, settings=settings, now=now)
-    if response["cards"]:
-        _record_issued_after_answering(service.id, body["hookInstance"], response["cards"], now)
-    log.info(
-        "service %s hookInstance %s: %d card(s) in %.1f ms",
-        service.id,
-        body.get("hookInstance"),
-        len(response["cards"]),
-        (time.perf_counter() - started) * 1000,
-    )
-    return response
+    result = run_hook_detailed(service, body, settings=settings, now=now)
+    cards = result.response["cards"]
+    if cards:
+        _record_issued_after_answering(service.id, body["hookInstance"], cards, now)
+    request_log.set_card_topics(cards)  # the request's log line says which cards it got
+    metrics.cards_issued(cards)
+    if result.evaluation is not None:
+        metrics.rules_failed(result.evaluation.failed_rules)
+    return result.response
 
 
 def _record_issued_after_answering(

@@ -27,6 +27,21 @@ def mr_cds_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "cds_service"]
 
 
+def wait_until_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Wait for ``GET /healthz`` to answer 200; fail with the server's log if it exits or
+    takes more than 30 s."""
+    give_up = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > give_up:
+            raise RuntimeError(f"mr-cds serve did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class Served:
     base: str
@@ -52,16 +67,7 @@ def serve(tmp: Path, env: Mapping[str, str], *, workers: int = 2) -> Iterator[Se
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        give_up = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > give_up:
-                raise RuntimeError(f"mr-cds serve did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
+        wait_until_healthy(base, proc, log_path)
         yield Served(base, log_path)
     finally:
         proc.terminate()

@@ -203,7 +203,7 @@ def test_unexpected_error_is_500_with_an_error_id_that_is_logged(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise ValueError(patient_text)  # patient data must reach neither log nor client
 
-    monkeypatch.setattr("cds_service.views.run_hook", broken)
+    monkeypatch.setattr("cds_service.views.run_hook_detailed", broken)
     issue = _outcome(client.post(SERVICE_URL, json=hook_request(all_keys_null())), 500, "exception")
     error_id = issue["diagnostics"].rsplit(" ", 1)[-1]
     assert error_id in caplog.text

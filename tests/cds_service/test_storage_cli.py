@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cds_service import cli
+from cds_service.settings import Settings
 from tests.cds_service.conftest import PATIENTS
 from tests.serving import free_port, mr_cds_command
 
@@ -47,3 +48,9 @@ def test_serve_refuses_an_unusable_database_in_one_line(tmp_path: Path, url: str
     assert lines[0].startswith("mr-cds: MRCDS_DATABASE_URL: ")
     assert "Traceback" not in done.stderr
     assert ":pw@" not in done.stderr
+
+
+def test_the_test_suites_postgres_variable_is_not_refused_as_a_misspelt_setting() -> None:
+    # .ci/run exports it for the whole test run, in-process apps included.
+    settings = Settings.load(environ={"MRCDS_TEST_POSTGRES_URL": "postgresql+psycopg://u@127.0.0.1:1/db"})
+    assert settings.database_url != "postgresql+psycopg://u@127.0.0.1:1/db"

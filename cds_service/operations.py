@@ -1,0 +1,35 @@
+"""Endpoints for the people and machines that run the service: readiness and metrics.
+
+Neither needs authentication and neither says anything about patients. ``/metrics`` exists
+only with ``MRCDS_METRICS=on``; keep it off the public network (see the README).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, jsonify
+
+from cds_service import metrics, readiness
+from cds_service.errors import operation_outcome
+from cds_service.settings import Settings
+from cds_service.views import _store
+
+blueprint = Blueprint("operations", __name__)
+
+
+@blueprint.get("/readyz")
+def ready() -> tuple[Response, int]:
+    settings: Settings = current_app.config["SETTINGS"]
+    checks = readiness.check(settings, lambda: _store().engine)
+    failed = [result for result in checks.values() if result != readiness.OK]
+    if failed:
+        body = operation_outcome("transient", f"not ready: {'; '.join(failed)}", severity="error")
+        return jsonify(body), 503
+    return jsonify({"status": "ready", "checks": dict(checks)}), 200
+
+
+@blueprint.get("/metrics")
+def prometheus() -> Response:
+    settings: Settings = current_app.config["SETTINGS"]
+    if not settings.metrics:
+        abort(404)
+    return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE)

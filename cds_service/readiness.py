@@ -1,0 +1,54 @@
+"""``GET /readyz``: can this process answer hook calls and store feedback right now?
+
+``/healthz`` only says the process answers (liveness); readiness also checks what a request
+needs: the value sets, the thresholds and the feedback database. A check reports ``ok`` or a
+fixed failure phrase, never an exception's text (it may quote a URL with a password).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import Engine, text
+
+from cds_service.services import registry
+from cds_service.settings import Settings
+from fhir_mappings.thresholds import load_thresholds
+from fhir_mappings.valuesets import all_value_sets
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+
+
+def ping_database(engine: Engine) -> None:
+    """One round trip to the database; raises when it cannot be made.
+
+    The one place to swap for the storage layer's own ping once it has one.
+    """
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def check(settings: Settings, engine: Callable[[], Engine]) -> Mapping[str, str]:
+    """Each check's result: ``ok``, or what is wrong in a few fixed words."""
+    return {
+        "valuesets": _run("value sets", lambda: _require(all_value_sets() and registry())),
+        "thresholds": _run("thresholds", lambda: load_thresholds(settings.thresholds_file or None)),
+        "database": _run("database", lambda: ping_database(engine())),
+    }
+
+
+def _require(loaded: object) -> None:
+    if not loaded:
+        raise LookupError("nothing loaded")
+
+
+def _run(name: str, probe: Callable[[], object]) -> str:
+    try:
+        probe()
+    except Exception as exc:
+        log.warning("readiness: %s not ready (%s)", name, type(exc).__name__)
+        return f"{name} unavailable"
+    return OK

@@ -1,0 +1,129 @@
+"""docker-compose.yml and the nginx configuration, checked without Docker: the compose file
+parses and names replicas, PostgreSQL and nginx; nginx accepts its configuration."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cds_service.settings import ENV_PREFIX, Settings, settings_table
+from tests.deploy.tooling import ROOT, tool
+
+COMPOSE = ROOT / "docker-compose.yml"
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "mr-cds.conf.template"
+#: Settings the compose file sets for client authentication (the JWT audience), which
+#: ``Settings`` gains with it.
+AWAITED_SETTINGS = {"MRCDS_PUBLIC_BASE_URL"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return doc
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def test_two_replicas_of_the_service_built_from_this_repository(compose: dict[str, Any]) -> None:
+    service = compose["services"]["mrcds"]
+    assert service["deploy"]["replicas"] == 2
+    builder = compose["services"]["migrate"]
+    assert builder["build"] == "."
+    assert service["image"] == builder["image"]
+    assert "ports" not in service  # reachable only through the proxy
+
+
+def test_postgresql_holds_the_state_and_the_schema_is_upgraded_first(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["db"]["image"].startswith("postgres:")
+    assert "healthcheck" in services["db"]
+    assert services["migrate"]["command"] == ["mr-cds", "db", "upgrade"]
+    assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["mrcds"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    url = env_of(services["mrcds"])["MRCDS_DATABASE_URL"]
+    assert url.startswith("postgresql+psycopg://mrcds:")
+    assert url.endswith("@db:5432/mrcds")
+
+
+def test_the_service_sees_only_real_settings(compose: dict[str, Any]) -> None:
+    known = {variable for variable, _, _ in settings_table()} | AWAITED_SETTINGS
+    variables = {k for k in env_of(compose["services"]["mrcds"]) if k.startswith(ENV_PREFIX)}
+    assert variables <= known, variables - known
+    assert {"MRCDS_DATABASE_URL", "MRCDS_PUBLIC_BASE_URL", "MRCDS_CORS_ORIGINS", "MRCDS_METRICS"} <= variables
+
+
+def test_nginx_fronts_the_replicas_with_the_template(compose: dict[str, Any]) -> None:
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    mounts = proxy["volumes"]
+    assert "./deploy/nginx/mr-cds.conf.template:/etc/nginx/templates/default.conf.template:ro" in mounts
+    assert "mrcds" in proxy["depends_on"]
+
+
+def test_proxy_and_service_share_one_body_limit_defaulting_to_the_services(compose: dict[str, Any]) -> None:
+    service_limit = env_of(compose["services"]["mrcds"])["MRCDS_MAX_BODY_BYTES"]
+    proxy_limit = env_of(compose["services"]["proxy"])["MRCDS_MAX_BODY_BYTES"]
+    assert service_limit == proxy_limit == f"${{MRCDS_MAX_BODY_BYTES:-{Settings().max_body_bytes}}}"
+    assert "client_max_body_size ${MRCDS_MAX_BODY_BYTES};" in NGINX_TEMPLATE.read_text(encoding="utf-8")
+
+
+def nginx_directives() -> str:
+    return NGINX_TEMPLATE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "directive",
+    [
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Request-ID $request_id;",
+        "proxy_read_timeout 15s;",
+        "proxy_connect_timeout 2s;",
+        "client_body_timeout 10s;",
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+    ],
+)
+def test_nginx_sets(directive: str) -> None:
+    assert directive in nginx_directives()
+
+
+def test_nginx_never_serves_metrics_to_the_outside() -> None:
+    assert re.search(r"location = /metrics \{\s*return 404;\s*\}", nginx_directives())
+
+
+def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
+    nginx = tool("nginx", "apt-get install nginx-light")
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(tls / "privkey.pem"), "-out", str(tls / "fullchain.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    # What the nginx image's entrypoint does with the template, and the paths of this test.
+    rendered = (
+        nginx_directives()
+        .replace("${MRCDS_MAX_BODY_BYTES}", str(Settings().max_body_bytes))
+        .replace("/etc/nginx/tls/", f"{tls}/")
+        .replace("/dev/stdout", str(tmp_path / "access.log"))
+    )
+    assert "${" not in rendered
+    (tmp_path / "mr-cds.conf").write_text(rendered, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  include {tmp_path}/mr-cds.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
