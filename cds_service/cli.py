@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import db_cli, evaluate_cli, metrics
-from cds_service.db.engine import make_engine
 from cds_service.errors import ConfigurationError
 from cds_service.serve_checks import GUNICORN_LOGGING, database_shown, port_problem
 from cds_service.settings import Settings
@@ -62,7 +61,6 @@ def _workers(text: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.load()  # fail fast, with the variable's name, before forking workers
-        make_engine(settings.database_url).dispose()  # an unusable URL or a missing driver too
     except ConfigurationError as exc:
         print(f"mr-cds: {' '.join(exc.diagnostics.split())}", file=sys.stderr)
         return 2
