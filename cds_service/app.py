@@ -9,28 +9,37 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service import operations, request_log
+from cds_service.auth import resolve_auth
+from cds_service.auth.guard import install as install_auth
 from cds_service.cors import apply_cors
 from cds_service.db.startup import open_store
 from cds_service.errors import CdsError, StorageBusy, operation_outcome
 from cds_service.json_codec import JsonProvider
 from cds_service.settings import Settings
-from cds_service.views import blueprint
+from cds_service.views import blueprint, feedback_store
 from cds_service.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
+#: WSGI environ key holding the matched route, read by ``mr-cds serve``'s access log.
+ROUTE_ENVIRON_KEY = "mrcds.route"
+
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then ``MRCDS_*`` environment, then ``config``."""
+def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None = None) -> Flask:
+    """Build the app: defaults, then ``MRCDS_*`` environment, then ``config``.
+
+    ``bind_host`` (given by ``mr-cds serve``) decides the default authentication mode."""
     settings = Settings.load(config)
     _configure_logging(settings.log_level)
+    auth = resolve_auth(settings, bind_host)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["AUTH"] = auth
     # Bounds reading a body sent without Content-Length (chunked); with one, the view
     # answers 413 before reading anything.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -39,11 +48,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["mrcds_store"] = open_store(settings)
     app.register_blueprint(operations.blueprint)
     request_log.install(app)
+    install_auth(app, auth, lambda: feedback_store().engine)
     _register_error_handlers(app)
+
+    # Without authentication, no web page may call the service from a browser by default;
+    # with it, any origin may, since every call must still carry a signed token.
+    cors_origins = settings.cors_origins or (("*",) if auth.enabled else ())
 
     @app.after_request
     def _cors(response: Response) -> Response:
-        return apply_cors(request, response, settings.cors_origins)
+        # For gunicorn's access log: the matched route, never the path the caller typed.
+        request.environ[ROUTE_ENVIRON_KEY] = _route()
+        return apply_cors(request, response, cors_origins)
 
     if settings.warm_up:
         warm_up(settings)
@@ -62,8 +78,10 @@ def _register_error_handlers(app: Flask) -> None:
     def _cds_error(exc: CdsError) -> tuple[Response, int]:
         if exc.status >= 500:
             return _unexpected(exc)
-        log.info("%s %s -> %d %s", request.method, request.path, exc.status, exc.issue_code)
-        return jsonify(exc.to_operation_outcome()), exc.status
+        log.info("%s %s -> %d %s", request.method, _route(), exc.status, exc.issue_code)
+        response = jsonify(exc.to_operation_outcome())
+        response.headers.update(exc.headers)
+        return response, exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
@@ -71,12 +89,17 @@ def _register_error_handlers(app: Flask) -> None:
         if status >= 500:
             return _unexpected(exc)
         code = _HTTP_ISSUE_CODES.get(status, "processing")
+        # Neither the path nor the method is quoted back: both are the caller's text.
         diagnostics = {
-            404: f"no endpoint at {request.path}",
-            405: f"method {request.method} is not allowed on {request.path}",
+            404: "no endpoint at this path",
+            405: "method not allowed on this endpoint",
             413: "request body exceeds the size limit",
         }.get(status, exc.name)
-        return jsonify(operation_outcome(code, diagnostics, [request.path])), status
+        log.info("%s %s -> %d %s", request.method, _route(), status, code)
+        response = jsonify(operation_outcome(code, diagnostics))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response, status
 
     @app.errorhandler(Exception)
     def _any_error(exc: Exception) -> tuple[Response, int]:
@@ -88,9 +111,16 @@ def _unexpected(exc: BaseException) -> tuple[Response, int]:
     error_id = str(uuid.uuid4())
     # The exception message may quote patient data, so log its type and stack, not its text.
     stack = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("error %s on %s %s: %s\n%s", error_id, request.method, request.path, type(exc).__name__, stack)
+    log.error("error %s on %s %s: %s\n%s", error_id, request.method, _route(), type(exc).__name__, stack)
     body = operation_outcome("exception", f"internal error; error id {error_id}")
     return jsonify(body), 500
+
+
+def _route() -> str:
+    """The matched route (``/cds-services/<service_id>``) for logs; an unmatched path is the
+    caller's text and is not logged."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"
 
 
 def _configure_logging(level: str) -> None:

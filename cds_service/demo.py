@@ -90,3 +90,28 @@ def _drop_extension(body: dict[str, Any]) -> None:
         body["extension"] = extension
     else:
         body.pop("extension", None)
+
+
+def transaction_bundle(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A FHIR transaction that PUTs every resource of the request's prefetch (reads and
+    searchset entries) under its own id, to load a demo patient into a FHIR server."""
+    resources: dict[str, Mapping[str, Any]] = {}
+    for value in (body.get("prefetch") or {}).values():
+        if not isinstance(value, Mapping) or value.get("resourceType") == "OperationOutcome":
+            continue  # an OperationOutcome says the EHR failed to fetch: nothing to load
+        found = (
+            [e.get("resource") for e in value.get("entry") or [] if isinstance(e, Mapping)]
+            if value.get("resourceType") == "Bundle"
+            else [value]
+        )
+        for resource in found:
+            if isinstance(resource, Mapping) and resource.get("resourceType") and resource.get("id"):
+                resources[f"{resource['resourceType']}/{resource['id']}"] = resource
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": dict(resource), "request": {"method": "PUT", "url": url}}
+            for url, resource in resources.items()
+        ],
+    }

@@ -21,7 +21,7 @@ Messages never carry patient data or tokens: they name keys, fields and resource
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -30,6 +30,8 @@ class CdsError(Exception):
 
     status: int = 500
     issue_code: str = "exception"
+    #: Extra response headers (``WWW-Authenticate`` on 401).
+    headers: Mapping[str, str] = {}
 
     def __init__(self, diagnostics: str, *, expression: Sequence[str] = ()) -> None:
         super().__init__(diagnostics)
@@ -58,8 +60,11 @@ class SchemaViolation(BadRequest):
 
 
 class Unauthorized(CdsError):
+    """Never says why (the reason is logged): an attacker learns nothing from it."""
+
     status = 401
     issue_code = "login"
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class UnknownService(CdsError):

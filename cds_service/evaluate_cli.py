@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import hooks
-from cds_service.demo import as_of, parse_instant, shift_times
+from cds_service.demo import as_of, parse_instant, shift_times, transaction_bundle
 from cds_service.errors import BadRequest, ConfigurationError, DataUnavailable
 from cds_service.pipeline import run_hook_detailed
 from cds_service.services import registry
@@ -59,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     demo.add_argument("request", metavar="REQUEST.json", help="demo request file ('-' reads stdin)")
     demo.add_argument("--now", metavar="ISO-8601", help="shift to this instant instead of the clock")
+    demo.add_argument(
+        "--fhir-transaction",
+        action="store_true",
+        help="print a FHIR transaction Bundle of the (shifted) prefetch resources instead, "
+        "to load the patient into a FHIR server",
+    )
     demo.set_defaults(handler=_demo)
 
 
@@ -71,7 +77,9 @@ def _demo(args: argparse.Namespace) -> int:
         body = _read(args.request)
         to = _instant(args.now) if args.now else datetime.now(UTC)
         try:
-            return json.dumps(shift_times(body, to), indent=2, ensure_ascii=False)
+            shifted = shift_times(body, to)
+            output = transaction_bundle(shifted) if args.fhir_transaction else shifted
+            return json.dumps(output, indent=2, ensure_ascii=False)
         except ValueError as exc:
             raise InputError(str(exc)) from None
 

@@ -60,6 +60,7 @@ from cds_service.fhir_errors import (
 
 __all__ = [
     "REQUESTS_EXCEPTION_MAP",
+    "TRANSPORT_ERRORS",
     "Deadline",
     "FhirBase",
     "FhirClient",
@@ -341,8 +342,14 @@ REQUESTS_EXCEPTION_MAP: Mapping[
 }
 
 
+#: What talking to a FHIR server can raise; anything else is a bug of ours and propagates
+#: (a 500 with a logged stack), never a "FHIR server unavailable" for every caller.
+TRANSPORT_ERRORS = (rexc.RequestException, OSError, urllib3.exceptions.HTTPError)
+
+
 def translate_exception(exc: BaseException) -> FhirAccessError:
-    """Our error for an exception raised while talking to the FHIR server."""
+    """Our error for an exception raised while talking to the FHIR server; any exception
+    outside ``TRANSPORT_ERRORS`` (and not already ours) is re-raised as it is."""
     if isinstance(exc, FhirAccessError):
         return exc
     if isinstance(exc, rexc.RequestException):
@@ -353,7 +360,7 @@ def translate_exception(exc: BaseException) -> FhirAccessError:
     if isinstance(exc, OSError | urllib3.exceptions.HTTPError):
         # Not wrapped by requests (rare): still a transport failure, not a bug of ours.
         return FhirConnectionError()
-    return FhirRequestError()
+    raise exc
 
 
 # --------------------------------------------------------------------------- the client
@@ -479,7 +486,7 @@ class FhirClient:
         except FhirAccessError as exc:
             status = type(exc).__name__
             raise
-        except Exception as exc:
+        except TRANSPORT_ERRORS as exc:
             error = translate_exception(exc)
             status = type(error).__name__
             # "from None": requests' messages carry the URL, which carries the patient id.

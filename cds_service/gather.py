@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from cds_service.fhir_client import (
     resolve_base,
     shared_session,
 )
-from cds_service.fhir_errors import FhirAccessError, FhirInvalidResponse, FhirRequestError, FhirTimeout
+from cds_service.fhir_errors import FhirAccessError, FhirInvalidResponse, FhirTimeout
 from cds_service.hook_request import HookRequest
 from cds_service.settings import Settings
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
@@ -92,17 +91,8 @@ class _Job:
             return _fetch(client, self.key, self.query)
         except FhirAccessError as exc:
             return _Outcome(error=exc)
-        except Exception as exc:
-            # A bug of ours must not take the hook call down; the message may hold a URL
-            # with a patient id, so only the type and the frames are logged.
-            log.error(
-                "fhir %s %s: unexpected %s\n%s",
-                client.hook_instance,
-                self.key.key,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
-            return _Outcome(error=FhirRequestError())
+        # Anything else is a bug of ours: it propagates to a 500 with a logged stack rather
+        # than passing for "FHIR server unavailable" (a 412 for every caller).
 
 
 def _fetch(client: FhirClient, key: PrefetchKey, query: str) -> _Outcome:

@@ -1,29 +1,85 @@
-"""Reading a JSON body safely: size from Content-Length first, then type, then JSON."""
+"""Reading a JSON body safely, whatever the caller sends.
+
+Order: size from ``Content-Length`` (413 before reading), media type (415), then the body
+read in bounded pieces (a chunked body over the limit is 413, never silently cut off; a
+broken chunked encoding is 400), then JSON (400), then a walk that bounds nesting depth
+and resource count and refuses strings no database can store. Every message names a
+position or a JSON path, never what the caller sent: it may be patient data.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Request
+from gunicorn.http.errors import ParseException
 
-from cds_service.errors import MalformedJson, PayloadTooLarge, SchemaViolation, UnsupportedMediaType
+from cds_service.errors import (
+    BadRequest,
+    MalformedJson,
+    PayloadTooLarge,
+    SchemaViolation,
+    UnsupportedMediaType,
+)
 from cds_service.json_codec import loads
 
+#: Deeper than any CDS Hooks message needs (a FHIR resource with 120 nested extensions in
+#: a prefetch Bundle is about 250 levels); well below Python's recursion limit, which the
+#: schema validator and the FHIR models would otherwise hit.
+MAX_DEPTH = 400
+_READ_SIZE = 64 * 1024
+#: A "resourceType" key as written in JSON text (escaped spellings are left to the walk).
+_RESOURCE_KEY = re.compile(rb'"resourceType"\s*:')
 
-def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+
+def read_json_object(request: Request, max_bytes: int, *, max_resources: int | None = None) -> dict[str, Any]:
     """The body as a JSON object, or one of the 4xx errors (413, 415, 400)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(
-            f"request body of {request.content_length} bytes exceeds the limit of {max_bytes} bytes",
-            expression=["Content-Length"],
+            f"request body exceeds the limit of {max_bytes} bytes", expression=["Content-Length"]
         )
     if not _is_json(request.mimetype):
-        shown = request.mimetype or "none"
-        raise UnsupportedMediaType(
-            f"Content-Type must be application/json (got {shown})", expression=["Content-Type"]
-        )
-    raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH when no Content-Length
+        raise UnsupportedMediaType("Content-Type must be application/json", expression=["Content-Type"])
+    raw = read_body(request, max_bytes)
+    if max_resources is not None and len(_RESOURCE_KEY.findall(raw)) > max_resources:
+        # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
+        raise _too_many_resources(max_resources)
+    body = parse_json_object(raw)
+    check_structure(body, max_resources)
+    return body
+
+
+def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body, at most ``max_bytes``: with Content-Length as declared, without it
+    (chunked) read piece by piece and refused once over the limit."""
+    try:
+        if request.content_length is not None:
+            return request.get_data(cache=False)
+        stream = request.environ.get("wsgi.input")
+        if stream is None:
+            return b""
+        pieces: list[bytes] = []
+        size = 0
+        while piece := stream.read(_READ_SIZE):
+            size += len(piece)
+            if size > max_bytes:
+                raise PayloadTooLarge(
+                    f"request body exceeds the limit of {max_bytes} bytes", expression=["(body)"]
+                )
+            pieces.append(piece)
+        return b"".join(pieces)
+    except (OSError, ParseException):
+        # The server's body reader failed: a bad chunk size or a body cut short.
+        raise BadRequest(
+            "request body could not be read (malformed chunked encoding or truncated body)",
+            expression=["(body)"],
+        ) from None
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = loads(raw)
     except UnicodeDecodeError:
@@ -34,9 +90,92 @@ def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
             f"request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
             expression=["(body)"],
         ) from None
+    except RecursionError:
+        raise MalformedJson(
+            f"request body is nested deeper than {MAX_DEPTH} levels", expression=["(body)"]
+        ) from None
+    except ValueError:
+        # Python refuses integers of more than 4,300 digits; NaN and Infinity are not JSON.
+        raise MalformedJson(
+            "request body holds a number that cannot be used (too many digits, NaN or Infinity)",
+            expression=["(body)"],
+        ) from None
     if not isinstance(body, dict):
         raise SchemaViolation("request body must be a JSON object", expression=["(body)"])
     return body
+
+
+def _too_many_resources(max_resources: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request holds more than {max_resources} FHIR resources (MRCDS_MAX_RESOURCES)",
+        expression=["prefetch"],
+    )
+
+
+def check_structure(body: dict[str, Any], max_resources: int | None) -> None:
+    """Depth, resource count and encodable strings, in one walk without recursion."""
+    resources = 0
+    for trail, depth, value in _walk(body):
+        if depth > MAX_DEPTH:
+            raise MalformedJson(
+                f"request body is nested deeper than {MAX_DEPTH} levels", expression=[_path(trail)]
+            )
+        if isinstance(value, str):
+            if not value.isascii() and not _encodable(value):
+                raise MalformedJson(
+                    "a string holds an unpaired surrogate (not valid Unicode)", expression=[_path(trail)]
+                )
+        elif isinstance(value, dict):
+            if any(not key.isascii() and not _encodable(key) for key in value):
+                raise MalformedJson("a key holds an unpaired surrogate", expression=[_path(trail)])
+            if "resourceType" in value:
+                resources += 1
+                if max_resources is not None and resources > max_resources:
+                    raise _too_many_resources(max_resources)
+
+
+#: Where a value sits: (parent trail, key or index); rendered only for an error.
+_Trail = tuple[Any, str | int] | None
+
+
+def _walk(body: Any) -> Iterator[tuple[_Trail, int, Any]]:
+    stack: list[tuple[_Trail, int, Any]] = [(None, 1, body)]
+    while stack:
+        trail, depth, value = stack.pop()
+        yield trail, depth, value
+        if isinstance(value, dict):
+            stack.extend(((trail, k), depth + 1, v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((trail, i), depth + 1, v) for i, v in enumerate(value))
+
+
+def _path(trail: _Trail) -> str:
+    steps: list[str | int] = []
+    while trail is not None:
+        trail, step = trail
+        steps.append(step)
+    return json_path(reversed(steps))
+
+
+def json_path(steps: Iterable[str | int]) -> str:
+    """A path such as ``prefetch.conditions.entry.0.resource`` (``(body)`` for the root).
+
+    Paths go into diagnostics and logs, and a key is the caller's text: a key that is not
+    a plain identifier is shown as ``*``."""
+    parts = [str(s) if isinstance(s, int) or _plain(s) else "*" for s in steps]
+    return ".".join(parts) if parts else "(body)"
+
+
+def _plain(key: str) -> bool:
+    return key.isascii() and key.isidentifier() and len(key) <= 64
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_json(mimetype: str) -> bool:

@@ -13,8 +13,7 @@ where it matters for safety, and every refusal is a ``json.JSONDecodeError`` (a
   ``ValueError``, mapped here;
 * bytes that are not UTF-8: orjson says "str is not valid UTF-8"; the standard library
   raises ``UnicodeDecodeError``, mapped here;
-* ``NaN`` and ``Infinity``, which RFC 8259 does not allow, are refused by orjson; the
-  standard library accepts them.
+* ``NaN`` and ``Infinity``, which RFC 8259 does not allow, are refused by both.
 """
 
 from __future__ import annotations
@@ -44,15 +43,19 @@ def loads(raw: bytes | str) -> Any:
 
 def _stdlib_loads(raw: bytes | str) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError:
         raise
     except UnicodeDecodeError as exc:
         raise json.JSONDecodeError("str is not valid UTF-8", "", exc.start) from None
     except RecursionError:
         raise json.JSONDecodeError("depth limit exceeded", "", 0) from None
-    except ValueError:  # an integer beyond sys.int_info's digit limit
-        raise json.JSONDecodeError("number is too long", "", 0) from None
+    except ValueError:  # an integer beyond sys.int_info's digit limit, NaN or Infinity
+        raise json.JSONDecodeError("number cannot be used", "", 0) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON numbers")
 
 
 def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:

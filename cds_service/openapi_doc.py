@@ -15,6 +15,8 @@ from cds_service.schemas import schema
 from cds_service.services import registry
 
 _OO = {"$ref": "#/components/schemas/OperationOutcome"}
+#: Required when MRCDS_AUTH=jwt; ``{}`` (no security) is allowed for MRCDS_AUTH=off.
+_SECURITY: list[dict[str, list[str]]] = [{"cdsClientJwt": []}, {}]
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -59,10 +61,21 @@ def build_openapi() -> dict[str, Any]:
         "schema": {"type": "string", "enum": service_ids},
         "description": "The CDS service id from discovery.",
     }
+    unauthorized = {
+        "description": (
+            "No valid CDS client JWT (MRCDS_AUTH=jwt); the body never says why, the log does."
+        ),
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},
+        "content": {"application/json": {"schema": _OO}},
+    }
     body_errors = {
         "400": _error("Body is not JSON, or does not match the schema; diagnostics name the field."),
+        "401": unauthorized,
         "404": _error("Unknown service id."),
-        "413": _error("Body larger than MRCDS_MAX_BODY_BYTES (decided from Content-Length)."),
+        "413": _error(
+            "Body larger than MRCDS_MAX_BODY_BYTES (from Content-Length, or while reading a chunked "
+            "body), or holding more than MRCDS_MAX_RESOURCES FHIR resources."
+        ),
         "415": _error("Content-Type is not application/json."),
         "500": _error("Unexpected error; diagnostics carry an error id that is also logged."),
     }
@@ -74,8 +87,9 @@ def build_openapi() -> dict[str, Any]:
             "summary": "CDS Hooks 2.0 service for severe mitral valve regurgitation",
             "description": (
                 "Implements CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/): discovery, the patient-view "
-                "service and feedback. Every error body is a FHIR R4 OperationOutcome. Client "
-                "authentication is off in this version (MRCDS_AUTH=off): run it behind a trusted network."
+                "service and feedback. Every error body is a FHIR R4 OperationOutcome. With "
+                "MRCDS_AUTH=jwt every /cds-services endpoint needs the CDS Hooks client JWT "
+                "(Authorization: Bearer, aud = the exact URL called)."
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
@@ -84,7 +98,9 @@ def build_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "discovery",
                     "summary": "List the CDS services offered here, with their prefetch templates.",
+                    "security": _SECURITY,
                     "responses": {
+                        "401": unauthorized,
                         "200": {
                             "description": "Discovery response.",
                             "content": {
@@ -97,6 +113,7 @@ def build_openapi() -> dict[str, Any]:
             "/cds-services/{service_id}": {
                 "post": {
                     "operationId": "callService",
+                    "security": _SECURITY,
                     "summary": "Call a CDS service with a hook request; answers with cards.",
                     "parameters": [service_param],
                     "requestBody": {
@@ -123,6 +140,7 @@ def build_openapi() -> dict[str, Any]:
             "/cds-services/{service_id}/feedback": {
                 "post": {
                     "operationId": "feedback",
+                    "security": _SECURITY,
                     "summary": "Record what the clinician did with cards (accepted or overridden).",
                     "parameters": [service_param],
                     "requestBody": {
@@ -216,6 +234,14 @@ def build_openapi() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "cdsClientJwt": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "CDS Hooks 2.0 client JWT, signed by a trusted issuer (ES384 or RS384).",
+                }
+            },
             "schemas": {
                 "Discovery": {
                     "type": "object",

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify
 from cds_service import metrics, readiness
 from cds_service.errors import operation_outcome
 from cds_service.settings import Settings
-from cds_service.views import _store
+from cds_service.views import feedback_store
 
 blueprint = Blueprint("operations", __name__)
 
@@ -19,7 +19,7 @@ blueprint = Blueprint("operations", __name__)
 @blueprint.get("/readyz")
 def ready() -> tuple[Response, int]:
     settings: Settings = current_app.config["SETTINGS"]
-    checks = readiness.check(settings, lambda: _store().engine)
+    checks = readiness.check(settings, lambda: feedback_store().engine)
     failed = [result for result in checks.values() if result != readiness.OK]
     if failed:
         body = operation_outcome("transient", f"not ready: {'; '.join(failed)}", severity="error")

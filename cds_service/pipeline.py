@@ -59,11 +59,17 @@ def run_hook_detailed(
     """``run_hook``, keeping the rules' decisions (no rules run for an empty chart)."""
     validate_request(body)
     if body["hook"] != service.hook:
+        # The caller's value is not quoted: it may be anything, patient data included.
         raise SchemaViolation(
-            f"hook {body['hook']!r} is not the hook of service {service.id!r} ({service.hook!r})",
-            expression=["hook"],
+            f"hook must be {service.hook!r} for service {service.id!r}", expression=["hook"]
         )
     request = HookRequest.from_json(body)
+    auth = request.fhir_authorization
+    if auth is not None and auth.patient is not None and auth.patient != request.patient_id:
+        # A token for another patient must never be used to read this one's chart.
+        raise SchemaViolation(
+            "fhirAuthorization.patient must equal context.patientId", expression=["fhirAuthorization.patient"]
+        )
     chart = gathering.gather(request, service.prefetch_keys, settings)
     missing_required = [k.key for k in service.prefetch_keys if k.required and k.key in chart.unavailable]
     if missing_required:

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from cds_service.errors import SchemaViolation
+from cds_service.http_input import json_path
 
 
 @cache
@@ -59,8 +60,7 @@ def _validate(name: str, body: Any) -> None:
 
 
 def _path(error: ValidationError) -> str:
-    parts = [str(p) for p in error.absolute_path]
-    return ".".join(parts) if parts else "(body)"
+    return json_path(error.absolute_path)
 
 
 def _field(error: ValidationError) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cds_service.errors import ConfigurationError
 from cds_service.fhir_base import FhirBase
@@ -33,10 +34,10 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def _origins(value: str) -> tuple[str, ...]:
-    """``*`` or browser origins (scheme://host[:port]): a path or a missing scheme never matches."""
-    origins = _csv(value)
-    if not origins:
-        raise ValueError("empty: give `*` or at least one origin such as https://ehr.example.org")
+    """``*`` or browser origins (scheme://host[:port]): a path or a missing scheme never matches.
+
+    Empty means the authentication mode's default (see ``create_app``)."""
+    origins = _csv(value)  # empty: the default of the authentication mode (see create_app)
     for origin in origins:
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             raise ValueError(f"{origin!r} is not an origin like https://ehr.example.org[:port]")
@@ -69,11 +70,23 @@ def _bool(value: str) -> bool:
 
 
 def _auth(value: str) -> str:
-    if value.strip().lower() != "off":
-        # Authentication of CDS clients (JWT) is not implemented yet: refuse rather than
-        # pretend to authenticate.
-        raise ValueError("only 'off' is supported until client authentication is implemented")
-    return "off"
+    mode = value.strip().lower()
+    if mode not in ("", "jwt", "off"):
+        raise ValueError("must be 'jwt' or 'off'")
+    return mode
+
+
+def _public_base_url(value: str) -> str:
+    """The service's external base URL (scheme, host, optional path prefix), no trailing slash."""
+    url = value.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    if parts.query or parts.fragment or parts.username is not None or parts.password is not None:
+        raise ValueError("must have no query, fragment or credentials")
+    return url.rstrip("/")
 
 
 def _positive_int(value: str) -> int:
@@ -119,15 +132,37 @@ class Settings:
     """Service configuration; see the README table for each setting."""
 
     auth: str = _setting(
-        "off", _auth, "Client authentication. Only `off` exists until JWT authentication lands."
+        "",
+        _auth,
+        "Client authentication: `jwt` or `off`. Empty: `jwt` when trusted issuers are set or "
+        "`mr-cds serve` binds a non-loopback address, else `off` (with a warning).",
+    )
+    trusted_issuers: str = _setting(
+        "", str, "JSON file of the issuers whose signed JWTs are accepted (see Authentication)."
+    )
+    public_base_url: str = _setting(
+        "",
+        _public_base_url,
+        "The service's external base URL, e.g. `https://cds.example.org`; each token's `aud` "
+        "must be it plus the path called. Required with `jwt`.",
+    )
+    allow_insecure: bool = _setting(
+        False, _bool, "Allow `MRCDS_AUTH=off` on a non-loopback address (never in production)."
     )
     max_body_bytes: int = _setting(
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
     )
+    max_resources: int = _setting(
+        5000,
+        _positive_int,
+        "Most FHIR resources in one hook request (prefetch included); more is refused with 413, "
+        "so one huge chart cannot occupy a worker for long.",
+    )
     cors_origins: tuple[str, ...] = _setting(
-        ("*",),
+        (),
         _origins,
-        "Comma-separated origins allowed by CORS; `*` allows any (the public sandbox needs it).",
+        "Comma-separated origins allowed by CORS, `*` for any. Empty: `*` when authentication "
+        "is `jwt` (every call needs a signed token; the public sandbox needs it), none when `off`.",
     )
     database_url: str = _setting(
         _default_database_url,

@@ -31,11 +31,11 @@ def _settings() -> Settings:
 def _service(service_id: str) -> Service:
     service = registry().get(service_id)
     if service is None:
-        raise UnknownService(f"no CDS service with id '{service_id}'", expression=["id"])
+        raise UnknownService("no CDS service with this id", expression=["id"])
     return service
 
 
-def _store() -> Store:
+def feedback_store() -> Store:
     # Opened (and its schema upgraded) once, in create_app.
     store: Store = current_app.extensions["mrcds_store"]
     return store
@@ -50,7 +50,7 @@ def discovery() -> dict[str, Any]:
 def call_service(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     settings = _settings()
-    body = read_json_object(request, settings.max_body_bytes)
+    body = read_json_object(request, settings.max_body_bytes, max_resources=settings.max_resources)
     request_log.set_request_id(body.get("hookInstance"))
     now = datetime.now(UTC)
     result = run_hook_detailed(service, body, settings=settings, now=now)
@@ -72,7 +72,7 @@ def _record_issued_after_answering(
     The write runs when the server closes the response, after the EHR has its cards, so a
     busy database never delays them; a failure is logged (ids only), never raised.
     """
-    store = _store()
+    store = feedback_store()
 
     def record() -> None:
         try:
@@ -95,7 +95,7 @@ def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     body = read_json_object(request, _settings().max_body_bytes)
     validate_feedback(body)
-    result = _store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
+    result = feedback_store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
     log.info(
         "feedback for %s: %d stored, %d duplicate(s), %d for unknown card(s)",
         service.id,

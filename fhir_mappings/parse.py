@@ -242,6 +242,7 @@ def validation_error(resource: Resource) -> str | None:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first.get("loc", ()))
         return f"{path or 'resource'}: {first.get('msg', 'invalid')}"[:200]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the model can walk (120 nested extensions).
         return f"resource: {type(exc).__name__}"
     return None

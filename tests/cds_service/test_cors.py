@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.cds_service import jwt_tokens as t
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 
 SANDBOX = "https://sandbox.cds-hooks.org"
@@ -15,6 +19,35 @@ PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
     "Access-Control-Request-Headers": "authorization, content-type",
 }
+
+
+@pytest.fixture
+def client(make_app: Callable[..., Flask]) -> FlaskClient:
+    """Any origin allowed explicitly (what the default is with JWT authentication)."""
+    return make_app(cors_origins="*").test_client()
+
+
+def test_default_without_authentication_allows_no_origin(make_app: Callable[..., Flask]) -> None:
+    client = make_app().test_client()
+    response = client.options(SERVICE_URL, headers=PREFLIGHT)
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_default_with_jwt_authentication_allows_any_origin(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps([{"iss": t.ISS, "jwks": t.jwks(t.es384_key())}]))
+    client = make_app(
+        auth="jwt", trusted_issuers=str(issuers), public_base_url=t.PUBLIC_BASE
+    ).test_client()
+    response = client.options(SERVICE_URL, headers=PREFLIGHT)
+    assert 200 <= response.status_code < 300
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    # A refused call still carries CORS headers, so the browser app can read the 401.
+    refused = client.post(SERVICE_URL, json=hook_request(all_keys_null()), headers={"Origin": SANDBOX})
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_preflight_on_the_service_allows_authorization_and_content_type(client: FlaskClient) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.services import registry
@@ -70,7 +72,8 @@ def test_medication_requests_are_filtered_by_status_only(client: FlaskClient) ->
     assert template == "MedicationRequest?patient={{context.patientId}}&status=active"
 
 
-def test_discovery_answers_preflight_for_the_sandbox(client: FlaskClient) -> None:
+def test_discovery_answers_preflight_for_the_sandbox(make_app: Callable[..., Flask]) -> None:
+    client = make_app(cors_origins="*").test_client()  # the default with JWT authentication
     response = client.options(
         "/cds-services",
         headers={"Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "GET"},

@@ -260,13 +260,18 @@ def test_every_requests_exception_translates_to_a_fhir_access_error(cls: type[re
             FhirTimeout,
         ),
         (ConnectionRefusedError(111, "refused"), FhirConnectionError),
-        (ValueError("a bug"), FhirRequestError),
     ],
 )
 def test_exceptions_are_translated_to_what_they_mean(
     exc: BaseException, expected: type[FhirAccessError]
 ) -> None:
     assert type(translate_exception(exc)) is expected
+
+
+@pytest.mark.parametrize("exc", [ValueError("a bug"), KeyError("x"), TypeError("y")], ids=repr)
+def test_exceptions_outside_the_table_are_re_raised(exc: Exception) -> None:
+    with pytest.raises(type(exc)):
+        translate_exception(exc)
 
 
 def test_http_error_keeps_its_status() -> None:

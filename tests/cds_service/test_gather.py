@@ -614,3 +614,16 @@ def test_default_pool_runs_every_key_at_once() -> None:
     # More keys than workers would queue a whole search behind another (issue 12: 456 ms
     # against a 343 ms slowest chain with 4 workers); pages of one search stay sequential.
     assert Settings().fhir_max_workers >= len(KEYS)
+
+
+def test_a_bug_while_fetching_propagates_instead_of_passing_for_an_unavailable_server(
+    session: requests.Session, rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_all(rsps)
+
+    def broken(body: bytes) -> dict[str, Any]:
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(fhir_client, "parse_resource", broken)
+    with pytest.raises(KeyError):
+        gather(request({}), KEYS, SETTINGS, session=session)

@@ -210,6 +210,9 @@ def _date_of(resource: Resource) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The service opens one connection per prefetch key at once (ten); the standard
+    # library's backlog of 5 would drop the rest until a SYN retry a second later.
+    request_queue_size = 64
     block_on_close = False
     fixture: FixtureFhirServer
 

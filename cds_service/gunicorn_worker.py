@@ -1,0 +1,67 @@
+"""gunicorn's gevent worker, with its own errors as OperationOutcome and without quoting.
+
+gunicorn answers a request it cannot parse (bad request line, 414, 431, bad chunked
+encoding) itself, before the app sees it: as HTML that quotes the offending line, and it
+logs that line, which may carry a query string. Here those answers are a FHIR
+OperationOutcome naming only the status, and the log names only the exception type.
+
+Not covered (gunicorn closes the connection without an answer, or answers before any
+worker code runs): a client that disconnects mid-request, TLS handshake failures when
+gunicorn terminates TLS, and requests refused by the operating system's backlog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+from typing import Any
+
+from gunicorn.http import errors as http_errors
+from gunicorn.workers.ggevent import GeventWorker
+
+from cds_service.errors import operation_outcome
+
+#: gunicorn's parse errors by class name (some are absent from older gunicorn versions).
+_STATUSES: tuple[tuple[str, int, str, str], ...] = (
+    ("LimitRequestLine", 414, "URI Too Long", "request line too long"),
+    ("LimitRequestHeaders", 431, "Request Header Fields Too Large", "request header fields too large"),
+    ("ExpectationFailed", 417, "Expectation Failed", "Expect header not supported"),
+    ("ForbiddenProxyRequest", 403, "Forbidden", "proxy request forbidden"),
+    ("UnsupportedTransferCoding", 501, "Not Implemented", "transfer coding not supported"),
+    ("ConfigurationProblem", 500, "Internal Server Error", "server configuration problem"),
+    ("InvalidResponseHeader", 500, "Internal Server Error", "internal error"),
+    ("InvalidResponseHeaderName", 500, "Internal Server Error", "internal error"),
+)
+
+
+def error_status(exc: BaseException) -> tuple[int, str, str]:
+    """(status, reason phrase, diagnostics) for an error gunicorn raised on a request."""
+    for name, status, reason, diagnostics in _STATUSES:
+        cls = getattr(http_errors, name, None)
+        if cls is not None and isinstance(exc, cls):
+            return status, reason, diagnostics
+    if isinstance(exc, http_errors.ParseException | ssl.SSLError):
+        return 400, "Bad Request", "the request could not be parsed as HTTP/1.1"
+    return 500, "Internal Server Error", "internal error"
+
+
+def error_response(status: int, reason: str, diagnostics: str) -> bytes:
+    code = "exception" if status >= 500 else "too-long" if status in (414, 431) else "structure"
+    body = json.dumps(operation_outcome(code, diagnostics)).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        status, reason, diagnostics = error_status(exc)
+        if status >= 500:
+            self.log.error("error handling a request: %s", type(exc).__name__)
+        else:
+            self.log.warning("invalid request -> %d: %s", status, type(exc).__name__)
+        with contextlib.suppress(OSError):  # the client may be gone
+            client.sendall(error_response(status, reason, diagnostics))
