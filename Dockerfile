@@ -1,6 +1,8 @@
 # mr-cds-hooks: the CDS Hooks service under gunicorn (see README, "Deploying").
 #   docker build -t mr-cds-hooks .
-#   docker run --rm -p 8080:8080 -e MRCDS_CORS_ORIGINS=https://ehr.example.org mr-cds-hooks
+#   docker run --rm -p 8080:8080 -v "$PWD/deploy/issuers.json:/etc/mr-cds/issuers.json:ro" \
+#     -e MRCDS_TRUSTED_ISSUERS=/etc/mr-cds/issuers.json -e MRCDS_PUBLIC_BASE_URL=https://cds.example.org \
+#     -e MRCDS_CORS_ORIGINS=https://ehr.example.org mr-cds-hooks
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -1,6 +1,6 @@
 """The floor: a Flask app under gunicorn that only parses the request body.
 
-    gunicorn --workers 1 --preload benchmarks.bare_app:app
+    gunicorn --workers 1 --worker-class gevent --preload benchmarks.bare_app:app
 
 Same framework, same server and the same body as the service; it answers ``{"cards": []}``.
 It parses with the standard library's ``json.loads``, the floor issue 12 defines.

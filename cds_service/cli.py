@@ -12,7 +12,7 @@ from importlib import metadata
 from cds_service import db_cli, evaluate_cli
 from cds_service.auth import resolve_auth
 from cds_service.errors import ConfigurationError
-from cds_service.serve_checks import database_shown, port_problem
+from cds_service.serve_checks import database_shown, metrics_dir_problem, port_problem
 from cds_service.settings import Settings
 
 
@@ -66,6 +66,10 @@ def _serve(args: argparse.Namespace) -> int:
     problem = port_problem(args.host, args.port)
     if problem:
         print(f"mr-cds: cannot listen on {bind}: {problem}", file=sys.stderr)
+        return 2
+    problem = metrics_dir_problem(settings.metrics)
+    if problem:
+        print(f"mr-cds: {problem}", file=sys.stderr)
         return 2
     print(
         f"mr-cds {_version()}: serving on http://{bind} with {args.workers} worker(s); "

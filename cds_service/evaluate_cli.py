@@ -24,6 +24,7 @@ from cds_service.errors import BadRequest, ConfigurationError, DataUnavailable
 from cds_service.pipeline import run_hook_detailed
 from cds_service.services import registry
 from cds_service.settings import Settings
+from fhir_mappings.facts import DataQualityNote
 
 SERVICE_ID = "severe-mitral-regurgitation"
 
@@ -153,12 +154,13 @@ def _run_evaluate(args: argparse.Namespace) -> str:
     response = result.response
     # The pipeline's own rule decisions: nothing is mapped or fetched a second time.
     results = (result.evaluation.results if result.evaluation else ()) if args.explain else None
+    left_out = result.evaluation.left_out if result.evaluation else ()
     if args.format == "json":
         data: dict[str, Any] = response
         if results is not None:
             data = {"response": response, "explain": hooks.explanation_json(results)}
         return json.dumps(data, indent=2, ensure_ascii=False)
-    return _text(response, body, now, now_source, results)
+    return _text(response, body, now, now_source, results, left_out)
 
 
 def _text(
@@ -167,6 +169,7 @@ def _text(
     now: datetime,
     now_source: str,
     results: tuple[hooks.RuleResult, ...] | None,
+    left_out: tuple[DataQualityNote, ...] = (),
 ) -> str:
     cards = response["cards"]
     patient = body.get("context", {}).get("patientId")
@@ -177,7 +180,7 @@ def _text(
     if results is not None:
         lines.append("=" * 78)
         if results:
-            lines.append(hooks.explanation_text(results, now=now))
+            lines.append(hooks.explanation_text(results, now=now, left_out=left_out))
         else:
             lines.append("No rule was evaluated: every prefetch key was searched and held no data.")
     return "\n".join(lines)
@@ -186,7 +189,9 @@ def _text(
 def _card_text(number: int, card: Mapping[str, Any]) -> list[str]:
     topic = card.get("source", {}).get("topic", {}).get("code", "?")
     lines = [f"{number}. [{card['indicator'].upper()}] {topic}", f"   {card['summary']}", ""]
-    lines += [f"   {line}".rstrip() for line in card.get("detail", "").splitlines()]
+    # Plain text for a terminal: the card's Markdown emphasis is dropped, not shown as source.
+    detail = card.get("detail", "").replace("**", "")
+    lines += [f"   {line}".rstrip() for line in detail.splitlines()]
     lines += [f"   Link: {link['label']} <{link['url']}>" for link in card.get("links", [])]
     for suggestion in card.get("suggestions", []):
         lines.append(f"   Suggestion ({card.get('selectionBehavior')}): {suggestion['label']}")

@@ -32,6 +32,13 @@ except ImportError:  # pragma: no cover - a dependency; the fallback serves plat
 
 #: What parses requests and serialises responses: "orjson" or "json".
 BACKEND = "json" if orjson is None else "orjson"
+#: orjson refuses unpaired surrogates (escaped or not); the standard library returns them.
+PARSER_REFUSES_SURROGATES = orjson is not None
+_ORJSON_OPTIONS = (
+    0
+    if orjson is None
+    else orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+)
 
 
 def loads(raw: bytes | str) -> Any:
@@ -62,12 +69,15 @@ def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """Compact UTF-8 JSON, keys in insertion order.
 
     ``default`` converts what JSON has no type for; datetimes and dataclasses go to it too,
-    so both backends write them the same way.
+    so both backends write them the same way. Non-string keys become strings, as with the
+    standard library; what orjson cannot write (an integer beyond 64 bits) is written by
+    the standard library.
     """
     if orjson is not None:
-        return orjson.dumps(
-            value, default=default, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-        )
+        try:
+            return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass  # the standard library writes it, or raises its own TypeError
     return json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":")).encode()
 
 

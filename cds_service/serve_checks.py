@@ -7,10 +7,14 @@ says what to change is more use to someone starting the service for the first ti
 from __future__ import annotations
 
 import errno
+import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+
+from cds_service.metrics import MULTIPROC_ENV
 
 #: gunicorn's logging as dictConfig: its own messages and the app's, one JSON object per line
 #: on stderr; its access log stays silent because the app logs each request itself.
@@ -59,3 +63,21 @@ def database_shown(database_url: str) -> str:
     if url.get_backend_name() == "sqlite":
         return url.database if url.database and url.database != ":memory:" else "in memory (SQLite)"
     return url.render_as_string(hide_password=True)
+
+
+def metrics_dir_problem(metrics_on: bool) -> str | None:
+    """Why the workers could not share metrics through ``PROMETHEUS_MULTIPROC_DIR``, or None.
+
+    Without the variable the server makes a temporary folder of its own.
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    if not metrics_on or not given:
+        return None
+    folder = Path(given)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{MULTIPROC_ENV}: cannot use {folder}: {exc.strerror or type(exc).__name__}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{MULTIPROC_ENV}: cannot use {folder}: not writable"
+    return None

@@ -240,7 +240,7 @@ class Settings:
         return settings
 
 
-# Read by the test suite only (e.g. MRCDS_TEST_POSTGRES_URL, set by .ci/run), never settings.
+#: Variables of the test suite (e.g. MRCDS_TEST_POSTGRES_URL), not of the service.
 TEST_PREFIX = ENV_PREFIX + "TEST_"
 
 

@@ -1,6 +1,6 @@
 """Conditions: which are active and confirmed, matched to the spec's value sets.
 
-Spec section 1: active = clinicalStatus active, recurrence or relapse; no clinicalStatus
+docs/clinical-rules.md: active = clinicalStatus active, recurrence or relapse; no clinicalStatus
 counts as active unless ``abatement[x]`` is set. verificationStatus refuted or
 entered-in-error: left out and reported. provisional / differential / unconfirmed: counted,
 but marked unconfirmed.
@@ -17,7 +17,7 @@ from fhir_mappings.elements import Resource, coded, codings, resource_id, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
 from fhir_mappings.timing import FhirTime, TimeProblem, parse_time
-from fhir_mappings.valuesets import value_set
+from fhir_mappings.valuesets import ValueSetCode, value_set
 
 ACTIVE = frozenset({"active", "recurrence", "relapse"})
 INACTIVE = frozenset({"inactive", "remission", "resolved"})
@@ -57,17 +57,59 @@ def active_in(
             continue
         unconfirmed = verification is not None and verification not in CONFIRMED
         note = f"active Condition in {value_set_id}" + (f" ({verification})" if unconfirmed else "")
-        evidence = Evidence(
-            "Condition",
-            resource_id(resource),
-            hit.system,
-            hit.code,
-            hit.display,
-            time=_recorded_time(resource),
-            note=note,
-        )
+        state = "unconfirmed" if unconfirmed else "active"
+        evidence = _evidence(resource, hit, value_set_id, state, _recorded_time(resource), note)
         found.append(ActiveCondition(resource, value_set_id, evidence, unconfirmed))
     return tuple(found)
+
+
+def resolved_in(resources: Iterable[Resource], value_set_id: str, report: Report) -> tuple[Evidence, ...]:
+    """Conditions in the value set that are resolved, inactive or in remission, with the
+    time of their abatement (a resolution without a date cannot be placed after an echo)."""
+    vs = value_set(value_set_id)
+    found: list[Evidence] = []
+    for resource in resources:
+        hit = vs.match(codings(resource.get("code")))
+        concept = resource.get("clinicalStatus")
+        if hit is None or status_code(concept, CONDITION_CLINICAL, ACTIVE | INACTIVE) not in INACTIVE:
+            continue
+        if _verification(resource, report) in EXCLUDED or not report.valid(resource):
+            continue
+        try:
+            abated = abatement_of(resource)
+        except TimeProblem:
+            continue
+        note = f"Condition in {value_set_id} resolved (abatement recorded)"
+        found.append(_evidence(resource, hit, value_set_id, "resolved", abated.start, note))
+    return tuple(found)
+
+
+def _evidence(
+    resource: Resource, hit: ValueSetCode, value_set_id: str, state: str, time: datetime | None, note: str
+) -> Evidence:
+    return Evidence(
+        "Condition",
+        resource_id(resource),
+        hit.system,
+        hit.code,
+        hit.display,
+        time=time,
+        note=note,
+        what=value_set_id,
+        status=state,
+    )
+
+
+def abatement_of(resource: Resource) -> FhirTime:
+    """abatementDateTime, else abatementPeriod end or start; TimeProblem if none."""
+    period = resource.get("abatementPeriod")
+    for raw in (
+        resource.get("abatementDateTime"),
+        (period.get("end") or period.get("start")) if isinstance(period, Mapping) else None,
+    ):
+        if raw is not None:
+            return parse_time(raw)
+    raise TimeProblem("no abatement date")
 
 
 def status_code(concept: object, system: str, known: frozenset[str]) -> str | None:

@@ -17,7 +17,8 @@ from fhir_mappings.medications import CLASSES
 from fhir_mappings.mr_grade import qualifier_grades
 from fhir_mappings.observations import COUNTED
 from fhir_mappings.requirements import prefetch_keys
-from fhir_mappings.thresholds import documented_defaults
+from fhir_mappings.thresholds import Thresholds, default_thresholds, documented_defaults
+from fhir_mappings.timing import describe_window
 from fhir_mappings.units import (
     BILIRUBIN,
     BILIRUBIN_UMOL_PER_MG_DL,
@@ -43,53 +44,69 @@ SYSTEM_NAMES = {
     codesystems.ATC: "ATC",
 }
 
-#: Fact -> (resources and value sets read, rule). The rule text restates spec section 1.
-FACTS: tuple[tuple[str, str, str], ...] = (
-    (
-        "mr_documented",
-        "Condition: `mitral-regurgitation`",
-        "active, not refuted; provisional/differential = unconfirmed",
-    ),
-    (
-        "mr_grade",
-        "Observation: `echo-mr-grade`; else Condition.severity",
-        "latest echo within 365 days decides",
-    ),
-    (
-        "hypotension",
-        "Observation: `systolic-bp`, `diastolic-bp`, `mean-arterial-pressure`",
-        "latest within 24 h",
-    ),
-    ("hypoperfusion", "Observation: `lactate`", "latest within 24 h"),
-    ("cardiogenic_shock", "Condition: `cardiogenic-shock`", "active"),
-    (
-        "vasoactive_support",
-        "MedicationRequest / MedicationAdministration: `vasopressors`, `inotropes`",
-        "see below",
-    ),
-    (
-        "mechanical_support",
-        "Procedure / Device / DeviceUseStatement: `ecmo-circulatory`, `iabp`, `percutaneous-vad`",
-        "in progress, or inserted within 30 days and not removed; active device",
-    ),
-    (
-        "organ_dysfunction",
-        "Condition: `acute-kidney-injury`, `liver-failure`, `acute-respiratory-failure`; "
-        "Observation: `creatinine`, `bilirubin-total`, `platelets`; "
-        "Procedure: `invasive-ventilation`, `ecmo-respiratory`",
-        "labs: latest within 48 h",
-    ),
-    ("multi_organ_failure", "Condition: `multiple-organ-failure`, or two organ systems above", ""),
-    (
-        "acute_mr_trigger",
-        "Condition: `acute-myocardial-infarction`, `infective-endocarditis`, "
-        "`papillary-muscle-or-chordal-rupture`",
-        "onset within 30 days",
-    ),
-    ("pulmonary_edema", "Condition: `acute-pulmonary-edema`", "active"),
-    ("heart_failure_symptoms", "Condition: `heart-failure`, `dyspnea`, `acute-pulmonary-edema`", "active"),
-    ("medication classes", "MedicationRequest: " + ", ".join(f"`{c}`" for c in CLASSES), "status active"),
-)
+
+def facts_table(t: Thresholds) -> tuple[tuple[str, str, str], ...]:
+    """Fact -> (resources and value sets read, rule), with the windows of ``t`` (the defaults
+    unless a site overrides them: the windows are never written here by hand)."""
+    vitals, lactate, labs = (describe_window(w) for w in (t.vitals_window, t.lactate_window, t.labs_window))
+    echo, on_echo = describe_window(t.echo_grade_window), describe_window(t.mr_on_echo_window)
+    support, trigger = describe_window(t.support_procedure_window), describe_window(t.acute_trigger_window)
+    return (
+        (
+            "mr_documented",
+            "Condition: `mitral-regurgitation`",
+            "active, not refuted; provisional/differential = unconfirmed",
+        ),
+        (
+            "mr_grade",
+            "Observation: `echo-mr-grade`; else Condition.severity",
+            f"latest echo within {echo} decides; superseded by a later `mitral-valve-intervention` "
+            "Procedure or resolved MR Condition when no active MR Condition is left",
+        ),
+        ("mr_on_echo", "Observation: `echo-mr-grade`", f"latest echo within {on_echo} is 2+ or worse"),
+        (
+            "hypotension",
+            "Observation: `systolic-bp`, `diastolic-bp`, `mean-arterial-pressure`",
+            f"latest plausible value within {vitals}",
+        ),
+        ("hypoperfusion", "Observation: `lactate`", f"latest plausible value within {lactate}"),
+        ("cardiogenic_shock", "Condition: `cardiogenic-shock`", "active"),
+        (
+            "vasoactive_support",
+            "MedicationRequest / MedicationAdministration: `vasopressors`, `inotropes`; "
+            "route: `non-intravenous-route`, `intravenous-route`",
+            "see below",
+        ),
+        (
+            "mechanical_support",
+            "Procedure / Device / DeviceUseStatement: `ecmo-circulatory`, `ecmo-unspecified`, `iabp`, "
+            "`percutaneous-vad`, `ecmo-device`, `iabp-device`, `percutaneous-vad-device`",
+            f"in progress, or inserted within {support} and not removed; active device. "
+            "Unknown: ECMO without its configuration, or a performedDateTime only",
+        ),
+        (
+            "organ_dysfunction",
+            "Condition: `acute-kidney-injury`, `liver-failure`, `acute-respiratory-failure`; "
+            "Observation: `creatinine`, `bilirubin-total`, `platelets`; "
+            "Procedure: `invasive-ventilation`, `ecmo-respiratory`",
+            f"labs: latest within {labs}",
+        ),
+        ("multi_organ_failure", "Condition: `multiple-organ-failure`, or two organ systems above", ""),
+        (
+            "acute_mr_trigger",
+            "Condition: `acute-myocardial-infarction`, `infective-endocarditis`, "
+            "`papillary-muscle-or-chordal-rupture`",
+            f"onset within {trigger}",
+        ),
+        ("pulmonary_edema", "Condition: `acute-pulmonary-edema`", "active"),
+        (
+            "heart_failure_symptoms",
+            "Condition: `heart-failure`, `dyspnea`, `acute-pulmonary-edema`",
+            "active",
+        ),
+        ("medication classes", "MedicationRequest: " + ", ".join(f"`{c}`" for c in CLASSES), "status active"),
+    )
+
 
 INTRO = """\
 # Data requirements for integration engineers
@@ -118,9 +135,11 @@ listed below is not recognised). Every decision is made as of the time of the ho
   never the whole request.
 - **Another patient**: a resource whose `subject` / `patient` names another patient is
   left out and listed.
-- **Left out and listed** ("not used" in the card detail): statuses that do not count,
-  times outside a window or after the evaluation time, units that are not recognised,
-  values with a comparator (`<`, `>`), references that cannot be resolved.
+- **Left out and listed** (in `mr-cds evaluate --explain`, never on a card): statuses that
+  do not count, times outside a window or after the evaluation time, units that are not
+  recognised, implausible values (artefacts), values with a comparator (`<`, `>`) except a
+  lactate bound that decides, references that cannot be resolved. A card says only what
+  was not assessed and could change it.
 """
 
 ECHO = """\
@@ -168,15 +187,16 @@ STATUS_TEXT = """\
 | Condition | clinicalStatus {condition} (no clinicalStatus: active unless `abatement[x]` is set); \
 verificationStatus not {excluded} | inactive, remission, resolved; refuted, entered-in-error (listed) |
 | Condition (unconfirmed) | verificationStatus {unconfirmed}: counted, but the card says "unconfirmed" | |
-| Procedure | in-progress; completed with `performedPeriod.start` within 30 days and no `end` | \
+| Procedure | in-progress; completed with `performedPeriod.start` within {support} and no `end`; \
+completed with only a `performedDateTime` within {support}: support unknown (removal not recorded) | \
 completed with an end; any other status (listed) |
 | Device | active | inactive; entered-in-error, unknown (listed) |
 | DeviceUseStatement | active, with `device` resolving to a contained or sent Device of a listed type | \
 entered-in-error (listed); other statuses |
 | MedicationRequest | active, without `doNotPerform: true` | \
 all other statuses; cancelled, entered-in-error, unknown and doNotPerform (listed) |
-| MedicationAdministration | in-progress; completed within 24 h (vasopressors and inotropes only) | \
-other statuses; completed earlier (listed) |
+| MedicationAdministration | in-progress (vasopressors and inotropes only) | \
+completed (a bolus or a stress-echo dose is not running); other statuses (listed) |
 
 Times: `effectiveDateTime` / `effectiveInstant` / `effectivePeriod` (end, else start) for
 Observations; onset for acute triggers is `onsetDateTime`, else `onsetPeriod.start`, else
@@ -192,8 +212,11 @@ MEDICATIONS = """\
 A drug is recognised by, in order: an RxNorm ingredient or clinical-drug code or an ATC
 code listed below, on `medicationCodeableConcept` or on the referenced Medication's
 `code`; a listed code on `Medication.ingredient`; only then by an ingredient name found in
-the drug's text or coding display. A name-only match is flagged in the card. ATC group
-codes (e.g. `C01CA`) match only when sent as such, never as a prefix of a longer code.
+the drug's text or coding display. A name-only match is flagged in the card and never
+counts as vasoactive support; neither does a product whose coded SNOMED CT route is not
+intravenous, nor one with an ingredient outside `vasopressors` and `inotropes` (lidocaine
+with epinephrine). ATC group codes (e.g. `C01CA`) match only when sent as such, never as
+a prefix of a longer code.
 """
 
 
@@ -220,7 +243,7 @@ def _keys() -> list[str]:
 
 
 def _facts() -> list[str]:
-    rows = [(f"`{name}`", reads, rule) for name, reads, rule in FACTS]
+    rows = [(f"`{name}`", reads, rule) for name, reads, rule in facts_table(default_thresholds())]
     return ["## Facts and what they read", "", *_table(("fact", "reads (value sets)", "rule"), rows)]
 
 
@@ -303,6 +326,7 @@ def render() -> str:
         condition=", ".join(sorted(ACTIVE)),
         excluded=" / ".join(sorted(EXCLUDED)),
         unconfirmed=", ".join(sorted(UNCONFIRMED)),
+        support=describe_window(default_thresholds().support_procedure_window),
     )
     parts = [
         INTRO,

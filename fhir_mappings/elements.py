@@ -81,10 +81,6 @@ def resolve(
     return target if target is not None and resource_type(target) == wanted_type else None
 
 
-def text_of(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def number(value: Any) -> float | None:
     """A JSON number (not a bool) as float; Decimal when the JSON was parsed that way."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):

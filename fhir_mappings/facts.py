@@ -42,8 +42,17 @@ class Evidence:
     value_text: str | None = None
     #: Effective / onset / performed time of the resource.
     time: datetime | None = None
-    #: Which rule of the spec this evidence satisfied, e.g. ``SBP 82 mm[Hg] < 90``.
+    #: Which rule this evidence satisfied, as a trail for ``--explain`` (``SBP 82 mm[Hg] < 90``).
     note: str | None = None
+    #: What the evidence is, as a key ``hooks`` words for people: ``sbp``, ``map``,
+    #: ``lactate``, ``echo-grade``, a value-set id (``cardiogenic-shock``), a drug name.
+    what: str | None = None
+    #: Its state as a key: ``active-order``, ``running``, ``in-progress``, ``inserted``,
+    #: ``inserted-no-end``, ``performed``, ``active-device``, ``computed``...
+    status: str | None = None
+    #: Why it is shown without counting, as a key: ``name-only``, ``not-intravenous``,
+    #: ``combination``, ``configuration-not-coded``, ``end-not-recorded``, ``artefact``.
+    reason: str | None = None
 
     @property
     def reference(self) -> str:
@@ -61,6 +70,9 @@ class Fact:
     #: Why the fact is unknown or partly assessed, in plain words
     #: ("no blood pressure in the last 24 h", "vital signs: the FHIR server did not answer in time").
     missing: tuple[str, ...] = ()
+    #: Found but not counted (a drug matched by name only, support whose end is not
+    #: recorded): shown to the clinician to verify, never deciding the fact.
+    shown: tuple[Evidence, ...] = ()
 
     @property
     def present(self) -> bool:
@@ -75,7 +87,7 @@ class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
 
 @dataclass(frozen=True)
 class MRGrade:
-    """The MR severity grade on a 0-4+ scale (spec 1.1).
+    """The MR severity grade on a 0-4+ scale (docs/clinical-rules.md, MR grade).
 
     ``grade`` is None when there is no grade within 365 days, or when the deciding
     resource was not machine-readable (``machine_readable`` False); never rounded up.
@@ -86,10 +98,13 @@ class MRGrade:
     machine_readable: bool = True
     evidence: tuple[Evidence, ...] = ()
     missing: tuple[str, ...] = ()
+    #: A mitral valve repair/replacement or a resolved MR Condition dated after the deciding
+    #: echo, with no active MR Condition left: the grade no longer describes the valve.
+    superseded_by: tuple[Evidence, ...] = ()
 
     @property
     def severe(self) -> bool:
-        return self.grade is not None and self.grade >= 4
+        return self.grade is not None and self.grade >= 4 and not self.superseded_by
 
 
 class MatchKind(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -145,11 +160,15 @@ class PatientFacts:
     #: True when the deciding MR Condition is provisional or differential.
     mr_unconfirmed: bool
     mr_grade: MRGrade
+    #: The latest echo MR grade within 30 days is 2+ or worse (a range counts by its lower bound).
+    mr_on_echo: Fact
     hypotension: Fact
     hypoperfusion: Fact
     cardiogenic_shock: Fact
     vasoactive_support: Fact
     mechanical_support: Fact
+    #: Veno-venous ECMO in progress: respiratory support only, named on circulatory cards.
+    respiratory_ecmo: Fact
     #: Organ system -> fact; keys: "renal", "hepatic", "respiratory", "coagulation".
     organ_dysfunction: dict[str, Fact]
     multi_organ_failure: Fact

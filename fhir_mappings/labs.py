@@ -1,4 +1,4 @@
-"""Laboratory criteria: the latest value in its window against its cut-off (spec section 1).
+"""Laboratory criteria: the latest value in its window against its cut-off (docs/clinical-rules.md).
 
 Lactate (24 h, >= 2.0 mmol/L; mg/dL / 9.008), creatinine (48 h, >= 2.0 mg/dL or >= 177
 umol/L), total bilirubin (48 h, >= 2.0 mg/dL or >= 34 umol/L), platelets (48 h,
@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from fhir_mappings.elements import Resource
 from fhir_mappings.facts import Evidence, Status
-from fhir_mappings.observations import Reading, fmt, latest, select
+from fhir_mappings.numbers import fmt
+from fhir_mappings.observations import Reading, latest, select
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import describe_window
@@ -27,6 +28,7 @@ from fhir_mappings.units import (
     THOUSAND_PER_UL,
     Analyte,
     convert,
+    to_canonical,
 )
 
 
@@ -42,6 +44,8 @@ class LabRule:
     #: Thresholds and the reading's unit -> (cut-off, unit it is stated in).
     cut_off: Callable[[Thresholds, str], tuple[float, str]]
     window: Callable[[Thresholds], timedelta]
+    #: The plausible range in the canonical unit, or None when every value is plausible.
+    plausible: Callable[[Thresholds], tuple[float, float]] | None = None
 
 
 LACTATE_RULE = LabRule(
@@ -51,6 +55,7 @@ LACTATE_RULE = LabRule(
     below=False,
     cut_off=lambda t, _unit: (t.lactate_at_least_mmol_l, MMOL_L),
     window=lambda t: t.lactate_window,
+    plausible=lambda t: (0.0, t.lactate_plausible_max_mmol_l),
 )
 CREATININE_RULE = LabRule(
     "creatinine",
@@ -95,21 +100,55 @@ def assess(
     candidates = select(
         resources, (rule.value_set,), now=now, window=window, need_time_of_day=True, report=report
     )
-    found = latest(candidates, rule.analyte, report)
+    found = latest(candidates, rule.analyte, report, _implausible(rule, thresholds))
     if found.reading is None:
         missing = (f"no {rule.label} in the last {describe_window(window)}", *found.left_out)
         return LabFinding(Status.UNKNOWN, (), missing)
     met, note = _compare(rule, found.reading, thresholds)
     status = Status.PRESENT if met else Status.ABSENT
-    return LabFinding(status, (found.reading.evidence(note),), found.left_out)
+    return LabFinding(status, (found.reading.evidence(note, rule.value_set),), found.left_out)
+
+
+def _implausible(rule: LabRule, thresholds: Thresholds) -> Callable[[Reading], str | None]:
+    """Why a reading is an artefact (outside the rule's plausible range), else None."""
+    if rule.plausible is None:
+        return lambda _reading: None
+    low, high = rule.plausible(thresholds)
+    unit = rule.analyte.canonical
+
+    def rejects(reading: Reading) -> str | None:
+        if not low <= to_canonical(reading.measured, rule.analyte) <= high:
+            return f"{rule.label} outside the plausible {fmt(low)}-{fmt(high)} {unit}: artefact, not used"
+        if reading.measured.comparator and _bound_decides(rule, reading, thresholds) is None:
+            bound = f"{reading.measured.comparator}{fmt(reading.measured.value)}"
+            return f"{rule.label} {bound}: the bound does not decide"
+        return None
+
+    return rejects
+
+
+def _bound_decides(rule: LabRule, reading: Reading, thresholds: Thresholds) -> bool | None:
+    """Whether a bound (">15") meets the rule, or None when the bound cannot tell."""
+    cut_off, cut_unit = rule.cut_off(thresholds, reading.measured.unit)
+    bound = convert(reading.measured.value, reading.measured.unit, cut_unit, rule.analyte)
+    above = reading.measured.comparator in (">", ">=")
+    if rule.below:
+        return None  # only "at least" rules (lactate) read bounds
+    # ">15" meets ">= 2"; "<1.5" and "<2" do not; "<=2" or ">1" cannot tell.
+    if above and bound >= cut_off:
+        return True
+    if not above and (bound < cut_off or (bound == cut_off and reading.measured.comparator == "<")):
+        return False
+    return None
 
 
 def _compare(rule: LabRule, reading: Reading, thresholds: Thresholds) -> tuple[bool, str]:
     cut_off, cut_unit = rule.cut_off(thresholds, reading.measured.unit)
     value = convert(reading.measured.value, reading.measured.unit, cut_unit, rule.analyte)
-    met = value < cut_off if rule.below else value >= cut_off
+    bound = _bound_decides(rule, reading, thresholds) if reading.measured.comparator else None
+    met = bound if bound is not None else value < cut_off if rule.below else value >= cut_off
     relation = ("<" if met else ">=") if rule.below else (">=" if met else "<")
-    shown = f"{fmt(reading.measured.value)} {reading.measured.unit}"
+    shown = f"{reading.measured.comparator or ''}{fmt(reading.measured.value)} {reading.measured.unit}"
     if reading.measured.unit != cut_unit:
         shown += f" (= {fmt(value)} {cut_unit})"
     outcome = "" if met else " (not met)"

@@ -1,4 +1,4 @@
-"""Prefetch -> PatientFacts: the single entry point of the package (spec section 1).
+"""Prefetch -> PatientFacts: the single entry point of the package (docs/clinical-rules.md).
 
 A fact is PRESENT when its criterion is met by data that counts; ABSENT only when the
 data needed to decide was there and did not meet it; UNKNOWN otherwise, with ``missing``
@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from fhir_mappings.conditions import ActiveCondition, active_in
+from fhir_mappings.conditions import ActiveCondition, active_in, resolved_in
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Status
+from fhir_mappings.keys import Key
 from fhir_mappings.labs import (
     BILIRUBIN_RULE,
     CREATININE_RULE,
@@ -25,10 +26,19 @@ from fhir_mappings.labs import (
     assess,
 )
 from fhir_mappings.medications import MedicationFindings, medications
-from fhir_mappings.mr_grade import mr_grade
+from fhir_mappings.mr_grade import echo_grades, latest_echo, mr_grade, mr_on_echo, superseded
 from fhir_mappings.parse import Collected, Report, collect
 from fhir_mappings.prefetch import ChartInput
-from fhir_mappings.procedures import CIRCULATORY, RESPIRATORY, Support, Supports, devices, procedures
+from fhir_mappings.procedures import (
+    RESPIRATORY,
+    SUPPORT_SEARCH,
+    VV_ECMO,
+    Support,
+    Supports,
+    devices,
+    interventions,
+    procedures,
+)
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
 from fhir_mappings.valuesets import value_sets_of
@@ -43,7 +53,7 @@ TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-
 def map_chart(
     chart: ChartInput, *, now: datetime, thresholds: Thresholds | None = None, validate_all: bool = False
 ) -> PatientFacts:
-    """Map the chart to the facts of spec section 1 as of ``now`` (timezone-aware UTC).
+    """Map the chart to the facts of docs/clinical-rules.md as of ``now`` (timezone-aware UTC).
 
     ``validate_all``: validate every resource first, not only those that decide or are
     shown (the reference the lazy path is tested against; only notes can differ).
@@ -86,6 +96,7 @@ class _Mapper:
         self.devices = chart.of_type("Device", "DeviceUseStatement")
         self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
         self._active: dict[str, tuple[ActiveCondition, ...]] = {}
+        self._respiratory: tuple[Support, ...] | None = None
 
     def facts(self, patient_id: str) -> PatientFacts:
         mr = self.active("mitral-regurgitation")
@@ -95,33 +106,34 @@ class _Mapper:
             thresholds=self.thresholds,
             report=self.report,
         )
-        meds = medications(
-            self.medication_use,
-            self.chart.by_reference,
-            now=self.now,
-            window=self.thresholds.medication_administration_window,
-            report=self.report,
-        )
+        meds = medications(self.medication_use, self.chart.by_reference, report=self.report)
         organs = self.organ_dysfunction()
-        grade = mr_grade(
-            self.coded("echo-mr-grade"),
-            mr,
-            now=self.now,
-            thresholds=self.thresholds,
-            report=self.report,
-            unavailable=self.chart.missing("mr-grade"),
+        echoes = echo_grades(
+            self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
         )
+        latest = latest_echo(echoes, self.report)
+        unavailable = self.chart.missing(Key.MR_GRADE)
+        grade = mr_grade(latest, mr, thresholds=self.thresholds, unavailable=unavailable)
+        if not mr:
+            # A repair, a replacement or a resolution after the echo, and no active MR left.
+            after = interventions(self.procedures, self.report) + resolved_in(
+                self.conditions, "mitral-regurgitation", self.report
+            )
+            grade = superseded(grade, after)
+        on_echo = mr_on_echo(latest, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
         return PatientFacts(
             as_of=self.now,
             patient_id=patient_id,
             mr_documented=self.condition_fact("mr_documented", mr),
             mr_unconfirmed=bool(mr) and all(c.unconfirmed for c in mr),
             mr_grade=grade,
-            hypotension=hypotension(pressures, self.thresholds, self.chart.missing("vital-signs")),
+            mr_on_echo=on_echo,
+            hypotension=hypotension(pressures, self.thresholds, self.chart.missing(Key.VITAL_SIGNS)),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lab(LACTATE_RULE)),
             cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.active("cardiogenic-shock")),
             vasoactive_support=self.vasoactive_support(meds),
             mechanical_support=self.mechanical_support(),
+            respiratory_ecmo=self.respiratory_ecmo(),
             organ_dysfunction=organs,
             multi_organ_failure=self.multi_organ_failure(organs),
             acute_mr_trigger=self.acute_mr_trigger(),
@@ -144,7 +156,7 @@ class _Mapper:
 
     def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
         """PRESENT on an active Condition; ABSENT only when the conditions were obtained."""
-        return _decide(name, [c.evidence for c in found], [], self.chart.missing("conditions"))
+        return _decide(name, [c.evidence for c in found], [], self.chart.missing(Key.CONDITIONS))
 
     def acute_mr_trigger(self) -> Fact:
         """Active acute MI, endocarditis or papillary/chordal rupture with onset in 30 days."""
@@ -159,9 +171,7 @@ class _Mapper:
                         onset, self.now, window, need_time_of_day=False
                     )
                 except TimeProblem as problem:
-                    undated.append(
-                        f"Condition/{condition.evidence.resource_id} ({vs_id}): {problem}, not counted"
-                    )
+                    undated.append(f"an acute trigger Condition: {problem}, not counted")
                     self.report.note(condition.resource, f"acute trigger not counted: {problem}")
                     continue
                 if inside:
@@ -173,7 +183,7 @@ class _Mapper:
                         f"{vs_id}: onset outside the {describe_window(window)} window",
                         routine=True,
                     )
-        unavailable = self.chart.missing("conditions")
+        unavailable = self.chart.missing(Key.CONDITIONS)
         if not evidence and undated:
             return Fact("acute_mr_trigger", Status.UNKNOWN, (), tuple(undated) + _opt(unavailable))
         return _decide("acute_mr_trigger", evidence, undated, unavailable)
@@ -186,7 +196,7 @@ class _Mapper:
         )
 
     def lab_fact(self, name: str, finding: LabFinding) -> Fact:
-        unavailable = self.chart.missing("labs")
+        unavailable = self.chart.missing(Key.LABS)
         if finding.status is Status.PRESENT:
             return Fact(name, Status.PRESENT, finding.evidence, finding.missing)
         if unavailable is not None:
@@ -205,17 +215,17 @@ class _Mapper:
                 [c.evidence for c in self.active("acute-respiratory-failure")]
                 + [s.evidence for s in respiratory],
                 [],
-                *self.keys_missing("conditions", "procedures"),
+                *self.keys_missing(Key.CONDITIONS, Key.PROCEDURES),
             ),
             "coagulation": self.lab_fact("coagulation", self.lab(PLATELETS_RULE)),
         }
 
     def organ(self, name: str, conditions: tuple[ActiveCondition, ...], finding: LabFinding) -> Fact:
-        """An active organ-failure Condition, or the lab criterion (spec section 1)."""
+        """An active organ-failure Condition, or the lab criterion (docs/clinical-rules.md)."""
         evidence = tuple(c.evidence for c in conditions) + finding.evidence
         if conditions or finding.status is Status.PRESENT:
             return Fact(name, Status.PRESENT, evidence, finding.missing)
-        gaps = tuple(self.keys_missing("conditions", "labs"))
+        gaps = tuple(self.keys_missing(Key.CONDITIONS, Key.LABS))
         if gaps or finding.status is Status.UNKNOWN:
             return Fact(name, Status.UNKNOWN, evidence, gaps + finding.missing)
         return Fact(name, Status.ABSENT, evidence, finding.missing)
@@ -231,53 +241,63 @@ class _Mapper:
         # Say why each organ is unknown ("renal: no creatinine in the last 48 h"), so a card
         # tells the clinician what to measure, not only that something is missing.
         missing = [f"{name}: {'; '.join(organs[name].missing) or 'not assessed'}" for name in unknown]
-        missing.extend(self.keys_missing("conditions"))
-        if len(present) + len(unknown) >= 2 or self.chart.missing("conditions"):
+        missing.extend(self.keys_missing(Key.CONDITIONS))
+        if len(present) + len(unknown) >= 2 or self.chart.missing(Key.CONDITIONS):
             return Fact("multi_organ_failure", Status.UNKNOWN, tuple(evidence), tuple(missing))
         return Fact("multi_organ_failure", Status.ABSENT, tuple(evidence), tuple(missing))
 
     # -- Support -----------------------------------------------------------------------
 
     def respiratory_support(self) -> tuple[Support, ...]:
-        window = self.thresholds.support_procedure_window
-        found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)
-        on_devices = devices(self.devices, self.chart.by_reference, RESPIRATORY, self.report)
-        return found + on_devices.found
+        if self._respiratory is None:
+            window = self.thresholds.support_procedure_window
+            found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)
+            on_devices = devices(self.devices, self.chart.by_reference, RESPIRATORY, self.report)
+            self._respiratory = found + on_devices.found
+        return self._respiratory
+
+    def respiratory_ecmo(self) -> Fact:
+        """Veno-venous ECMO: named on circulatory-support cards as respiratory support only."""
+        evidence = [s.evidence for s in self.respiratory_support() if s.value_set == VV_ECMO]
+        return _decide("respiratory_ecmo", evidence, [], self.chart.missing(Key.PROCEDURES))
 
     def mechanical_support(self) -> Fact:
+        """PRESENT on certain support; UNKNOWN when support may be running but cannot be told
+        (ECMO configuration not coded, removal not recorded), with that support ``shown``."""
         window = self.thresholds.support_procedure_window
-        found = procedures(self.procedures, CIRCULATORY, now=self.now, window=window, report=self.report)
-        on_devices: Supports = devices(self.devices, self.chart.by_reference, CIRCULATORY, self.report)
-        evidence = [s.evidence for s in found + on_devices.found]
-        partial = [*self.keys_missing("devices", "device-use-statements"), *on_devices.unresolved]
-        if not evidence and on_devices.unresolved:
-            return Fact(
-                "mechanical_support",
-                Status.UNKNOWN,
-                (),
-                tuple(partial) + _opt(self.chart.missing("procedures")),
-            )
-        return _decide("mechanical_support", evidence, partial, self.chart.missing("procedures"))
+        found = procedures(self.procedures, SUPPORT_SEARCH, now=self.now, window=window, report=self.report)
+        on_devices: Supports = devices(self.devices, self.chart.by_reference, SUPPORT_SEARCH, self.report)
+        supports = found + on_devices.found
+        evidence = [s.evidence for s in supports if s.certain]
+        uncertain = tuple(s.evidence for s in supports if not s.certain)
+        partial = [*self.keys_missing(Key.DEVICES, Key.DEVICE_USE_STATEMENTS), *on_devices.unresolved]
+        if not evidence and (on_devices.unresolved or uncertain):
+            missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
+            return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain)
+        fact = _decide("mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES))
+        return replace(fact, shown=uncertain)
 
     # -- Medications -------------------------------------------------------------------
 
     def vasoactive_support(self, meds: MedicationFindings) -> Fact:
+        """Running or actively ordered IV vasopressors/inotropes matched by code; the rest shown."""
         evidence = [m.evidence for m in meds.vasoactive]
-        partial = [*self.keys_missing("medication-administrations"), *meds.unidentified]
+        partial = [*self.keys_missing(Key.MEDICATION_ADMINISTRATIONS), *meds.unidentified]
         if not evidence and meds.unidentified:
-            missing = tuple(partial) + _opt(self.chart.missing("medication-requests"))
-            return Fact("vasoactive_support", Status.UNKNOWN, (), missing)
-        return _decide("vasoactive_support", evidence, partial, self.chart.missing("medication-requests"))
+            missing = tuple(partial) + _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
+            return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
+        fact = _decide("vasoactive_support", evidence, partial, self.chart.missing(Key.MEDICATION_REQUESTS))
+        return replace(fact, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
-        return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing("medication-requests")))
+        return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing(Key.MEDICATION_REQUESTS)))
 
     def coded(self, *value_set_ids: str) -> list[Resource]:
         """Observations coded in any of the value sets, in chart order, without repeats."""
         found = {id(r): r for vs_id in value_set_ids for r in self.observations_in.get(vs_id, ())}
         return list(found.values())
 
-    def keys_missing(self, *keys: str) -> list[str]:
+    def keys_missing(self, *keys: Key) -> list[str]:
         return [m for k in keys if (m := self.chart.missing(k)) is not None]
 
 

@@ -1,4 +1,4 @@
-"""Medication classes and vasoactive support (spec section 1).
+"""Medication classes and vasoactive support (docs/clinical-rules.md).
 
 A drug is recognised, in order, by an RxNorm or ATC code on the order itself (or on the
 referenced / contained Medication's code), by a ``Medication.ingredient`` code, and only
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,12 +27,16 @@ from fhir_mappings.elements import (
     token,
 )
 from fhir_mappings.facts import Evidence, MatchKind, MedicationMatch
+from fhir_mappings.observations import effective_time
 from fhir_mappings.parse import Report
-from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time
+from fhir_mappings.statuses import report_status
+from fhir_mappings.timing import TimeProblem, parse_time
 from fhir_mappings.valuesets import value_set
 
 CLASSES = ("loop-diuretics", "ace-inhibitors", "arbs", "vasodilators-iv", "inotropes", "vasopressors")
 VASOACTIVE = ("vasopressors", "inotropes")
+IV_ROUTE = "intravenous-route"
+NOT_IV_ROUTE = "non-intravenous-route"
 REQUEST_STATUSES = frozenset(
     {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
 )
@@ -134,50 +138,96 @@ def _ingredients(
 
 @dataclass(frozen=True)
 class MedicationFindings:
-    """Active orders per class, vasoactive drugs running or recently given, and gaps."""
+    """Active orders per class, vasoactive drugs that count, those shown only, and gaps."""
 
     by_class: Mapping[str, tuple[MedicationMatch, ...]]
+    #: Running or actively ordered IV vasoactive drugs, matched by code: they count.
     vasoactive: tuple[MedicationMatch, ...]
+    #: Vasoactive matches that never count; ``Evidence.reason`` says why (name only, route
+    #: not intravenous, combination product).
+    vasoactive_shown: tuple[Evidence, ...]
     unidentified: tuple[str, ...]
 
 
 def medications(
-    resources: Iterable[Resource],
-    by_reference: Mapping[str, Resource],
-    *,
-    now: datetime,
-    window: timedelta,
-    report: Report,
+    resources: Iterable[Resource], by_reference: Mapping[str, Resource], *, report: Report
 ) -> MedicationFindings:
-    """Classify active MedicationRequests and recent MedicationAdministrations."""
+    """Classify active MedicationRequests and MedicationAdministrations in progress.
+
+    A completed administration never counts (a bolus, a stress-echo dose): vasoactive
+    support means a drug that is running or actively ordered now.
+    """
     by_class: dict[str, list[MedicationMatch]] = {v: [] for v in CLASSES}
     vasoactive: list[MedicationMatch] = []
+    shown: list[Evidence] = []
     unidentified: list[str] = []
     for resource in resources:
         kind = resource_type(resource)
         if kind not in ("MedicationRequest", "MedicationAdministration"):
             continue
         if _unresolved(resource, by_reference, report):
-            unidentified.append(f"{kind}/{resource_id(resource)}: medication reference could not be resolved")
+            unidentified.append("a medication whose reference could not be resolved")
             continue
         drugs = identify(resource, by_reference)
         if not drugs:
             continue
         if kind == "MedicationRequest":
-            note = _request_counts(resource, report)
+            state = _request_counts(resource, report)
         else:
-            note = _administration_counts(resource, now, window, report)
-        if note is None or not report.valid(resource):
+            state = _administration_counts(resource, report)
+        if state is None or not report.valid(resource):
             continue
+        not_counted = _not_vasoactive_use(resource, by_reference)
         for drug in drugs:
-            match = MedicationMatch(drug.value_set, drug.kind, _evidence(resource, drug, note))
+            match = MedicationMatch(drug.value_set, drug.kind, _evidence(resource, drug, state))
             if kind == "MedicationRequest":
                 by_class[drug.value_set].append(match)
-            if drug.value_set in VASOACTIVE:
+            if drug.value_set not in VASOACTIVE:
+                continue
+            reason = "name-only" if drug.kind is MatchKind.NAME else not_counted
+            if reason is None:
                 vasoactive.append(match)
+            else:
+                shown.append(replace(match.evidence, reason=reason))
     return MedicationFindings(
-        {k: tuple(v) for k, v in by_class.items() if v}, tuple(vasoactive), tuple(unidentified)
+        {k: tuple(v) for k, v in by_class.items() if v},
+        tuple(vasoactive),
+        tuple(dict.fromkeys(shown)),
+        tuple(unidentified),
     )
+
+
+def _not_vasoactive_use(resource: Resource, by_reference: Mapping[str, Resource]) -> str | None:
+    """Why an order or administration of a vasoactive drug is not vasoactive support, if so.
+
+    A coded route that is not intravenous (an intramuscular auto-injector), or a product
+    with an ingredient outside the vasoactive value sets (lidocaine with epinephrine).
+    """
+    routes = [codings(r) for r in _routes(resource)]
+    # Only a listed non-intravenous route excludes: an unlisted route code may be a real infusion.
+    if any(value_set(NOT_IV_ROUTE).match(r) for r in routes) and not any(
+        value_set(IV_ROUTE).match(r) for r in routes
+    ):
+        return "not-intravenous"
+    medication = _medication(resource, by_reference)
+    if medication is None:
+        return None
+    ingredients = list(_ingredients(medication, resource, by_reference))
+    vasoactive_sets = [value_set(v) for v in VASOACTIVE]
+    if len(ingredients) > 1 and any(
+        all(vs.match(codings(i)) is None for vs in vasoactive_sets) for i in ingredients
+    ):
+        return "combination"
+    return None
+
+
+def _routes(resource: Resource) -> list[Any]:
+    """The route concepts of an order's dosage instructions or an administration's dosage."""
+    dosage = resource.get("dosage")
+    instructions = resource.get("dosageInstruction")
+    found = [dosage] if isinstance(dosage, Mapping) else []
+    found += [d for d in instructions if isinstance(d, Mapping)] if isinstance(instructions, list) else []
+    return [d.get("route") for d in found if d.get("route") is not None]
 
 
 def _unresolved(resource: Resource, by_reference: Mapping[str, Resource], report: Report) -> bool:
@@ -185,7 +235,7 @@ def _unresolved(resource: Resource, by_reference: Mapping[str, Resource], report
         return False
     if _medication(resource, by_reference) is not None:
         return False
-    counted = resource.get("status") in ("active", "in-progress", "completed")
+    counted = resource.get("status") in ("active", "in-progress")
     if counted:
         report.note(resource, "medication reference could not be resolved")
     return counted
@@ -198,62 +248,37 @@ def _request_counts(resource: Resource, report: Report) -> str | None:
         report.note(resource, "doNotPerform order")
         return None
     if status == "active":
-        return "active order"
+        return "active-order"
     _report_status(resource, status, REQUEST_STATUSES, report)
     return None
 
 
-def _administration_counts(
-    resource: Resource, now: datetime, window: timedelta, report: Report
-) -> str | None:
+def _administration_counts(resource: Resource, report: Report) -> str | None:
     status = token(resource.get("status"))
     if status == "in-progress":
-        return "administration in progress"
-    if status != "completed":
-        _report_status(resource, status, ADMINISTRATION_STATUSES, report)
+        return "running"
+    if status == "completed":
+        report.note(resource, "completed administration: not running now", routine=True)
         return None
-    try:
-        given = _administered_at(resource)
-    except TimeProblem as problem:
-        report.note(resource, f"effective time: {problem}")
-        return None
-    if not given.precise or given.start > now or given.start < now - window:
-        report.note(resource, f"completed outside the {describe_window(window)} window", routine=True)
-        return None
-    return f"given within {describe_window(window)}"
-
-
-def _administered_at(resource: Resource) -> FhirTime:
-    if resource.get("effectiveDateTime") is not None:
-        return parse_time(resource["effectiveDateTime"])
-    period = resource.get("effectivePeriod")
-    if isinstance(period, Mapping):
-        return parse_time(period.get("end") or period.get("start"))
-    raise TimeProblem("no effective time")
+    _report_status(resource, status, ADMINISTRATION_STATUSES, report)
+    return None
 
 
 def _report_status(resource: Resource, status: str | None, known: frozenset[str], report: Report) -> None:
-    if status not in known:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not a {resource_type(resource)} status")
-    elif status in _REPORTED:
-        report.note(resource, f"status {status}")
+    report_status(resource, status, known=known, reported=_REPORTED, report=report)
 
 
 def _time_of(resource: Resource) -> datetime | None:
-    """When an order was written, or when an administration ran (its end once completed)."""
-    raw = resource.get("authoredOn") or resource.get("effectiveDateTime")
-    if raw is not None:
-        return parse_time(raw).start
-    period = resource.get("effectivePeriod")
-    if not isinstance(period, Mapping):
+    """When an order was written, or when an administration ran (its effective time)."""
+    if resource.get("authoredOn") is not None:
+        return parse_time(resource["authoredOn"]).start
+    try:
+        return effective_time(resource).start
+    except TimeProblem:
         return None
-    if resource.get("status") == "completed" and period.get("end") is not None:
-        return parse_time(period["end"]).end
-    return parse_time(period["start"]).start if period.get("start") is not None else None
 
 
-def _evidence(resource: Resource, drug: DrugMatch, note: str) -> Evidence:
+def _evidence(resource: Resource, drug: DrugMatch, state: str) -> Evidence:
     how = {
         MatchKind.CODE: "code",
         MatchKind.INGREDIENT: "Medication.ingredient code",
@@ -271,5 +296,7 @@ def _evidence(resource: Resource, drug: DrugMatch, note: str) -> Evidence:
         drug.code,
         drug.display,
         time=time,
-        note=f"{note}: {drug.value_set} by {how}",
+        note=f"{state}: {drug.value_set} by {how}",
+        what=drug.display,
+        status=state,
     )

@@ -1,20 +1,22 @@
 """Observations: status, effective time and window, then the latest usable value.
 
-Spec section 1: only final, amended or corrected count; "latest" is the valid one with the
+docs/clinical-rules.md: only final, amended or corrected count; "latest" is the valid one with the
 latest effective time; for each lab the latest value in its window decides (not the
 worst). A value in an unknown unit is left out and reported, and the next one decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from fhir_mappings.elements import Resource, codings, resource_id, token
 from fhir_mappings.facts import Evidence
+from fhir_mappings.numbers import fmt
 from fhir_mappings.parse import Report
+from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time, within
 from fhir_mappings.units import Analyte, Measured, UnitProblem, measure
 from fhir_mappings.valuesets import ValueSetCode, value_set
@@ -44,7 +46,7 @@ class Reading:
     #: A MAP computed from the SBP and DBP of one panel, not measured.
     computed: bool = False
 
-    def evidence(self, note: str) -> Evidence:
+    def evidence(self, note: str, what: str) -> Evidence:
         display = self.code.display + (" (computed from SBP and DBP of the panel)" if self.computed else "")
         return Evidence(
             "Observation",
@@ -54,8 +56,14 @@ class Reading:
             display,
             value=self.measured.value,
             unit=self.measured.unit,
+            # A bound (">15") is never shown as a measurement ("15").
+            value_text=f"{self.measured.comparator}{fmt(self.measured.value)}"
+            if self.measured.comparator
+            else None,
             time=self.time,
             note=note,
+            what=what,
+            status="computed" if self.computed else None,
         )
 
 
@@ -109,11 +117,9 @@ def _counted(resource: Resource, report: Report) -> bool:
     status = token(resource.get("status"))
     if status in COUNTED:
         return True
-    if status in NOT_YET or status in WITHDRAWN:
-        report.note(resource, f"status {status}")
-    else:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not an Observation status")
+    report_status(
+        resource, status, known=COUNTED | NOT_YET | WITHDRAWN, reported=NOT_YET | WITHDRAWN, report=report
+    )
     return False
 
 
@@ -161,23 +167,26 @@ def reading_of(
         measured = measure(source, analyte)
     except UnitProblem as problem:
         report.note(candidate.resource, f"{shown.display}: {problem}")
-        return f"{shown.display} Observation/{resource_id(candidate.resource)} left out: {problem}"
+        return f"a {analyte.name} value left out: {problem}"  # the short name: read on cards
     return Reading(shown, measured, candidate.time.end, resource_id(candidate.resource))
 
 
-def latest(candidates: Iterable[Candidate], analyte: Analyte, report: Report) -> Latest:
-    """The newest usable reading; newer unusable ones are named."""
+def latest(
+    candidates: Iterable[Candidate],
+    analyte: Analyte,
+    report: Report,
+    rejects: Callable[[Reading], str | None] = lambda _reading: None,
+) -> Latest:
+    """The newest usable reading; newer unusable ones (``rejects`` gives why) are named."""
     left_out: list[str] = []
     for candidate in candidates:
         if not report.valid(candidate.resource):
             continue
         result = reading_of(candidate, analyte, report)
+        if isinstance(result, Reading) and (reason := rejects(result)) is not None:
+            report.note(candidate.resource, reason)
+            result = f"a {analyte.name} value left out: {reason}"
         if isinstance(result, Reading):
             return Latest(result, tuple(left_out))
         left_out.append(result)
     return Latest(None, tuple(left_out))
-
-
-def fmt(value: float) -> str:
-    """A number as a clinician writes it: 82, 2.1, 0.35."""
-    return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"

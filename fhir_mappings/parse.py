@@ -18,20 +18,21 @@ from pydantic import ValidationError
 
 from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
 from fhir_mappings.facts import DataQualityNote
+from fhir_mappings.keys import Key
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.timing import TimeProblem, parse_time
 
 #: Keys whose data the facts read, with the words used when they are missing.
 KEY_LABELS: Mapping[str, str] = {
-    "conditions": "conditions",
-    "mr-grade": "echo MR grade",
-    "vital-signs": "vital signs",
-    "labs": "laboratory results",
-    "procedures": "procedures",
-    "devices": "devices",
-    "device-use-statements": "device use statements",
-    "medication-requests": "medication orders",
-    "medication-administrations": "medication administrations",
+    Key.CONDITIONS: "conditions",
+    Key.MR_GRADE: "echo MR grade",
+    Key.VITAL_SIGNS: "vital signs",
+    Key.LABS: "laboratory results",
+    Key.PROCEDURES: "procedures",
+    Key.DEVICES: "devices",
+    Key.DEVICE_USE_STATEMENTS: "device use statements",
+    Key.MEDICATION_REQUESTS: "medication orders",
+    Key.MEDICATION_ADMINISTRATIONS: "medication administrations",
 }
 
 

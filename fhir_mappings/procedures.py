@@ -1,4 +1,4 @@
-"""Organ support: Procedures, Devices and DeviceUseStatements (spec section 1).
+"""Organ support: Procedures, Devices and DeviceUseStatements (docs/clinical-rules.md).
 
 Mechanical circulatory support (``ecmo-circulatory``, ``iabp``, ``percutaneous-vad``): a
 Procedure in progress, or completed whose performedPeriod started within 30 days and has
@@ -24,15 +24,25 @@ from fhir_mappings.elements import (
 )
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
+from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, describe_window, parse_time, within
 from fhir_mappings.valuesets import ValueSetCode, value_set
 
 CIRCULATORY = ("ecmo-circulatory", "iabp", "percutaneous-vad")
+#: ECMO coded without its configuration: it may be veno-venous (lungs only) or
+#: veno-arterial, so circulatory support is unknown, never assumed (docs/clinical-rules.md).
+ECMO_UNSPECIFIED = "ecmo-unspecified"
 RESPIRATORY = ("ecmo-respiratory", "invasive-ventilation")
-
-#: SNOMED 233573008 "Extracorporeal membrane oxygenation" does not say veno-arterial or
-#: veno-venous; terminology.md files it under ecmo-circulatory, and the card must say so.
-GENERIC_ECMO = "233573008"
+VV_ECMO = "ecmo-respiratory"
+#: Device-type value sets -> the support kind they name; an ECMO device type does not say
+#: its configuration either.
+DEVICE_TYPES = {
+    "ecmo-device": ECMO_UNSPECIFIED,
+    "iabp-device": "iabp",
+    "percutaneous-vad-device": "percutaneous-vad",
+}
+#: Support kinds a circulatory-support search looks for (procedure codes and device types).
+SUPPORT_SEARCH = (*CIRCULATORY, ECMO_UNSPECIFIED)
 
 PROCEDURE_STATUSES = frozenset(
     {
@@ -46,38 +56,53 @@ PROCEDURE_STATUSES = frozenset(
         "unknown",
     }
 )
+_REPORTED = frozenset({"entered-in-error", "unknown"})
 DEVICE_STATUSES = frozenset({"active", "inactive", "entered-in-error", "unknown"})
 DUS_STATUSES = frozenset({"active", "completed", "entered-in-error", "intended", "stopped", "on-hold"})
 
 
 @dataclass(frozen=True)
 class Support:
-    """One ongoing support, with the value set that names its kind."""
+    """One support, with the value set that names its kind.
+
+    ``evidence.reason`` is set when the support cannot be counted as present or absent
+    (configuration not coded, removal not recorded): the clinician must check.
+    """
 
     value_set: str
     evidence: Evidence
 
+    @property
+    def certain(self) -> bool:
+        return self.evidence.reason is None
+
 
 @dataclass(frozen=True)
 class Supports:
-    """Ongoing supports, and active device uses whose device could not be identified."""
+    """Supports, and active device uses whose device could not be identified."""
 
     found: tuple[Support, ...]
     unresolved: tuple[str, ...] = ()
 
 
-def _match(concept: object, value_set_ids: tuple[str, ...]) -> tuple[str, ValueSetCode] | None:
+@dataclass(frozen=True)
+class _Hit:
+    kind: str  # the support kind: a procedure value-set id
+    value_set: str  # the value set that matched (a device-type set names its own device)
+    code: ValueSetCode
+
+
+def _match(concept: object, value_set_ids: tuple[str, ...]) -> _Hit | None:
     for vs_id in value_set_ids:
-        hit = value_set(vs_id).match(codings(concept))
-        if hit is not None:
-            return vs_id, hit
+        for search in (vs_id, *(d for d, kind in DEVICE_TYPES.items() if kind == vs_id)):
+            hit = value_set(search).match(codings(concept))
+            if hit is not None:
+                return _Hit(vs_id, search, hit)
     return None
 
 
-def _display(hit: ValueSetCode) -> str:
-    if hit.code == GENERIC_ECMO:
-        return f"{hit.display}: configuration (veno-arterial or veno-venous) not coded"
-    return hit.display
+def _unspecified(vs_id: str) -> str | None:
+    return "configuration-not-coded" if vs_id == ECMO_UNSPECIFIED else None
 
 
 def procedures(
@@ -88,55 +113,104 @@ def procedures(
     window: timedelta,
     report: Report,
 ) -> tuple[Support, ...]:
-    """Procedures in progress, or completed with an open performedPeriod started in the window."""
+    """Procedures in progress, completed with an open performedPeriod started in the window,
+    or completed with only a performedDateTime in the window (removal not recorded)."""
     found: list[Support] = []
     for resource in resources:
         match = _match(resource.get("code"), value_set_ids)
         if match is None:
             continue
-        note = _ongoing(resource, now, window, report)
-        if note is None or not report.valid(resource):
+        state = _ongoing(resource, now, window, report)
+        if state is None or not report.valid(resource):
             continue
-        vs_id, hit = match
-        time = _start(resource)
+        reason = _unspecified(match.kind) or ("end-not-recorded" if state == "inserted-no-end" else None)
         evidence = Evidence(
-            "Procedure", resource_id(resource), hit.system, hit.code, _display(hit), time=time, note=note
+            "Procedure",
+            resource_id(resource),
+            match.code.system,
+            match.code.code,
+            match.code.display,
+            time=_start(resource),
+            note=_NOTES[state].format(window=describe_window(window)),
+            what=match.value_set,
+            status=state,
+            reason=reason,
         )
-        found.append(Support(vs_id, evidence))
+        found.append(Support(match.kind, evidence))
     return tuple(found)
 
 
+_NOTES = {
+    "in-progress": "procedure in progress",
+    "inserted-open": "inserted within {window}, no end recorded",
+    "inserted-no-end": "performed within {window} (a point in time): removal not recorded, check",
+}
+
+
 def _ongoing(resource: Resource, now: datetime, window: timedelta, report: Report) -> str | None:
-    """The rule the Procedure satisfies, or None (reported unless it simply ended)."""
+    """The state in which the Procedure may still be running, or None (reported unless it ended)."""
     status = token(resource.get("status"))
     if status == "in-progress":
-        return "procedure in progress"
-    if status not in PROCEDURE_STATUSES:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not a Procedure status")
-        return None
+        return "in-progress"
     if status != "completed":
-        report.note(resource, f"status {status}")
+        known = PROCEDURE_STATUSES
+        report_status(resource, status, known=known, reported=known - {"completed"}, report=report)
         return None
     period = resource.get("performedPeriod")
-    if not isinstance(period, Mapping) or period.get("end") is not None:
-        return None  # completed and ended (or a single point in time): support is over
-    try:
-        start = parse_time(period.get("start"))
-    except TimeProblem as problem:
-        report.note(resource, f"performedPeriod start: {problem}")
+    if isinstance(period, Mapping):
+        if period.get("end") is not None:
+            return None  # completed and ended: support is over
+        raw, state = period.get("start"), "inserted-open"
+    elif resource.get("performedDateTime") is not None:
+        # Insertion recorded as a point in time: whether the device is still in is unknown.
+        raw, state = resource.get("performedDateTime"), "inserted-no-end"
+    else:
         return None
     try:
+        start = parse_time(raw)
         inside = start.start <= now and within(start, now, window, need_time_of_day=False)
     except TimeProblem as problem:
-        report.note(resource, f"performedPeriod start: {problem}")
+        report.note(resource, f"performed time: {problem}")
         return None
     if not inside:
-        report.note(
-            resource, f"performedPeriod started outside the {describe_window(window)} window", routine=True
-        )
+        report.note(resource, f"performed outside the {describe_window(window)} window", routine=True)
         return None
-    return f"inserted within {describe_window(window)}, no end recorded"
+    return state
+
+
+#: Mitral valve repair or replacement, surgical or transcatheter (a value set of its own).
+MITRAL_INTERVENTION = "mitral-valve-intervention"
+
+
+def interventions(resources: Iterable[Resource], report: Report) -> tuple[Evidence, ...]:
+    """Completed mitral valve repairs or replacements, dated by when they were performed."""
+    vs = value_set(MITRAL_INTERVENTION)
+    found: list[Evidence] = []
+    for resource in resources:
+        hit = vs.match(codings(resource.get("code")))
+        if hit is None or token(resource.get("status")) != "completed" or not report.valid(resource):
+            continue
+        period = resource.get("performedPeriod")
+        raw = (period.get("end") or period.get("start")) if isinstance(period, Mapping) else None
+        try:
+            when = parse_time(raw or resource.get("performedDateTime")).start
+        except TimeProblem as problem:
+            report.note(resource, f"mitral valve intervention not dated: {problem}")
+            continue
+        found.append(
+            Evidence(
+                "Procedure",
+                resource_id(resource),
+                hit.system,
+                hit.code,
+                hit.display,
+                time=when,
+                note="completed mitral valve repair or replacement",
+                what=MITRAL_INTERVENTION,
+                status="performed",
+            )
+        )
+    return tuple(found)
 
 
 def _start(resource: Resource) -> datetime | None:
@@ -174,11 +248,18 @@ def _active_device(device: Resource, value_set_ids: tuple[str, ...], report: Rep
     match = _match(device.get("type"), value_set_ids)
     if match is None or not _status_ok(device, "active", DEVICE_STATUSES, report) or not report.valid(device):
         return None
-    vs_id, hit = match
     evidence = Evidence(
-        "Device", resource_id(device), hit.system, hit.code, _display(hit), note="active device"
+        "Device",
+        resource_id(device),
+        match.code.system,
+        match.code.code,
+        match.code.display,
+        note="active device",
+        what=match.value_set,
+        status="active-device",
+        reason=_unspecified(match.kind),
     )
-    return Support(vs_id, evidence)
+    return Support(match.kind, evidence)
 
 
 def _device_use(
@@ -195,9 +276,7 @@ def _device_use(
     if device is None:
         if report.valid(statement):
             report.note(statement, "device reference could not be resolved")
-            unresolved.append(
-                f"DeviceUseStatement/{resource_id(statement)}: active, but its device is not available"
-            )
+            unresolved.append("an active device use whose device is not available")
         return None
     match = _match(device.get("type"), value_set_ids)
     if match is None or not report.valid(statement):
@@ -205,12 +284,19 @@ def _device_use(
     if device.get("status") == "entered-in-error":
         report.note(statement, "its Device is entered-in-error")
         return None
-    vs_id, hit = match
     note = f"active device use of Device/{resource_id(device)}"
     evidence = Evidence(
-        "DeviceUseStatement", resource_id(statement), hit.system, hit.code, _display(hit), note=note
+        "DeviceUseStatement",
+        resource_id(statement),
+        match.code.system,
+        match.code.code,
+        match.code.display,
+        note=note,
+        what=match.value_set,
+        status="active-device",
+        reason=_unspecified(match.kind),
     )
-    return Support(vs_id, evidence)
+    return Support(match.kind, evidence)
 
 
 def _resolve_device(statement: Resource, by_reference: Mapping[str, Resource]) -> Resource | None:
@@ -221,9 +307,5 @@ def _status_ok(resource: Resource, wanted: str, known: frozenset[str], report: R
     status = token(resource.get("status"))
     if status == wanted:
         return True
-    if status not in known:
-        shown = status[:30] if isinstance(status, str) else None
-        report.note(resource, f"status {shown!r} is not a {resource_type(resource)} status")
-    elif status in ("entered-in-error", "unknown"):
-        report.note(resource, f"status {status}")
+    report_status(resource, status, known=known, reported=_REPORTED, report=report)
     return False

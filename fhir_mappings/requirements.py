@@ -64,12 +64,3 @@ def prefetch_keys() -> tuple[PrefetchKey, ...]:
         )
         for k in json.loads(raw)["keys"]
     )
-
-
-def prefetch_templates() -> dict[str, str]:
-    """Key -> template, as served in discovery."""
-    return {k.key: k.template for k in prefetch_keys()}
-
-
-def required_keys() -> tuple[str, ...]:
-    return tuple(k.key for k in prefetch_keys() if k.required)

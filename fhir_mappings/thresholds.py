@@ -1,4 +1,4 @@
-"""Thresholds and time windows of spec section 1, as data with their sources.
+"""Thresholds and time windows of docs/clinical-rules.md, as data with their sources.
 
 Defaults live in ``thresholds.json`` (each value with its unit and source). A site can
 override any subset with its own JSON file, either flat (``{"sbp_below_mmhg": 85}``) or
@@ -45,7 +45,13 @@ class Thresholds:
     echo_grade_window_days: float
     acute_trigger_window_days: float
     support_procedure_window_days: float
-    medication_administration_window_hours: float
+    mr_on_echo_window_days: float
+    #: Plausibility limits: a reading outside is an artefact, left out (docs/clinical-rules.md).
+    sbp_plausible_min_mmhg: float
+    sbp_plausible_max_mmhg: float
+    map_plausible_min_mmhg: float
+    map_plausible_max_mmhg: float
+    lactate_plausible_max_mmol_l: float
 
     def creatinine_cut_off(self, unit: str) -> float:
         """The creatinine cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
@@ -80,8 +86,8 @@ class Thresholds:
         return timedelta(days=self.support_procedure_window_days)
 
     @property
-    def medication_administration_window(self) -> timedelta:
-        return timedelta(hours=self.medication_administration_window_hours)
+    def mr_on_echo_window(self) -> timedelta:
+        return timedelta(days=self.mr_on_echo_window_days)
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Thresholds))

@@ -1,6 +1,6 @@
 """Units of the quantities the guideline reads: recognise, never guess, convert.
 
-Spec section 1: match the UCUM ``code`` when the quantity's ``system`` is UCUM; otherwise
+docs/clinical-rules.md: match the UCUM ``code`` when the quantity's ``system`` is UCUM; otherwise
 accept the ``unit`` text only when it is a known spelling. Anything else is left out and
 reported. Conversions are limited to the pairs the spec names.
 """
@@ -39,6 +39,9 @@ KNOWN_SPELLINGS: Mapping[str, str] = {
 }
 
 
+COMPARATORS = frozenset({"<", "<=", ">=", ">"})
+
+
 class UnitProblem(ValueError):
     """A quantity whose unit cannot be used; the message says why (no patient data)."""
 
@@ -51,18 +54,22 @@ class Analyte:
     #: Accepted UCUM unit -> factor that turns a value in that unit into ``canonical``.
     to_canonical: Mapping[str, float]
     canonical: str
+    #: A value with a comparator (``>15``) is kept, to count by its bound when that decides.
+    comparator_decides: bool = False
 
 
 #: Conversion factors. Creatinine: molar mass 113.12 g/mol, so 1 mg/dL = 88.4 umol/L;
 #: total bilirubin: 584.66 g/mol, so 1 mg/dL = 17.1 umol/L (standard SI conversion
-#: factors, e.g. AMA Manual of Style SI conversion table); lactate: spec section 1,
+#: factors, e.g. AMA Manual of Style SI conversion table); lactate: docs/clinical-rules.md,
 #: mg/dL / 9.008 = mmol/L (90.08 g/mol); platelets: 10*3/uL = 10*9/L (same quantity).
 CREATININE_UMOL_PER_MG_DL = 88.4
 BILIRUBIN_UMOL_PER_MG_DL = 17.1
 LACTATE_MG_DL_PER_MMOL_L = 9.008
 
 BLOOD_PRESSURE = Analyte("blood pressure", {MM_HG: 1.0}, MM_HG)
-LACTATE = Analyte("lactate", {MMOL_L: 1.0, MG_DL: 1 / LACTATE_MG_DL_PER_MMOL_L}, MMOL_L)
+LACTATE = Analyte(
+    "lactate", {MMOL_L: 1.0, MG_DL: 1 / LACTATE_MG_DL_PER_MMOL_L}, MMOL_L, comparator_decides=True
+)
 CREATININE = Analyte("creatinine", {MG_DL: 1.0, UMOL_L: 1 / CREATININE_UMOL_PER_MG_DL}, MG_DL)
 BILIRUBIN = Analyte("total bilirubin", {MG_DL: 1.0, UMOL_L: 1 / BILIRUBIN_UMOL_PER_MG_DL}, MG_DL)
 PLATELETS = Analyte("platelets", {THOUSAND_PER_UL: 1.0, BILLION_PER_L: 1.0}, THOUSAND_PER_UL)
@@ -74,6 +81,8 @@ class Measured:
 
     value: float
     unit: str
+    #: ``<``, ``<=``, ``>=`` or ``>`` when the value is a bound, not a measurement.
+    comparator: str | None = None
 
 
 def unit_of(quantity: Mapping[str, Any]) -> str:
@@ -97,13 +106,14 @@ def measure(quantity: Any, analyte: Analyte) -> Measured:
     value = number(quantity.get("value"))
     if value is None:
         raise UnitProblem("no numeric value")
-    if isinstance(quantity.get("comparator"), str):
+    comparator = quantity.get("comparator")
+    if comparator is not None and (not analyte.comparator_decides or comparator not in COMPARATORS):
         # "<2.0" is not a measured value; treating it as 2.0 would be a guess.
         raise UnitProblem("value has a comparator")
     unit = unit_of(quantity)
     if unit not in analyte.to_canonical:
         raise UnitProblem(f"unit {unit[:20]!r} is not a {analyte.name} unit")
-    return Measured(value, unit)
+    return Measured(value, unit, comparator)
 
 
 def to_canonical(measured: Measured, analyte: Analyte) -> float:

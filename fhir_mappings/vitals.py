@@ -1,4 +1,4 @@
-"""Hypotension: latest SBP < 90 mm[Hg] or latest MAP < 60 mm[Hg] within 24 h (spec section 1).
+"""Hypotension: latest SBP < 90 mm[Hg] or latest MAP < 60 mm[Hg] within 24 h (docs/clinical-rules.md).
 
 SBP comes standalone (LOINC 8480-6) or as a component of the blood-pressure panel
 (85354-9). MAP is measured (8478-0, standalone or in the panel) or computed as
@@ -7,13 +7,14 @@ SBP comes standalone (LOINC 8480-6) or as a component of the blood-pressure pane
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, Status
-from fhir_mappings.observations import Candidate, Reading, fmt, reading_of, select
+from fhir_mappings.numbers import fmt
+from fhir_mappings.observations import Candidate, Reading, reading_of, select
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import describe_window
@@ -57,22 +58,64 @@ def blood_pressures(
             continue
         if candidate.code.code == PANEL:
             sbp, map_ = _from_panel(candidate, report, left_out)
-            systolic.extend(sbp)
-            mean.extend(map_)
+            kept = _plausible(sbp, SBP_LIMITS, thresholds, report, candidate, left_out)
+            if len(kept) < len(sbp):
+                map_ = [m for m in map_ if not m.computed]  # never computed from an artefact
+            systolic.extend(kept)
+            mean.extend(_plausible(map_, MAP_LIMITS, thresholds, report, candidate, left_out))
             continue
         result = reading_of(candidate, BLOOD_PRESSURE, report)
         if isinstance(result, str):
             left_out.append(result)
         elif candidate.code in value_set("mean-arterial-pressure").codes:
-            mean.append(result)
+            mean.extend(_plausible([result], MAP_LIMITS, thresholds, report, candidate, left_out))
         else:
-            systolic.append(result)
+            systolic.extend(_plausible([result], SBP_LIMITS, thresholds, report, candidate, left_out))
     # Sorted is stable: at equal times a measured MAP (appended first) stays ahead of a computed one.
     return BloodPressures(
         tuple(sorted(systolic, key=lambda r: r.time, reverse=True)),
         tuple(sorted(mean, key=lambda r: r.time, reverse=True)),
         tuple(left_out),
     )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A reading's plausible range, read from the thresholds (docs/clinical-rules.md)."""
+
+    label: str
+    low: Callable[[Thresholds], float]
+    high: Callable[[Thresholds], float]
+
+
+SBP_LIMITS = Limits("SBP", lambda t: t.sbp_plausible_min_mmhg, lambda t: t.sbp_plausible_max_mmhg)
+MAP_LIMITS = Limits("MAP", lambda t: t.map_plausible_min_mmhg, lambda t: t.map_plausible_max_mmhg)
+
+
+def implausible(value: float, low: float, high: float) -> bool:
+    """Outside [low, high]: an artefact (arterial-line flush, zeroing), never a measurement."""
+    return not low <= value <= high
+
+
+def _plausible(
+    readings: list[Reading],
+    limits: Limits,
+    thresholds: Thresholds,
+    report: Report,
+    candidate: Candidate,
+    left_out: list[str],
+) -> list[Reading]:
+    """The readings inside the plausible range; the others are reported and listed."""
+    low, high = limits.low(thresholds), limits.high(thresholds)
+    kept: list[Reading] = []
+    for reading in readings:
+        if not implausible(reading.measured.value, low, high):
+            kept.append(reading)
+            continue
+        reason = f"{limits.label} outside the plausible {fmt(low)}-{fmt(high)} {MM_HG}: artefact, not used"
+        report.note(candidate.resource, reason)
+        left_out.append(f"{limits.label} left out: {reason}")
+    return kept
 
 
 def _can_still_decide(candidate: Candidate, have_systolic: bool, have_mean: bool) -> bool:
@@ -123,13 +166,13 @@ def hypotension(pressures: BloodPressures, thresholds: Thresholds, unavailable: 
         sbp = pressures.systolic[0]
         hit = sbp.measured.value < thresholds.sbp_below_mmhg
         met |= hit
-        evidence.append(sbp.evidence(_note("SBP", sbp, thresholds.sbp_below_mmhg, hit)))
+        evidence.append(sbp.evidence(_note("SBP", sbp, thresholds.sbp_below_mmhg, hit), "sbp"))
     if pressures.mean:
         mean = pressures.mean[0]
         hit = mean.measured.value < thresholds.map_below_mmhg
         met |= hit
         label = "MAP (SBP + 2 x DBP) / 3" if mean.computed else "MAP"
-        evidence.append(mean.evidence(_note(label, mean, thresholds.map_below_mmhg, hit)))
+        evidence.append(mean.evidence(_note(label, mean, thresholds.map_below_mmhg, hit), "map"))
     missing = list(pressures.left_out)
     if not pressures.systolic and not pressures.mean:
         missing.insert(0, f"no blood pressure in the last {window}")

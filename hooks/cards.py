@@ -12,30 +12,44 @@ from string import Formatter
 from typing import Any
 
 from fhir_mappings.codesystems import SNOMED
-from fhir_mappings.facts import PatientFacts, Status
+from fhir_mappings.facts import Evidence, PatientFacts, Status
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline, Recommendation
-from hooks.model import Check, RuleResult
-from hooks.text import MARKDOWN, Style, collapse, describe, fmt_time, join_limited, unique
+from hooks.model import Check, Role, RuleResult
+from hooks.phrases import phrase
+from hooks.text import collapse, join_limited, plain, unique
 
 #: CDS Hooks: "summary ... <140 characters".
 SUMMARY_LIMIT = 140
 _MAX_EVIDENCE_PER_CHECK = 6
-_MAX_DATA_QUALITY = 10
+#: A card shows at most five one-line facts, and a short "Not assessed" line.
+_MAX_WHY = 5
+_MAX_GAPS = 3
+#: Checks whose unknown status is the card's reason or only context: not a gap to list.
+_NOT_A_GAP = frozenset({"mr_grade", "current_grade"})
 
 
-def summary(rec: Recommendation, result: RuleResult) -> str:
-    """The first template of the variant whose slots are all filled and that fits."""
+def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
+    """The first template of the variant whose slots are all filled and that fits.
+
+    An unconfirmed MR diagnosis changes the action: the summary says so (docs/clinical-rules.md).
+    """
     templates = rec.summaries.get(result.variant) or rec.summaries["default"]
     for template in templates:
         needed = {name for _, name, _, _ in Formatter().parse(template) if name}
         if not needed <= result.slots.keys():
             continue
-        text = collapse(template.format(**result.slots), SUMMARY_LIMIT * 2)
+        text = _caveat(collapse(template.format(**result.slots), SUMMARY_LIMIT * 2), result, g)
         if len(text) < SUMMARY_LIMIT:
             return text
     # The data file's last template per variant has no slots and is short (tested).
-    return collapse(templates[-1], SUMMARY_LIMIT - 1)
+    return collapse(_caveat(templates[-1], result, g), SUMMARY_LIMIT - 1)
+
+
+def _caveat(text: str, result: RuleResult, g: Guideline) -> str:
+    if "unconfirmed" in result.notes and text.startswith("Severe MR"):
+        return g.texts["severe_unconfirmed"] + text.removeprefix("Severe MR")
+    return text
 
 
 def check_label(check: Check, g: Guideline) -> str:
@@ -51,74 +65,107 @@ def check_statement(check: Check, g: Guideline) -> str:
     return g.status_words[check.status.value]
 
 
-def check_lines(check: Check, g: Guideline, style: Style, indent: str = "  ") -> list[str]:
-    """A check as a bullet with its evidence as sub-bullets."""
-    lines = [f"- {style.bold(check_label(check, g))}: {style.esc(check_statement(check, g))}"]
-    evidence = [describe(ev, g.units, style) for ev in check.evidence]
-    more = g.texts["more"]
-    lines += [f"{indent}- {line}" for line in join_limited(unique(evidence), _MAX_EVIDENCE_PER_CHECK, more)]
-    return lines
-
-
-def not_assessed(result: RuleResult, facts: PatientFacts, g: Guideline) -> tuple[str, ...]:
-    """What the checks could not assess, and the data sources they need that were not obtained."""
-    sources = {s for c in result.checks for s in g.fact(c.fact).sources}
-    items = [m if c.missing_named else f"{check_label(c, g)}: {m}" for c in result.checks for m in c.missing]
-    # A source not obtained is listed unless a fact already gave that reason.
-    items += [
-        f"{key}: {reason}"
-        for key, reason in facts.unavailable
-        if key in sources and not any(reason in item for item in items)
-    ]
+def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
+    """What was not assessed and could change this card (the gaps of unknown checks only),
+    one item per check: "Organ function: no creatinine in the last 48 h, ..."."""
+    items = []
+    for c in result.checks:
+        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing:
+            continue
+        missing = (m.split(": ", 1)[-1] if c.missing_named else m for m in c.missing)
+        items.append(f"{g.fact(c.fact).short or check_label(c, g)}: {_grouped(missing)}")
     return unique(items)
 
 
-def data_quality(result: RuleResult, facts: PatientFacts, g: Guideline, style: Style) -> list[str]:
-    """Resources left out of the facts this rule reads (by resource type)."""
-    types = {t for c in result.checks for t in g.fact(c.fact).resource_types}
-    notes = [
-        f"{style.ref(_reference(n.resource_type, n.resource_id))}: {style.esc(n.reason)}"
-        for n in facts.data_quality
-        if n.resource_type in types
-    ]
-    return join_limited(unique(notes), _MAX_DATA_QUALITY, g.texts["more"])
+def _grouped(gaps: Iterable[str]) -> str:
+    """Gaps sharing a reason said once: "procedures, devices: the EHR could not fetch it"."""
+    by_reason: dict[str, list[str]] = {}
+    for gap in unique(gaps):
+        what, sep, reason = gap.partition(": ")
+        key, item = (reason, what) if sep else (gap, "")
+        by_reason.setdefault(key, []).append(item)
+    return ", ".join(
+        f"{', '.join(i for i in items if i)}: {reason}" if any(items) else reason
+        for reason, items in by_reason.items()
+    )
 
 
-def _reference(resource_type: str, resource_id: str | None) -> str:
-    return f"{resource_type}/{resource_id}" if resource_id else resource_type
+def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
+    """The facts the card rests on, one clinical line each, at most five."""
+    lines: list[str] = []
+    inactive: list[str] = []
+    for check in result.checks:
+        if check.fact == "medications":
+            if check.status is Status.ABSENT:
+                inactive.append(check_label(check, g))
+            else:
+                lines.append(_medication_line(check, g, now))
+            continue
+        if check.negated:
+            if check.fact == "mechanical_support" and check.status is Status.ABSENT:
+                lines.append(g.texts["no_support"])
+            if check.fact == "current_grade":  # the echo whose grade is unreadable
+                lines += [phrase(ev, g, now) for ev in check.evidence]
+        elif check.met or check.role is Role.CONTEXT:
+            lines += [_haemodynamics(check.evidence, g, now)]
+            lines += [phrase(ev, g, now) for ev in _one_per_drug(check.evidence) if ev.what not in _VITALS]
+        lines += [phrase(ev, g, now) for ev in check.shown]
+    if inactive:
+        lines.append(g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive)))
+    kept = unique(_upper_first(line) for line in lines if line)
+    return join_limited(kept, _MAX_WHY, g.texts["more"])
+
+
+#: Measurements said on one line, as a clinician reads a monitor: "SBP 78 mmHg, 1 h ago; lactate ...".
+_VITALS = frozenset({"sbp", "map", "lactate"})
+
+
+def _haemodynamics(evidence: Iterable[Evidence], g: Guideline, now: datetime) -> str:
+    return "; ".join(_lower_first(phrase(ev, g, now)) for ev in evidence if ev.what in _VITALS)
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _lower_first(text: str) -> str:
+    """Loop diuretic -> loop diuretic; an abbreviation (ACE, SBP, MAP) stays as written."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _one_per_drug(evidence: Iterable[Evidence]) -> list[Evidence]:
+    """A drug both ordered and running is said once: running first."""
+    best: dict[str, Evidence] = {}
+    for ev in evidence:
+        drug = ev.resource_type.startswith("Medication")
+        key = (ev.what or ev.reference) if drug else f"{ev.reference}|{ev.what}"
+        if key not in best or ev.status == "running":
+            best[key] = ev
+    return list(best.values())
+
+
+def _medication_line(check: Check, g: Guideline, now: datetime) -> str:
+    label = check_label(check, g)
+    if check.status is Status.UNKNOWN:
+        return f"{label}: {g.status_words['unknown']}"
+    drugs = unique(phrase(ev, g, now) for ev in _one_per_drug(check.evidence))
+    return f"{label}: {'; '.join(drugs)}"
 
 
 def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guideline, now: datetime) -> str:
-    """The card detail in GitHub-flavoured Markdown (no HTML)."""
-    parts = [rec.consider]
-    parts += [g.texts[key] for key in result.notes]
-    lines = [f"**{g.texts['as_of'].format(now=fmt_time(now))}**", ""]
-    for check in result.checks:
-        lines += check_lines(check, g, MARKDOWN)
-    parts.append("\n".join(lines))
-    parts += _section(
-        g.texts["not_assessed_heading"], [MARKDOWN.esc(m) for m in not_assessed(result, facts, g)]
-    )
-    parts += _section(g.texts["data_quality_heading"], data_quality(result, facts, g, MARKDOWN))
-    if any(ev.value is not None for c in result.checks for ev in c.evidence):
-        parts.append(g.texts["thresholds"])  # only where a measured value decided (spec section 3)
-    parts.append(f"**{g.texts['evidence_heading']}**: {rec.evidence.level}. {rec.evidence.statement}")
-    parts += _section(g.texts["reference_heading"], _citations(rec, g))
+    """The card detail in GitHub-flavoured Markdown: recommendation, why, gaps, evidence."""
+    parts = [" ".join([rec.consider, *(g.texts[key] for key in result.notes)])]
+    lines = why(result, g, now)
+    if lines:
+        parts.append(f"**{g.texts['why_heading']}**\n" + "\n".join(f"- {plain(line)}" for line in lines))
+    gaps = join_limited(could_change(result, g), _MAX_GAPS, g.texts["more"])
+    if gaps:
+        parts.append(
+            f"**{g.texts['not_assessed_heading']}:** " + "; ".join(plain(m, 2 * SUMMARY_LIMIT) for m in gaps)
+        )
+    bridge = g.texts["acute_bridge_evidence"] if "acute_bridge" in result.notes else ""
+    parts.append(f"**{g.texts['evidence_heading']}:** {rec.evidence.short}{bridge}")
     return "\n\n".join(parts)
-
-
-def _citations(rec: Recommendation, g: Guideline) -> list[str]:
-    """The evidence's source, then the guideline's reference when the card links it."""
-    keys = unique([rec.evidence.citation, *(k for k in rec.links if k == "guideline")])
-    refs = [g.references[k] for k in keys]
-    return [ref.citation + (f" [{ref.label}]({ref.url})" if ref.url and ref.label else "") for ref in refs]
-
-
-def _section(heading: str, items: Iterable[str]) -> list[str]:
-    listed = list(items)
-    if not listed:
-        return []
-    return [f"**{heading}**\n\n" + "\n".join(f"- {item}" for item in listed)]
 
 
 def card(
@@ -131,15 +178,13 @@ def card(
 ) -> dict[str, Any]:
     """The CDS Hooks card for a fired rule."""
     rec = g.recommendation(result.rule_id)
-    guideline_ref = g.references["guideline"]
     out: dict[str, Any] = {
         "uuid": ids(),
-        "summary": summary(rec, result),
+        "summary": summary(rec, result, g),
         "indicator": result.indicator,
         "detail": detail(result, rec, facts, g, now),
         "source": {
-            "label": g.source_label,
-            "url": guideline_ref.url,
+            "label": g.references[rec.evidence.citation].source_label or g.source_label,
             "topic": {"system": g.recommendation_system, "code": rec.id, "display": rec.title},
         },
         "links": [_link(g.references[key].label, g.references[key].url) for key in rec.links],
@@ -148,8 +193,8 @@ def card(
             for r in g.override_reasons
         ],
     }
-    if rec.suggestion is not None:
-        out["suggestions"] = [echo_suggestion(rec, facts, ids)]
+    if rec.suggestion is not None and result.suggestion is not None:
+        out["suggestions"] = [echo_suggestion(rec, facts, ids, priority=result.suggestion)]
         out["selectionBehavior"] = "at-most-one"
     return out
 
@@ -158,7 +203,9 @@ def _link(label: str | None, url: str | None) -> dict[str, str]:
     return {"label": label or "", "url": url or "", "type": "absolute"}
 
 
-def echo_suggestion(rec: Recommendation, facts: PatientFacts, ids: Callable[[], str]) -> dict[str, Any]:
+def echo_suggestion(
+    rec: Recommendation, facts: PatientFacts, ids: Callable[[], str], *, priority: str = "routine"
+) -> dict[str, Any]:
     """A draft, proposed ServiceRequest (FHIR R4) for a transthoracic echocardiogram."""
     spec = rec.suggestion
     assert spec is not None
@@ -167,6 +214,7 @@ def echo_suggestion(rec: Recommendation, facts: PatientFacts, ids: Callable[[], 
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
+        "priority": priority,
         "code": {
             "coding": [{"system": coding.system, "code": coding.code, "display": coding.display}],
             "text": spec.text,

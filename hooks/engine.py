@@ -23,7 +23,7 @@ _failures: Counter[str] = Counter()
 _failures_lock = threading.Lock()
 
 
-def explain(facts: PatientFacts, *, now: datetime) -> tuple[RuleResult, ...]:
+def explain(facts: PatientFacts) -> tuple[RuleResult, ...]:
     """Every rule's decision, fired or not, with the checks that decided it (no logging)."""
     g = guideline()
     return tuple(_decide(rule_id, rule, facts, g)[0] for rule_id, rule in RULES)
@@ -52,7 +52,9 @@ def evaluate_detailed(facts: PatientFacts, *, now: datetime, ids: Callable[[], s
             failed.append(rule_id)
         results.append(result)
     ordered = tuple(c for _, c in sorted(cards, key=lambda pair: pair[0]))
-    return Evaluation(cards=ordered, results=tuple(results), failed_rules=tuple(failed))
+    return Evaluation(
+        cards=ordered, results=tuple(results), failed_rules=tuple(failed), left_out=facts.data_quality
+    )
 
 
 def evaluate(facts: PatientFacts, *, now: datetime, ids: Callable[[], str]) -> list[dict[str, Any]]:

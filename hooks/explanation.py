@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from fhir_mappings.facts import Evidence, Status
+from fhir_mappings.facts import DataQualityNote, Evidence, Status
 from hooks.cards import check_label, check_statement
 from hooks.guideline import Guideline, guideline
 from hooks.model import Check, Role, RuleResult
 from hooks.text import PLAIN, describe, fmt_time
+
+#: The project's own description of every rule, one heading per recommendation id.
+RULES_DOC = "docs/clinical-rules.md"
 
 
 def _mark(check: Check) -> str:
@@ -40,25 +43,37 @@ def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
         f"{head} {result.rule_id} ({result.indicator}): {rec.title}",
         f"    when: {rec.spec.split(': ', 1)[-1]}",
     ]
+    lines.append(f"    rule: {RULES_DOC}#{result.rule_id}")
     for check in result.checks:
         lines.append(f"    {_mark(check)} {_criterion(check, g)}: {PLAIN.esc(check_statement(check, g))}")
         lines += [f"          - {describe(ev, g.units, PLAIN)}" for ev in check.evidence]
+        lines += [f"          shown, not counted: {describe(ev, g.units, PLAIN)}" for ev in check.shown]
         lines += [f"          could not be assessed: {PLAIN.esc(m)}" for m in check.missing]
     return lines
 
 
-def explanation_text(results: Sequence[RuleResult], *, now: datetime) -> str:
-    """Every rule in spec order: fired or not, and the facts that decided it."""
+def explanation_text(
+    results: Sequence[RuleResult], *, now: datetime, left_out: Sequence[DataQualityNote] = ()
+) -> str:
+    """Every rule in order: fired or not, the facts that decided it, and what was left out."""
     g = guideline()
     lines = [
-        f"Rules of clinical-spec.md section 2, as of {fmt_time(now)}",
+        f"Rules of {RULES_DOC} (one section per rule id), as of {fmt_time(now)}",
         "([x] met, [ ] not met, [?] not met: could not be assessed, [i] shown for context)",
+        f"Cut-offs and windows with their sources: {RULES_DOC}, section 'How a site changes a default'",
         "",
     ]
     for result in results:
         lines += _rule_text(result, g)
         lines.append("")
+    if left_out:
+        lines.append("Left out of the assessment:")
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in left_out]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _reference(note: DataQualityNote) -> str:
+    return PLAIN.ref(f"{note.resource_type}/{note.resource_id}" if note.resource_id else note.resource_type)
 
 
 def _evidence_json(ev: Evidence) -> dict[str, Any]:
@@ -71,6 +86,9 @@ def _evidence_json(ev: Evidence) -> dict[str, Any]:
         "valueText": ev.value_text,
         "time": ev.time.isoformat() if ev.time else None,
         "note": ev.note,
+        "what": ev.what,
+        "status": ev.status,
+        "reason": ev.reason,
     }
 
 
@@ -84,6 +102,7 @@ def _check_json(check: Check, g: Guideline) -> dict[str, Any]:
         "status": check.status.value,
         "statement": check_statement(check, g),
         "evidence": [_evidence_json(ev) for ev in check.evidence],
+        "shown": [_evidence_json(ev) for ev in check.shown],
         "missing": list(check.missing),
     }
 
@@ -97,6 +116,7 @@ def explanation_json(results: Sequence[RuleResult]) -> list[dict[str, Any]]:
             "fired": r.fired,
             "indicator": r.indicator,
             "when": g.recommendation(r.rule_id).spec,
+            "rule": f"{RULES_DOC}#{r.rule_id}",
             "error": r.error,
             "checks": [_check_json(c, g) for c in r.checks],
         }

@@ -25,6 +25,8 @@ class Citation:
     citation: str
     label: str | None = None
     url: str | None = None
+    #: How a card's ``source.label`` names this reference.
+    source_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Evidence:
     level: str
     statement: str
     citation: str  # key into Guideline.references
+    #: The card's one evidence line: "weak (guideline key recommendation 2)".
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,10 @@ class FactInfo:
     sources: tuple[str, ...]
     #: Resource types the fact reads (to pick the data-quality notes that matter).
     resource_types: tuple[str, ...]
-    #: How clinical-spec.md section 2 writes the criterion (default: the fact's name).
+    #: How the rules write the criterion (default: the fact's name).
     spec: str = ""
+    #: A short name for a card's "Not assessed" line (default: the label).
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,10 +93,11 @@ class Guideline:
     organs: Mapping[str, str]
     instability_labels: Mapping[str, str]
     presentation_labels: Mapping[str, str]
+    mr_labels: Mapping[str, str]
     value_set_labels: Mapping[str, str]
     trigger_value_sets: tuple[str, ...]
-    support_value_sets: tuple[str, ...]
-    first_line_classes: tuple[str, ...]
+    #: First-line drug groups, one line each ("ACE inhibitor or ARB" is one group).
+    first_line_classes: tuple[tuple[str, ...], ...]
     vasodilator_classes: tuple[str, ...]
     loop_diuretic_class: str
     units: Mapping[str, str]
@@ -133,20 +140,27 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         recommendation_system=doc["systems"]["recommendation"],
         override_reason_system=doc["systems"]["override_reason"],
         references={
-            k: Citation(v["citation"], v.get("label"), v.get("url")) for k, v in doc["references"].items()
+            k: Citation(v["citation"], v.get("label"), v.get("url"), v.get("source_label", ""))
+            for k, v in doc["references"].items()
         },
         override_reasons=tuple(OverrideReason(r["code"], r["display"]) for r in doc["override_reasons"]),
         facts={
-            k: FactInfo(v["label"], tuple(v["sources"]), tuple(v["resource_types"]), v.get("spec", k))
+            k: FactInfo(
+                v["label"],
+                tuple(v["sources"]),
+                tuple(v["resource_types"]),
+                v.get("spec", k),
+                v.get("short", ""),
+            )
             for k, v in doc["facts"].items()
         },
         organs=doc["organs"],
         instability_labels=doc["instability_labels"],
         presentation_labels=doc["presentation_labels"],
+        mr_labels=doc["mr_labels"],
         value_set_labels=doc["value_set_labels"],
         trigger_value_sets=tuple(doc["trigger_value_sets"]),
-        support_value_sets=tuple(doc["support_value_sets"]),
-        first_line_classes=tuple(doc["first_line_classes"]),
+        first_line_classes=tuple(tuple(group) for group in doc["first_line_classes"]),
         vasodilator_classes=tuple(doc["vasodilator_classes"]),
         loop_diuretic_class=doc["loop_diuretic_class"],
         units=doc["units"],

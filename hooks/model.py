@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fhir_mappings.facts import Evidence, Status
+from fhir_mappings.facts import DataQualityNote, Evidence, Status
 
 
 class Role(StrEnum):
@@ -37,6 +37,8 @@ class Check:
     label: str | None = None
     #: ``missing`` items already name their part (``Hypotension: ...``): no label prefix.
     missing_named: bool = False
+    #: Found but not counted (name-only drug, support that may be running): to verify.
+    shown: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class RuleResult:
     notes: tuple[str, ...] = ()
     #: Exception type name when the rule raised (then ``fired`` is False).
     error: str | None = None
+    #: Offer the draft echo order: ``routine``, ``urgent``, or None (no order offered).
+    suggestion: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,5 @@ class Evaluation:
     cards: tuple[dict[str, Any], ...]
     results: tuple[RuleResult, ...]
     failed_rules: tuple[str, ...] = ()
+    #: Resources left out of the facts, with why: the trail ``--explain`` shows (never a card).
+    left_out: tuple[DataQualityNote, ...] = ()

@@ -1,4 +1,4 @@
-"""The seven recommendations of clinical-spec.md section 2, one function each.
+"""The seven recommendations of docs/clinical-rules.md, one function each.
 
 A rule reads facts only (never FHIR) and names value sets by id; it returns every check
 that decided it, fired or not, so that cards and ``mr-cds evaluate --explain`` show the
@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
+from fhir_mappings.keys import Key
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
 from hooks.model import Check, Role, RuleResult
-from hooks.text import unique
+from hooks.text import ago, unique, utc
 
 Rule = Callable[[PatientFacts, Guideline], RuleResult]
-
-#: The prefetch key of the echo MR grade Observations (fhir_mappings/prefetch_keys.json).
-ECHO_KEY = "mr-grade"
 
 
 # --- checks -------------------------------------------------------------------------
@@ -30,7 +29,16 @@ def fact_check(name: str, fact: Fact, *, negate: bool = False, role: Role = Role
     met = not fact.present if negate else fact.present
     # What a present fact could not assess does not change the decision: not shown.
     missing = () if fact.present else fact.missing
-    return Check(name, met, fact.status, evidence=fact.evidence, missing=missing, role=role, negated=negate)
+    return Check(
+        name,
+        met,
+        fact.status,
+        evidence=fact.evidence,
+        missing=missing,
+        role=role,
+        negated=negate,
+        shown=fact.shown,
+    )
 
 
 def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] | None = None) -> Check:
@@ -49,11 +57,14 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
             f"{_upper_first(words.get(n, n))}: {m}" for n, f in named if not f.present for m in f.missing
         ),
         missing_named=True,
+        shown=tuple(ev for _, f in named for ev in f.shown),
     )
 
 
 def grade_statement(grade: MRGrade, g: Guideline) -> str:
     """The MR grade in words: its value and where it came from, or why there is none."""
+    if grade.superseded_by:
+        return g.texts["grade_superseded"].format(grade=grade.grade)
     if grade.grade is None:
         return g.texts["no_grade" if grade.machine_readable else "grade_unreadable_short"]
     key = "grade_from_condition" if grade.source is GradeSource.CONDITION else "grade_from_echo"
@@ -64,12 +75,14 @@ def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
     """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade."""
     grade = facts.mr_grade
     status = Status.PRESENT if grade.severe else Status.UNKNOWN if grade.grade is None else Status.ABSENT
+    if grade.superseded_by:
+        status = Status.ABSENT
     return Check(
         "severe_mr",
         grade.severe,
         status,
         statement=grade_statement(grade, g),
-        evidence=grade.evidence,
+        evidence=grade.evidence + grade.superseded_by,
         missing=() if grade.severe else grade.missing,
     )
 
@@ -103,6 +116,7 @@ def _result(
     notes: tuple[str, ...] = (),
     variant: str = "default",
     indicator: str | None = None,
+    suggestion: str | None = None,
 ) -> RuleResult:
     """Fired when every condition check is met."""
     return RuleResult(
@@ -113,11 +127,32 @@ def _result(
         variant=variant,
         slots=dict(slots or {}),
         notes=notes,
+        suggestion=suggestion,
     )
+
+
+def _echo_within(facts: PatientFacts, window: timedelta) -> bool:
+    """The latest echo MR-grade Observation (readable or not) is younger than ``window``."""
+    times = [
+        ev.time for ev in facts.mr_grade.evidence if ev.resource_type == "Observation" and ev.time is not None
+    ]
+    return any(utc(facts.as_of) - utc(t) < window for t in times)
 
 
 def _grade_slot(facts: PatientFacts) -> dict[str, str]:
     return {"grade": f"{facts.mr_grade.grade}+"} if facts.mr_grade.grade is not None else {}
+
+
+def support_to_check(shown: Sequence[Evidence], now: datetime, g: Guideline) -> str:
+    """What to check about support that may be running: "ECMO inserted 2 days ago, removal
+    not recorded: check" or "ECMO, configuration not coded: check"."""
+    for ev in shown:
+        kind = g.value_set_labels.get(ev.what or "", g.texts["support_generic"])
+        if ev.reason == "end-not-recorded" and ev.time is not None:
+            return g.texts["check_end"].format(kind=kind, when=ago(ev.time, now))
+        if ev.reason is not None:
+            return g.texts[f"check_{ev.reason.replace('-', '_')}"].format(kind=kind)
+    return ""
 
 
 # --- the recommendations --------------------------------------------------------------
@@ -135,17 +170,24 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
         ],
         dict(g.presentation_labels),
     )
-    checks = [
-        fact_check("mr_documented", facts.mr_documented),
-        trigger,
-        presentation,
-        grade_context(facts, g),
-    ]
+    mr = any_of(
+        "mr_present",
+        [("mr_documented", facts.mr_documented), ("mr_on_echo", facts.mr_on_echo)],
+        dict(g.mr_labels),
+    )
+    checks = [mr, trigger, presentation, grade_context(facts, g)]
     slots = {"presentation": presentation.statement.replace(", ", " and ")}
     triggers = _labels(_value_sets_of(trigger.evidence, g.trigger_value_sets), g)
     if triggers:
         slots["trigger"] = triggers
-    return _result("acute-mr-emergency", g, checks, slots=slots, notes=_unconfirmed(facts))
+    notes = _unconfirmed(facts) if not facts.mr_on_echo.present else ()
+    shocked = facts.hypotension.present or facts.cardiogenic_shock.present
+    if shocked and not facts.mechanical_support.present:
+        notes += ("acute_bridge",)
+    # No echo grade within 24 h: an urgent echo is offered (a draft order, never placed).
+    graded = facts.mr_grade.grade is not None and _echo_within(facts, timedelta(hours=24))
+    priority = None if graded else "urgent"
+    return _result("acute-mr-emergency", g, checks, slots=slots, notes=notes, suggestion=priority)
 
 
 def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
@@ -162,11 +204,18 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), instability, support]
+    if facts.respiratory_ecmo.present:
+        checks.append(fact_check("respiratory_ecmo", facts.respiratory_ecmo, role=Role.CONTEXT))
     notes = _unconfirmed(facts)
+    slots = {**_grade_slot(facts), "criteria": instability.statement}
+    variant = "default"
     if support.status is Status.UNKNOWN:
         notes += ("support_unknown",)
-    slots = {**_grade_slot(facts), "criteria": instability.statement}
-    return _result("mechanical-support", g, checks, slots=slots, notes=notes)
+        variant = "support-unknown"
+        check = support_to_check(facts.mechanical_support.shown, facts.as_of, g)
+        if check:
+            slots["check"] = check
+    return _result("mechanical-support", g, checks, slots=slots, notes=notes, variant=variant)
 
 
 def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
@@ -197,38 +246,45 @@ def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 3: prioritize surgical repair when feasible (not with MOF)."""
     mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True)
     notes = _unconfirmed(facts) + (("mof_unknown",) if mof.status is Status.UNKNOWN else ())
-    checks = [severe_mr_check(facts, g), mof]
+    # One card per decision: on support, on-mechanical-support names the definitive therapy.
+    supported = fact_check("on_support", facts.mechanical_support, negate=True)
+    checks = [severe_mr_check(facts, g), mof, supported]
     return _result("surgical-repair", g, checks, slots=_grade_slot(facts), notes=notes)
 
 
-def _flag_name_matches(facts: PatientFacts, vs: str, g: Guideline) -> tuple[Evidence, ...]:
-    """Evidence of one class; a match on the name alone says so (spec section 1)."""
-    flag = g.texts["name_match"]
+def _group_label(group: Sequence[str], g: Guideline) -> str:
+    return " or ".join(g.value_set_labels[vs] for vs in group)
+
+
+def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...]:
+    """Evidence of the group's active orders; a match on the name alone says so (docs/clinical-rules.md)."""
     return tuple(
-        replace(m.evidence, note="; ".join(filter(None, (m.evidence.note, flag))))
-        if m.match_kind is MatchKind.NAME
-        else m.evidence
+        replace(m.evidence, reason="name-only") if m.match_kind is MatchKind.NAME else m.evidence
+        for vs in group
         for m in facts.medications.active(vs)
     )
 
 
 def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
-    """One line per first-line class; one "could not be assessed" line without medication data."""
+    """One line per first-line group (ACE inhibitor or ARB is one); one line without data."""
     meds = facts.medications
     if not meds.assessed:
         return [Check("medications", False, Status.UNKNOWN, missing=meds.missing, role=Role.CONTEXT)]
-    return [
-        Check(
-            "medications",
-            bool(meds.active(vs)),
-            Status.PRESENT if meds.active(vs) else Status.ABSENT,
-            statement=g.texts["active"] if meds.active(vs) else g.texts["not_active"],
-            evidence=_flag_name_matches(facts, vs, g),
-            role=Role.CONTEXT,
-            label=_upper_first(g.value_set_labels[vs]),
+    checks = []
+    for group in g.first_line_classes:
+        evidence = _active_in(facts, group)
+        checks.append(
+            Check(
+                "medications",
+                bool(evidence),
+                Status.PRESENT if evidence else Status.ABSENT,
+                statement=g.texts["active"] if evidence else g.texts["not_active"],
+                evidence=evidence,
+                role=Role.CONTEXT,
+                label=_upper_first(_group_label(group, g)),
+            )
         )
-        for vs in g.first_line_classes
-    ]
+    return checks
 
 
 def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
@@ -237,11 +293,15 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     meds = facts.medications
     hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=Role.CONTEXT)
     hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
-    # "No active loop diuretic" needs medication data: unknown is not "none" (spec section 1).
+    # "No active loop diuretic" needs medication data: unknown is not "none" (docs/clinical-rules.md).
     untreated = hf.met and meds.assessed and not meds.active(g.loop_diuretic_class)
-    active = [g.value_set_labels[vs] for vs in g.first_line_classes if meds.active(vs)]
+    groups = g.first_line_classes
+    active = [_group_label(gr, g) for gr in groups if any(meds.active(vs) for vs in gr)]
+    inactive = [_group_label(gr, g) for gr in groups if not any(meds.active(vs) for vs in gr)]
     variant = (
-        "untreated-symptoms"
+        "hypotensive"
+        if hypotension.met
+        else "untreated-symptoms"
         if untreated
         else "not-assessed"
         if not meds.assessed
@@ -249,15 +309,23 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
         if active
         else "none-active"
     )
-    inactive = [g.value_set_labels[vs] for vs in g.first_line_classes if not meds.active(vs)]
     slots = {
         "active": ", ".join(active) or g.texts["none"],
         "inactive": ", ".join(inactive) or g.texts["none"],
-        "caution": g.texts["caution_slot"] if hypotension.met else "",
     }
+    # Hypotensive: the summary always carries the caution, and names the active vasodilators.
+    vasodilators = unique(
+        m.evidence.what or m.evidence.display or "" for vs in g.vasodilator_classes for m in meds.active(vs)
+    )
+    named = [v for v in vasodilators if v]
+    if named:
+        slots["vasodilators"] = ", ".join(named)
+        more = g.texts["and_more"].format(count=len(named) - 1) if len(named) > 1 else ""
+        slots["vasodilator_first"] = named[0] + more
+    if untreated:
+        slots["untreated"] = g.texts["untreated_slot"]
     notes = _unconfirmed(facts)
     notes += ("meds_not_assessed",) if not meds.assessed else ()
-    notes += ("hypotension_caution",) if hypotension.met else ()
     checks = [severe_mr_check(facts, g), hf, *_medication_checks(facts, g), hypotension]
     indicator = rec.indicator_when_untreated_symptoms if untreated else rec.indicator
     return _result(
@@ -268,7 +336,9 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
 def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G adjunctive treatments: support is a bridge; plan definitive MR therapy."""
     support = fact_check("mechanical_support", facts.mechanical_support)
-    devices = _labels(_value_sets_of(support.evidence, g.support_value_sets), g)
+    # Named by the value set that matched: a device-type code names its own device.
+    labels = (g.value_set_labels.get(ev.what or "", "") for ev in support.evidence)
+    devices = ", ".join(label for label in unique(labels) if label)
     checks = [
         severe_mr_check(facts, g),
         replace(support, statement=devices),
@@ -281,7 +351,7 @@ def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
 def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G diagnosis: echocardiography is essential for grading severity."""
     grade = facts.mr_grade
-    known = grade.grade is not None
+    known = grade.grade is not None and not grade.superseded_by
     status = Status.PRESENT if known else Status.UNKNOWN if grade.missing else Status.ABSENT
     current = Check(
         "current_grade",
@@ -294,13 +364,24 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     )
     unreadable = not known and not grade.machine_readable
     # Echo results not obtained: the grade is unknown, not absent; the card says so.
-    not_obtained = not known and any(key == ECHO_KEY for key, _ in facts.unavailable)
+    not_obtained = not known and any(key == Key.MR_GRADE for key, _ in facts.unavailable)
+    recent = _echo_within(facts, timedelta(days=30))
     notes = _unconfirmed(facts) + (("grade_unreadable",) if unreadable else ())
+    notes += ("grade_unreadable_recent",) if unreadable and recent else ()
     notes += ("grade_not_obtained",) if not_obtained and not unreadable else ()
     mr_word = g.texts["mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed"]
     checks = [fact_check("mr_documented", facts.mr_documented), current]
     variant = "unreadable" if unreadable else "not-obtained" if not_obtained else "default"
-    return _result("grade-severity", g, checks, variant=variant, slots={"mr": mr_word}, notes=notes)
+    # An echo under 30 days old whose grade is unreadable needs a structured grade, not a new echo.
+    return _result(
+        "grade-severity",
+        g,
+        checks,
+        variant=variant,
+        slots={"mr": mr_word},
+        notes=notes,
+        suggestion=None if recent else "routine",
+    )
 
 
 #: Every rule in the order of the spec's table (the order within an indicator).
@@ -313,11 +394,6 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("on-mechanical-support", on_mechanical_support),
     ("grade-severity", grade_severity),
 )
-
-
-def missing_of(checks: Iterable[Check]) -> tuple[str, ...]:
-    """Everything the checks could not assess, without repeats."""
-    return unique(m for c in checks for m in c.missing)
 
 
 def _upper_first(text: str) -> str:

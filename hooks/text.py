@@ -1,23 +1,20 @@
-"""Words for facts: times, values, evidence lines, in Markdown (cards) or plain text (CLI).
+"""Words for facts: times, values and the plain-text trail lines of ``--explain``.
 
-Text that comes from the chart or the mapping (displays, ids, notes) is escaped for
-Markdown and can never open an HTML tag: EHRs such as the CDS Hooks sandbox render card
-detail with raw HTML enabled.
+Text on a card passes ``plain``: Markdown and HTML characters are dropped (not escaped, so
+no backslash shows where an EHR renders plain text), and nothing can open an HTML tag:
+EHRs such as the CDS Hooks sandbox render card detail with raw HTML enabled.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fhir_mappings.facts import Evidence
+from fhir_mappings.numbers import fmt
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
-#: "<" followed by what could start an HTML tag, comment or declaration.
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _MAX_TEXT = 160
 
 
@@ -27,10 +24,15 @@ def collapse(text: str, limit: int = _MAX_TEXT) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 3].rstrip() + "..."
 
 
-def md_escape(text: str) -> str:
-    """Chart-derived text as literal Markdown: no emphasis, links, code or HTML."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", collapse(text))
-    return _TAG_START.sub("&lt;", escaped)
+_MD_ANY = re.compile(r"[\\`*_\[\]#|~]")
+#: "<" where it could open an HTML tag, comment or declaration; "<1.5" and ">15" stay.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def plain(text: str, limit: int = _MAX_TEXT) -> str:
+    """Our own words for a card: one line, Markdown and HTML characters dropped, not escaped
+    (an escape shows up as a backslash where the EHR renders plain text)."""
+    return _TAG_START.sub("", _MD_ANY.sub("", collapse(text, limit)))
 
 
 def fmt_time(value: datetime | None) -> str:
@@ -44,13 +46,24 @@ def fmt_time(value: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def fmt_number(value: float) -> str:
-    """A measured value as recorded: no rounding to fewer than six significant digits."""
-    if not math.isfinite(value):
-        return str(value)
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
+def utc(moment: datetime) -> datetime:
+    """An aware instant (naive means UTC), so that any two can be compared."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """How long before ``now``, as people say it: "45 min ago", "3 h ago", "2 days ago"."""
+    try:
+        seconds = (utc(now) - utc(moment)).total_seconds()
+    except OverflowError:
+        return fmt_time(moment)
+    if seconds < 0:
+        return "later than now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 48 * 3600:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
 
 
 def fmt_unit(unit: str | None, units: Mapping[str, str]) -> str:
@@ -62,22 +75,13 @@ def fmt_unit(unit: str | None, units: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class Style:
-    """How chart text and references are written: Markdown for cards, plain for the CLI."""
+    """How chart text and references are written in the plain-text trail."""
 
     esc: Callable[[str], str]
     ref: Callable[[str], str]
     bold: Callable[[str], str]
 
 
-#: FHIR ids are ``[A-Za-z0-9\-\.]{1,64}``; anything else in a reference is replaced.
-_NOT_REFERENCE = re.compile(r"[^A-Za-z0-9\-./]")
-
-
-def _code_span(reference: str) -> str:
-    return "`" + collapse(_NOT_REFERENCE.sub("?", reference), 100) + "`"
-
-
-MARKDOWN = Style(esc=md_escape, ref=_code_span, bold=lambda s: f"**{s}**")
 PLAIN = Style(esc=collapse, ref=lambda r: collapse(r, 100), bold=lambda s: s)
 
 
@@ -100,7 +104,7 @@ def describe(ev: Evidence, units: Mapping[str, str], style: Style) -> str:
 def _value(ev: Evidence, units: Mapping[str, str]) -> str:
     if ev.value is not None:
         unit = fmt_unit(ev.unit, units)
-        return f"{fmt_number(ev.value)} {unit}".strip()
+        return f"{fmt(ev.value)} {unit}".strip()
     return ev.value_text or ""
 
 

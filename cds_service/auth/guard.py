@@ -13,6 +13,7 @@ from collections.abc import Callable
 from flask import Flask, g, request
 from sqlalchemy import Engine
 
+from cds_service import metrics
 from cds_service.auth.keys import KeyStore
 from cds_service.auth.mode import AuthConfig
 from cds_service.auth.replay import ReplayStore
@@ -50,6 +51,7 @@ def install(app: Flask, config: AuthConfig, engine: Callable[[], Engine]) -> Non
         except AuthRejected as exc:
             route = request.url_rule.rule if request.url_rule is not None else "(no route)"
             log.info("%s %s -> 401 (%s)", request.method, route, exc.reason.value)
+            metrics.jwt_rejected(exc.reason.value)
             raise Unauthorized("authentication required") from None
 
 

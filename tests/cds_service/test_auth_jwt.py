@@ -306,3 +306,18 @@ def test_the_schema_has_the_replay_table(tmp_path: Path) -> None:
     table = {c["name"]: c for c in inspect(store.engine).get_columns("jwt_replay")}
     assert set(table) == {"jti", "iss", "expires_at"}
     store.dispose()
+
+
+def test_a_refused_token_is_counted_by_reason_in_the_metrics(
+    make_app: Callable[..., Flask], issuers_file: Path
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def expired() -> float:
+        return REGISTRY.get_sample_value("mrcds_jwt_rejections_total", {"reason": "expired"}) or 0.0
+
+    app = make_app(auth="jwt", trusted_issuers=str(issuers_file), public_base_url=t.PUBLIC_BASE)
+    before = expired()
+    now = int(time.time())
+    _call(app.test_client(), t.sign(ES, t.claims(SERVICE_AUD, iat=now - 900, exp=now - 600)))
+    assert expired() == before + 1

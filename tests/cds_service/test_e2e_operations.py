@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,12 +25,30 @@ CALLS = 12
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("watched")
-    with serve(tmp, {"XDG_DATA_HOME": str(tmp / "data"), "MRCDS_METRICS": "on"}) as served:
+    metrics_dir = tmp / "metrics"
+    _leave_counts_of_an_earlier_run(metrics_dir)
+    env = {
+        "XDG_DATA_HOME": str(tmp / "data"),
+        "MRCDS_METRICS": "on",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    with serve(tmp, env) as served:
         for _ in range(CALLS):
             # A new connection each time, so that both workers get some of the calls.
             with requests.Session() as fresh:
                 fresh.post(f"{served.base}{SERVICE_URL}", json=hook_request(all_keys_null()), timeout=10)
         yield served
+
+
+def _leave_counts_of_an_earlier_run(directory: Path) -> None:
+    """Metric files as a previous start of the service would have left them: 100 calls."""
+    script = (
+        "import pathlib, sys; from cds_service import metrics; "
+        "metrics.enable_multiprocess(pathlib.Path(sys.argv[1])); "
+        "[metrics.request_answered('/cds-services/<service_id>', 200, 0.01) for _ in range(100)]"
+    )
+    subprocess.run([sys.executable, "-c", script, str(directory)], check=True, timeout=60)
+    assert list(directory.glob("*.db"))
 
 
 def counted(served: Served, name: str, **labels: str) -> float:
@@ -44,7 +63,8 @@ def counted(served: Served, name: str, **labels: str) -> float:
 
 def test_metrics_count_every_workers_requests(server: Served) -> None:
     route = "/cds-services/<service_id>"
-    # Whichever worker answers the scrape, it reports the calls both workers answered.
+    # Whichever worker answers the scrape, it reports the calls both workers answered, and
+    # only those of this run.
     for _ in range(4):
         assert counted(server, "mrcds_http_requests_total", endpoint=route, status="200") == CALLS
 
@@ -126,3 +146,32 @@ def test_an_unknown_host_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1
     assert "check --host" in done.stderr
+
+
+def test_the_banner_shows_a_database_url_without_its_password() -> None:
+    from cds_service.serve_checks import database_shown
+
+    shown = database_shown("postgresql+psycopg://mrcds:hunter2@db:5432/mrcds")
+    assert "hunter2" not in shown
+    assert shown.startswith("postgresql+psycopg://mrcds:")
+    assert shown.endswith("@db:5432/mrcds")
+
+
+def test_an_unusable_metrics_folder_is_one_line(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("", encoding="utf-8")
+    done = run_cli(
+        "serve",
+        "--port",
+        str(free_port()),
+        tmp_path=tmp_path,
+        env={
+            "MRCDS_AUTH": "off",
+            "MRCDS_ALLOW_INSECURE": "1",  # past the authentication check
+            "MRCDS_METRICS": "on",
+            "PROMETHEUS_MULTIPROC_DIR": str(not_a_folder / "metrics"),
+        },
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("mr-cds: PROMETHEUS_MULTIPROC_DIR: cannot use ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -46,6 +47,21 @@ def test_dumps_is_compact_utf8_in_insertion_order(backend: str, monkeypatch: pyt
     if backend == "json":
         monkeypatch.setattr(json_codec, "orjson", None)
     assert json_codec.dumps({"z": 1, "a": ["µ", None, 2.5]}) == '{"z":1,"a":["µ",null,2.5]}'.encode()
+
+
+@pytest.mark.parametrize("backend", ["orjson", "json"])
+def test_dumps_writes_what_the_standard_library_writes(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend == "json":
+        monkeypatch.setattr(json_codec, "orjson", None)
+    value = {1: "int key", "big": 2**70}
+    assert json_codec.dumps(value) == json.dumps(value, separators=(",", ":")).encode()
+
+
+def test_dumps_hands_unknown_types_to_default() -> None:
+    moment = datetime(2026, 1, 2, tzinfo=UTC)
+    assert json_codec.dumps({"at": moment}, default=lambda o: "converted") == b'{"at":"converted"}'
+    with pytest.raises(TypeError):
+        json_codec.dumps({"at": object()})
 
 
 def test_response_keeps_key_order(client: FlaskClient) -> None:

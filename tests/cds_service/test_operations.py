@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from cds_service import metrics, readiness
+from cds_service import metrics
 from cds_service.db.store import Store
 from cds_service.demo import shift_times
 from cds_service.fhir_client import close_shared_session
@@ -75,10 +75,10 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(make_app: C
 def test_readyz_never_quotes_the_database_error(
     make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refused(_engine: Any) -> None:
+    def refused(_store: Any) -> bool:
         raise OSError("password authentication failed for user mrcds with password hunter2")
 
-    monkeypatch.setattr(readiness, "ping_database", refused)
+    monkeypatch.setattr(Store, "is_reachable", refused)
     response = make_app().test_client().get("/readyz")
     assert response.status_code == 503
     assert "hunter2" not in response.get_data(as_text=True)

@@ -217,3 +217,8 @@ def test_a_sqlite_file_whose_folder_does_not_exist_yet_is_fine_and_not_created(t
     folder = tmp_path / "not" / "yet"
     Settings.load(environ={"MRCDS_DATABASE_URL": f"sqlite:///{folder}/feedback.sqlite3"})
     assert not (tmp_path / "not").exists()
+
+
+def test_the_test_suites_own_variables_are_not_settings_and_not_refused() -> None:
+    settings = Settings.load(environ={"MRCDS_TEST_POSTGRES_URL": "postgresql+psycopg://ci@127.0.0.1/ci"})
+    assert settings == Settings.load(environ={})

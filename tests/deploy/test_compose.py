@@ -16,9 +16,6 @@ from tests.deploy.tooling import ROOT, tool
 
 COMPOSE = ROOT / "docker-compose.yml"
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "mr-cds.conf.template"
-#: Settings the compose file sets for client authentication (the JWT audience), which
-#: ``Settings`` gains with it.
-AWAITED_SETTINGS = {"MRCDS_PUBLIC_BASE_URL"}
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +45,27 @@ def test_postgresql_holds_the_state_and_the_schema_is_upgraded_first(compose: di
     assert services["migrate"]["command"] == ["mr-cds", "db", "upgrade"]
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["mrcds"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert env_of(services["mrcds"])["MRCDS_DATABASE_UPGRADE_ON_START"] == "false"
     url = env_of(services["mrcds"])["MRCDS_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg://mrcds:")
-    assert url.endswith("@db:5432/mrcds")
+    # A database that does not answer fails readiness in seconds, not at the TCP timeout.
+    assert url.endswith("@db:5432/mrcds?connect_timeout=3")
 
 
 def test_the_service_sees_only_real_settings(compose: dict[str, Any]) -> None:
-    known = {variable for variable, _, _ in settings_table()} | AWAITED_SETTINGS
+    known = {variable for variable, _, _ in settings_table()}
     variables = {k for k in env_of(compose["services"]["mrcds"]) if k.startswith(ENV_PREFIX)}
     assert variables <= known, variables - known
     assert {"MRCDS_DATABASE_URL", "MRCDS_PUBLIC_BASE_URL", "MRCDS_CORS_ORIGINS", "MRCDS_METRICS"} <= variables
+
+
+def test_replicas_authenticate_clients_with_the_mounted_issuers_file(compose: dict[str, Any]) -> None:
+    for name in ("mrcds", "migrate"):
+        service = compose["services"][name]
+        env = env_of(service)
+        assert env["MRCDS_AUTH"] == "jwt"
+        assert f"./deploy/issuers.json:{env['MRCDS_TRUSTED_ISSUERS']}:ro" in service["volumes"]
+        assert env["MRCDS_PUBLIC_BASE_URL"].startswith("${MRCDS_PUBLIC_BASE_URL:?")
 
 
 def test_nginx_fronts_the_replicas_with_the_template(compose: dict[str, Any]) -> None:

@@ -160,7 +160,7 @@ def test_undated_trigger_is_not_counted_and_said_so() -> None:
     result = facts(conditions="conditions/acute_mi_undated.json")
     assert result.acute_mr_trigger.status is Status.UNKNOWN
     assert result.acute_mr_trigger.missing == (
-        "Condition/mi-5 (acute-myocardial-infarction): no onset or recorded date, not counted",
+        "an acute trigger Condition: no onset or recorded date, not counted",
     )
     assert "Condition/mi-5" in reasons(result)
 
@@ -198,7 +198,7 @@ def test_trigger_onset_given_as_a_month_straddling_the_window_is_not_counted_and
     result = facts(conditions="conditions/acute_mi_onset_month_straddling.json")
     assert result.acute_mr_trigger.status is Status.UNKNOWN
     assert result.acute_mr_trigger.missing == (
-        "Condition/mi-7 (acute-myocardial-infarction): time is only a month: "
+        "an acute trigger Condition: time is only a month: "
         "cannot tell whether it is within 30 days, not counted",
     )
 

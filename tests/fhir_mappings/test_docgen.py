@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from fhir_mappings.docgen import DOC, render
-from fhir_mappings.thresholds import documented_defaults
+from fhir_mappings.docgen import DOC, facts_table, render
+from fhir_mappings.thresholds import default_thresholds, documented_defaults
 from fhir_mappings.valuesets import all_value_sets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,3 +31,10 @@ def test_document_says_how_to_send_the_echo_grade() -> None:
     text = render()
     assert "## How to send the echo MR grade" in text
     assert '"code": "48724000"' in text
+
+
+def test_windows_in_the_facts_table_follow_the_thresholds() -> None:
+    shorter = replace(default_thresholds(), echo_grade_window_days=180, vitals_window_hours=12)
+    rules = {name: rule for name, _, rule in facts_table(shorter)}
+    assert "within 180 days" in rules["mr_grade"]
+    assert "within 12 h" in rules["hypotension"]

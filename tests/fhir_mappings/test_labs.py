@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
-from tests.fhir_mappings.charts import facts, reasons, references
+from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
 def test_lactate_2_0_mmol_within_24h_is_hypoperfusion() -> None:
@@ -179,3 +182,52 @@ def test_multiple_organ_failure_condition_is_multi_organ_failure() -> None:
     result = facts(conditions="conditions/multiple_organ_failure.json")
     assert result.multi_organ_failure.status is Status.PRESENT
     assert references(result.multi_organ_failure) == ["Condition/mof-1"]
+
+
+def _lactate(value: float, comparator: str | None) -> dict[str, object]:
+    quantity: dict[str, object] = {
+        "value": value,
+        "unit": "mmol/L",
+        "system": "http://unitsofmeasure.org",
+        "code": "mmol/L",
+    }
+    if comparator:
+        quantity["comparator"] = comparator
+    return {
+        "resourceType": "Observation",
+        "id": "lac-c",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2524-7"}]},
+        "effectiveDateTime": "2026-11-20T10:00:00Z",
+        "valueQuantity": quantity,
+        "subject": {"reference": "Patient/pat-1"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "comparator", "status"),
+    [
+        (15, ">", Status.PRESENT),
+        (2, ">=", Status.PRESENT),
+        (1.5, "<", Status.ABSENT),
+        (2, "<", Status.ABSENT),
+        (2, "<=", Status.UNKNOWN),
+        (1, ">", Status.UNKNOWN),
+    ],
+)
+def test_lactate_bound_counts_only_when_it_decides(value: float, comparator: str, status: Status) -> None:
+    base = chart()
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": _lactate(value, comparator)}],
+    }
+    result = map_chart(ChartInput(base.patient_id, {**base.prefetch, "labs": bundle}, {}), now=NOW)
+    assert result.hypoperfusion.status is status
+
+
+def test_lactate_bound_keeps_its_comparator_in_the_evidence() -> None:
+    base = chart()
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": _lactate(15, ">")}]}
+    result = map_chart(ChartInput(base.patient_id, {**base.prefetch, "labs": bundle}, {}), now=NOW)
+    assert [e.value_text for e in result.hypoperfusion.evidence] == [">15"]

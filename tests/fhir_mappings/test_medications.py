@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import MatchKind, Status
-from tests.fhir_mappings.charts import facts, reasons
+from tests.fhir_mappings.charts import NOW, chart, facts, reasons
 
 
 def test_furosemide_rxnorm_ingredient_is_an_active_loop_diuretic() -> None:
@@ -88,25 +91,21 @@ def test_dobutamine_administration_in_progress_is_vasoactive_support() -> None:
     assert result.medications.active("inotropes") == ()  # classes list orders only
 
 
-def test_norepinephrine_completed_23h_ago_is_vasoactive_support() -> None:
-    fact = facts(medication_administrations="meds/admin_norepinephrine_completed_23h.json").vasoactive_support
-    assert fact.status is Status.PRESENT
+def test_completed_norepinephrine_administration_is_not_vasoactive_support() -> None:
+    result = facts(medication_administrations="meds/admin_norepinephrine_completed_23h.json")
+    assert result.vasoactive_support.status is Status.ABSENT
 
 
 def test_in_progress_administration_is_timed_by_its_start() -> None:
     fact = facts(medication_administrations="meds/admin_dobutamine_in_progress.json").vasoactive_support
     assert [e.time for e in fact.evidence] == [datetime(2026, 11, 20, 9, 0, tzinfo=UTC)]
+    assert [e.status for e in fact.evidence] == ["running"]
 
 
-def test_completed_administration_is_timed_by_its_end() -> None:
-    fact = facts(medication_administrations="meds/admin_norepinephrine_completed_23h.json").vasoactive_support
-    assert [e.time for e in fact.evidence] == [datetime(2026, 11, 19, 13, 0, tzinfo=UTC)]
-
-
-def test_norepinephrine_completed_25h_ago_is_not_and_is_reported() -> None:
+def test_completed_administration_is_reported_as_not_running() -> None:
     result = facts(medication_administrations="meds/admin_norepinephrine_completed_25h.json")
     assert result.vasoactive_support.status is Status.ABSENT
-    assert reasons(result)["MedicationAdministration/ma-3"] == ["completed outside the 24 h window"]
+    assert reasons(result)["MedicationAdministration/ma-3"] == ["completed administration: not running now"]
 
 
 def test_unresolvable_medication_reference_makes_vasoactive_support_unknown() -> None:
@@ -142,3 +141,47 @@ def test_ingredient_given_as_a_reference_to_another_contained_medication_is_reso
     )
     assert match.match_kind is MatchKind.INGREDIENT
     assert match.evidence.code == "3616"
+
+
+def _norepinephrine_order(route: str | None) -> dict[str, object]:
+    order: dict[str, object] = {
+        "resourceType": "MedicationRequest",
+        "id": "rx-route",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7512"}]
+        },
+        "subject": {"reference": "Patient/pat-1"},
+    }
+    if route:
+        order["dosageInstruction"] = [
+            {"route": {"coding": [{"system": "http://snomed.info/sct", "code": route}]}}
+        ]
+    return order
+
+
+@pytest.mark.parametrize(
+    ("route", "status"),
+    [
+        (None, Status.PRESENT),
+        ("47625008", Status.PRESENT),
+        ("78421000", Status.ABSENT),
+        ("999999999", Status.PRESENT),
+    ],
+    ids=["no-route", "intravenous", "intramuscular", "unlisted-route"],
+)
+def test_only_a_listed_non_intravenous_route_keeps_a_vasopressor_from_counting(
+    route: str | None, status: Status
+) -> None:
+    base = chart()
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": _norepinephrine_order(route)}],
+    }
+    prefetch = {**base.prefetch, "medication-requests": bundle}
+    fact = map_chart(ChartInput(base.patient_id, prefetch, {}), now=NOW).vasoactive_support
+    assert fact.status is status
+    if status is Status.ABSENT:
+        assert [e.reason for e in fact.shown] == ["not-intravenous"]

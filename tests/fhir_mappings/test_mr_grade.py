@@ -1,10 +1,10 @@
-"""MR grade (spec 1.1): latest echo within 365 days decides; never round up."""
+"""MR grade (docs/clinical-rules.md, MR grade): latest echo within 365 days decides; never round up."""
 
 from __future__ import annotations
 
 import pytest
 
-from fhir_mappings.facts import GradeSource
+from fhir_mappings.facts import GradeSource, Status
 from tests.fhir_mappings.charts import facts, reasons
 
 
@@ -51,7 +51,7 @@ def test_mild_to_moderate_is_grade_1_never_rounded_up() -> None:
 @pytest.mark.parametrize(
     ("fixture", "why"),
     [
-        ("echo/string_range.json", "echo grade '3-4+' is not machine-readable"),
+        ("echo/string_range.json", "echo grade '3-4+' is a range, not a grade"),
         ("echo/quantity_3_5.json", "echo grade 3.5 is not a whole grade (never rounded)"),
         ("echo/integer_5.json", "echo grade 5 is outside 0-4"),
         ("echo/quantity_4_percent.json", "echo grade has a unit that is not a grade"),
@@ -169,3 +169,17 @@ def test_echo_found_under_another_key_while_the_echo_search_failed_is_used_but_f
     result = facts(mr_grade="parse/operation_outcome_not_found.json", labs="echo/integer_4.json")
     assert result.mr_grade.grade == 4
     assert result.mr_grade.missing == ("echo MR grade: could not be fetched (OperationOutcome: not-found)",)
+
+
+def test_a_range_counts_by_its_lower_bound_for_mr_on_echo_only() -> None:
+    result = facts(mr_grade="echo/string_range.json")
+    assert result.mr_grade.grade is None
+    assert result.mr_on_echo.status is Status.PRESENT
+
+
+def test_mild_mr_on_a_recent_echo_is_not_mr_on_echo() -> None:
+    assert facts(mr_grade="echo/mild_to_moderate_qualifier.json").mr_on_echo.status is Status.ABSENT
+
+
+def test_free_text_grade_leaves_mr_on_echo_unknown() -> None:
+    assert facts(mr_grade="echo/string_prose.json").mr_on_echo.status is Status.UNKNOWN

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
-from tests.fhir_mappings.charts import facts, reasons, references
+from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
 def test_iabp_procedure_in_progress_is_mechanical_support() -> None:
@@ -29,7 +30,7 @@ def test_completed_va_ecmo_with_end_is_not_mechanical_support() -> None:
 def test_completed_open_va_ecmo_started_40_days_ago_is_not_counted_and_reported() -> None:
     result = facts(procedures="support/va_ecmo_completed_open_40_days.json")
     assert result.mechanical_support.status is Status.ABSENT
-    assert reasons(result)["Procedure/ecmo-3"] == ["performedPeriod started outside the 30 days window"]
+    assert reasons(result)["Procedure/ecmo-3"] == ["performed outside the 30 days window"]
 
 
 def test_vv_ecmo_is_respiratory_support_not_mechanical_circulatory_support() -> None:
@@ -39,11 +40,61 @@ def test_vv_ecmo_is_respiratory_support_not_mechanical_circulatory_support() -> 
     assert references(result.organ_dysfunction["respiratory"]) == ["Procedure/ecmo-4"]
 
 
-def test_generic_ecmo_counts_but_says_the_configuration_is_not_coded() -> None:
+def test_generic_ecmo_is_unknown_support_and_never_called_va_ecmo() -> None:
     fact = facts(procedures="support/generic_ecmo_in_progress.json").mechanical_support
-    assert fact.status is Status.PRESENT
-    assert fact.evidence[0].code == "233573008"
-    assert "configuration (veno-arterial or veno-venous) not coded" in (fact.evidence[0].display or "")
+    assert fact.status is Status.UNKNOWN
+    (shown,) = fact.shown
+    assert (shown.code, shown.what, shown.reason) == (
+        "233573008",
+        "ecmo-unspecified",
+        "configuration-not-coded",
+    )
+
+
+def _va_ecmo_performed(rid: str, when: str) -> dict[str, object]:
+    return {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": "completed",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "786451004"}]},
+        "performedDateTime": when,
+    }
+
+
+def test_ecmo_with_only_a_performed_date_time_is_unknown_support() -> None:
+    procedure = _va_ecmo_performed("ecmo-dt", "2026-11-18T12:00:00Z")
+    fact = map_chart(_chart(procedures=[procedure]), now=NOW).mechanical_support
+    assert fact.status is Status.UNKNOWN
+    (shown,) = fact.shown
+    assert (shown.reference, shown.status, shown.reason) == (
+        "Procedure/ecmo-dt",
+        "inserted-no-end",
+        "end-not-recorded",
+    )
+
+
+def test_ecmo_with_a_performed_date_time_40_days_ago_is_not_support() -> None:
+    procedure = _va_ecmo_performed("ecmo-old", "2026-10-11T12:00:00Z")
+    fact = map_chart(_chart(procedures=[procedure]), now=NOW).mechanical_support
+    assert (fact.status, fact.shown) == (Status.ABSENT, ())
+
+
+def test_vv_ecmo_is_named_as_respiratory_ecmo() -> None:
+    result = facts(procedures="support/vv_ecmo_in_progress.json")
+    assert result.respiratory_ecmo.present
+    assert references(result.respiratory_ecmo) == ["Procedure/ecmo-4"]
+
+
+def _chart(**keys: list[dict[str, object]]) -> ChartInput:
+    base = chart()
+    prefetch = dict(base.prefetch)
+    for name, resources in keys.items():
+        prefetch[name.replace("_", "-")] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": {**r, "subject": {"reference": "Patient/pat-1"}}} for r in resources],
+        }
+    return ChartInput(base.patient_id, prefetch, {})
 
 
 def test_invasive_ventilation_is_respiratory_dysfunction() -> None:

@@ -8,11 +8,13 @@ from importlib import resources
 from itertools import combinations
 
 from fhir_mappings import codesystems
+from fhir_mappings.keys import Key
 from fhir_mappings.labs import BILIRUBIN_RULE, CREATININE_RULE, LACTATE_RULE, PLATELETS_RULE
 from fhir_mappings.mapping import TRIGGERS
 from fhir_mappings.medications import CLASSES
 from fhir_mappings.mr_grade import qualifier_grades
 from fhir_mappings.procedures import CIRCULATORY, RESPIRATORY
+from fhir_mappings.requirements import prefetch_keys
 from fhir_mappings.valuesets import ValueSet, all_value_sets, value_set
 
 #: Value sets that share codes on purpose, because the code means both things.
@@ -89,3 +91,7 @@ def test_every_value_set_named_by_the_code_exists() -> None:
     used = {*TRIGGERS, *CLASSES, *CIRCULATORY, *RESPIRATORY}
     used |= {r.value_set for r in (LACTATE_RULE, CREATININE_RULE, BILIRUBIN_RULE, PLATELETS_RULE)}
     assert used <= set(all_value_sets())
+
+
+def test_prefetch_key_names_in_code_are_the_keys_the_service_asks_for() -> None:
+    assert {k.value for k in Key} == {k.key for k in prefetch_keys()}

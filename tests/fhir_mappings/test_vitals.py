@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
-from tests.fhir_mappings.charts import facts, reasons, references
+from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
 def test_sbp_89_within_24h_is_hypotension() -> None:
@@ -118,7 +119,7 @@ def test_sbp_in_unknown_unit_is_left_out_and_reported() -> None:
     assert reasons(result)["Observation/bp-11"] == [
         "Systolic blood pressure: unit 'kPa' is not a blood pressure unit"
     ]
-    assert any("bp-11" in m for m in result.hypotension.missing)
+    assert any("not a blood pressure unit" in m for m in result.hypotension.missing)
 
 
 def test_sbp_with_mmhg_text_and_no_ucum_system_is_accepted() -> None:
@@ -186,3 +187,47 @@ def test_a_later_version_of_the_same_observation_replaces_the_earlier() -> None:
     ).hypotension
     assert fact.status is Status.ABSENT
     assert fact.evidence[0].value == 120
+
+
+def _sbp(rid: str, value: float, when: str) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+        "effectiveDateTime": when,
+        "valueQuantity": {
+            "value": value,
+            "unit": "mmHg",
+            "system": "http://unitsofmeasure.org",
+            "code": "mm[Hg]",
+        },
+        "subject": {"reference": "Patient/pat-1"},
+    }
+
+
+def _vitals(*observations: dict[str, object]) -> Status:
+    base = chart()
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": o} for o in observations]}
+    prefetch = {**base.prefetch, "vital-signs": bundle}
+    return map_chart(ChartInput(base.patient_id, prefetch, {}), now=NOW).hypotension.status
+
+
+@pytest.mark.parametrize(("value", "status"), [(39, Status.UNKNOWN), (40, Status.PRESENT)])
+def test_sbp_below_40_is_an_artefact(value: float, status: Status) -> None:
+    assert _vitals(_sbp("bp-1", value, "2026-11-20T11:00:00Z")) is status
+
+
+@pytest.mark.parametrize(("value", "status"), [(300, Status.ABSENT), (301, Status.PRESENT)])
+def test_sbp_above_300_is_an_artefact_and_the_latest_plausible_decides(value: float, status: Status) -> None:
+    assert (
+        _vitals(_sbp("bp-1", 85, "2026-11-20T10:00:00Z"), _sbp("bp-2", value, "2026-11-20T11:00:00Z"))
+        is status
+    )
+
+
+def test_sbp_0_artefact_after_118_gives_no_hypotension() -> None:
+    assert (
+        _vitals(_sbp("bp-1", 118, "2026-11-20T11:00:00Z"), _sbp("bp-2", 0, "2026-11-20T11:30:00Z"))
+        is Status.ABSENT
+    )

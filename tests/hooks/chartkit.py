@@ -46,6 +46,14 @@ LOSARTAN = (RXNORM, "52175", "losartan")
 DOBUTAMINE = (RXNORM, "3616", "dobutamine")
 NOREPINEPHRINE = (RXNORM, "7512", "norepinephrine")
 NITROGLYCERIN = (RXNORM, "4917", "nitroglycerin")
+EPINEPHRINE = (RXNORM, "3992", "epinephrine")
+ECMO_UNSPECIFIED = (SNOMED, "233573008", "Extracorporeal membrane oxygenation")
+INTRAMUSCULAR = (SNOMED, "78421000", "Intramuscular route")
+IABP_DEVICE = (SNOMED, "129113006", "Intra-aortic balloon pump")
+ECMO_DEVICE = (SNOMED, "469244005", "Extracorporeal membrane oxygenator")
+VAD_DEVICE = (SNOMED, "360066001", "Left ventricular assist device")
+TEER = (SNOMED, "1287655005", "Percutaneous repair of mitral valve")
+MV_REPLACEMENT = (SNOMED, "53059001", "Replacement of mitral valve")
 
 KEY_OF_TYPE = {
     "Condition": "conditions",

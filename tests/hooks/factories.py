@@ -37,10 +37,23 @@ def ev(
     value_text: str | None = None,
     time: datetime | None = None,
     note: str | None = None,
+    what: str | None = None,
+    status: str | None = None,
 ) -> Evidence:
     resource_type, _, resource_id = resource.partition("/")
     return Evidence(
-        resource_type, resource_id or None, system, code, display, value, unit, value_text, time, note
+        resource_type,
+        resource_id or None,
+        system,
+        code,
+        display,
+        value,
+        unit,
+        value_text,
+        time,
+        note,
+        what=what,
+        status=status,
     )
 
 
@@ -57,16 +70,24 @@ def unknown(name: str, *missing: str) -> Fact:
 
 
 MR_CONDITION = ev(
-    "Condition/mr-1", system=SNOMED, code="48724000", display="Mitral valve regurgitation", time=ago(days=200)
+    "Condition/mr-1",
+    system=SNOMED,
+    code="48724000",
+    display="Mitral valve regurgitation",
+    time=ago(days=200),
+    what="mitral-regurgitation",
+    status="active",
 )
 ECHO_4 = ev(
     "Observation/echo-1",
     system=SNOMED,
     code="48724000",
     display="Mitral valve regurgitation",
+    value=4,
     value_text="Severe",
     time=ago(days=3),
     note="grade 4+ (severe)",
+    what="echo-grade",
 )
 SBP_82 = ev(
     "Observation/bp-1",
@@ -77,6 +98,7 @@ SBP_82 = ev(
     unit="mm[Hg]",
     time=ago(hours=2),
     note="SBP 82 mm[Hg] < 90 mm[Hg]",
+    what="sbp",
 )
 LACTATE_4 = ev(
     "Observation/lac-1",
@@ -87,15 +109,57 @@ LACTATE_4 = ev(
     unit="mmol/L",
     time=ago(hours=3),
     note="lactate 4.1 mmol/L >= 2.0 mmol/L",
+    what="lactate",
 )
-SHOCK = ev("Condition/shock-1", system=ICD10CM, code="R57.0", display="Cardiogenic shock", time=ago(hours=5))
+SHOCK = ev(
+    "Condition/shock-1",
+    system=ICD10CM,
+    code="R57.0",
+    display="Cardiogenic shock",
+    time=ago(hours=5),
+    what="cardiogenic-shock",
+)
 AMI = ev(
-    "Condition/ami-1", system=ICD10CM, code="I21.9", display="Acute myocardial infarction", time=ago(days=2)
+    "Condition/ami-1",
+    system=ICD10CM,
+    code="I21.9",
+    display="Acute myocardial infarction",
+    time=ago(days=2),
+    what="acute-myocardial-infarction",
 )
-EDEMA = ev("Condition/ape-1", system=ICD10CM, code="J81.0", display="Acute pulmonary edema", time=ago(days=1))
-HF = ev("Condition/hf-1", system=SNOMED, code="84114007", display="Heart failure", time=ago(days=30))
-ECMO = ev("Procedure/ecmo-1", system=SNOMED, code="786451004", display="Venoarterial ECMO", time=ago(days=2))
-IABP = ev("Device/iabp-1", system=SNOMED, code="399217008", display="Intra-aortic balloon pump")
+EDEMA = ev(
+    "Condition/ape-1",
+    system=ICD10CM,
+    code="J81.0",
+    display="Acute pulmonary edema",
+    time=ago(days=1),
+    what="acute-pulmonary-edema",
+)
+HF = ev(
+    "Condition/hf-1",
+    system=SNOMED,
+    code="84114007",
+    display="Heart failure",
+    time=ago(days=30),
+    what="heart-failure",
+)
+ECMO = ev(
+    "Procedure/ecmo-1",
+    system=SNOMED,
+    code="786451004",
+    display="Venoarterial ECMO",
+    time=ago(days=2),
+    what="ecmo-circulatory",
+    status="in-progress",
+)
+IABP = ev(
+    "Device/iabp-1",
+    system=SNOMED,
+    code="399217008",
+    display="Intra-aortic balloon pump",
+    what="iabp",
+    status="active-device",
+)
 CREAT = ev(
     "Observation/cr-1",
     system=LOINC,
@@ -105,6 +169,7 @@ CREAT = ev(
     unit="mg/dL",
     time=ago(hours=6),
     note="creatinine 2.6 mg/dL >= 2.0 mg/dL",
+    what="creatinine",
 )
 BILI = ev(
     "Observation/bili-1",
@@ -115,6 +180,7 @@ BILI = ev(
     unit="mg/dL",
     time=ago(hours=6),
     note="bilirubin 3.1 mg/dL >= 2.0 mg/dL",
+    what="bilirubin-total",
 )
 
 
@@ -122,7 +188,17 @@ def med(
     value_set: str, resource: str, code: str, display: str, kind: MatchKind = MatchKind.CODE
 ) -> MedicationMatch:
     return MedicationMatch(
-        value_set, kind, ev(resource, system=RXNORM, code=code, display=display, time=ago(days=1))
+        value_set,
+        kind,
+        ev(
+            resource,
+            system=RXNORM,
+            code=code,
+            display=display,
+            time=ago(days=1),
+            what=display,
+            status="active-order",
+        ),
     )
 
 
@@ -165,6 +241,8 @@ def facts(**overrides: Any) -> PatientFacts:
         "cardiogenic_shock": absent("cardiogenic_shock"),
         "vasoactive_support": absent("vasoactive_support"),
         "mechanical_support": absent("mechanical_support"),
+        "mr_on_echo": absent("mr_on_echo"),
+        "respiratory_ecmo": absent("respiratory_ecmo"),
         "organ_dysfunction": {o: absent(o) for o in ORGANS},
         "multi_organ_failure": absent("multi_organ_failure"),
         "acute_mr_trigger": absent("acute_mr_trigger"),

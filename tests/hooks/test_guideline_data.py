@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from string import Formatter
 
+from fhir_mappings.procedures import DEVICE_TYPES, SUPPORT_SEARCH, VV_ECMO
 from fhir_mappings.valuesets import all_value_sets
 from hooks.guideline import guideline
 from hooks.rules import RULES
@@ -59,13 +60,18 @@ def test_value_set_ids_named_by_the_data_file_exist() -> None:
     known = set(all_value_sets())
     named = {
         *G.trigger_value_sets,
-        *G.support_value_sets,
-        *G.first_line_classes,
+        *(vs for group in G.first_line_classes for vs in group),
         *G.vasodilator_classes,
         G.loop_diuretic_class,
     }
     assert named <= known
-    labelled = {*G.trigger_value_sets, *G.support_value_sets, *G.first_line_classes}
+    labelled = {
+        *G.trigger_value_sets,
+        *(v for grp in G.first_line_classes for v in grp),
+        *SUPPORT_SEARCH,
+        *DEVICE_TYPES,
+        VV_ECMO,
+    }
     assert labelled <= set(G.value_set_labels)
 
 

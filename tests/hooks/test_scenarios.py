@@ -42,6 +42,14 @@ def check(cards: list[dict[str, Any]], expect: dict[str, Any]) -> None:
         text = got[rec_id]["summary"] + "\n" + got[rec_id]["detail"]
         for needle in texts:
             assert needle in text, f"{rec_id}: {needle!r} not in the card"
+    for rec_id, texts in expect.get("summary", {}).items():
+        for needle in texts:
+            assert needle in got[rec_id]["summary"], f"{rec_id}: {needle!r} not in the summary"
+    for rec_id, priority in expect.get("suggests", {}).items():
+        offered = [
+            a["resource"].get("priority") for s in got[rec_id].get("suggestions", []) for a in s["actions"]
+        ]
+        assert offered == ([priority] if priority else []), f"{rec_id}: draft echo order {offered}"
     ranks = [RANK[c["indicator"]] for c in cards]
     assert ranks == sorted(ranks), "cards ordered critical, warning, info"
     for card in cards:

@@ -1,0 +1,82 @@
+"""Evidence in clinical words: one short line per fact ("SBP 78 mmHg, 1 h ago").
+
+``fhir_mappings`` gives structured evidence (what, value, unit, time, status, reason);
+every word a clinician reads on a card is written here, from ``guideline.json`` labels.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fhir_mappings.facts import Evidence
+from fhir_mappings.numbers import fmt
+from hooks.guideline import Guideline
+from hooks.text import ago, collapse
+
+_MEASURED = {
+    "sbp": "SBP",
+    "map": "MAP",
+    "lactate": "Lactate",
+    "creatinine": "Creatinine",
+    "bilirubin-total": "Bilirubin",
+    "platelets": "Platelets",
+}
+_GRADE_WORDS = {0: "no", 1: "mild", 2: "moderate", 3: "moderate-to-severe", 4: "severe"}
+
+
+def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
+    """One line for the card's "Why" list; never a resource id, code system or raw unit."""
+    when = ago(ev.time, now) if ev.time is not None else ""
+    what = ev.what or ""
+    if what in _MEASURED and ev.value is not None:
+        unit = g.units.get(ev.unit or "", ev.unit or "")
+        computed = " (computed from the BP panel)" if ev.status == "computed" else ""
+        value = ev.value_text or fmt(ev.value)  # a bound keeps its comparator: ">15"
+        return _join(f"{_MEASURED[what]} {value} {unit}".rstrip() + computed, when)
+    if what in ("echo-grade", "condition-grade"):
+        return _grade(ev, when)
+    label = g.value_set_labels.get(what)
+    if ev.resource_type in ("MedicationRequest", "MedicationAdministration"):
+        return _drug(ev, g)
+    if ev.resource_type in ("Procedure", "Device", "DeviceUseStatement") and label:
+        return _support(ev, label, g, when)
+    if ev.resource_type == "Condition" and label:
+        if ev.status == "resolved":
+            return _join(f"{label} resolved", when)
+        unconfirmed = g.texts["unconfirmed_word"] if ev.status == "unconfirmed" else ""
+        onset = f"onset {when}" if what in g.trigger_value_sets and when else ""
+        return _join(g.texts["on_problem_list"].format(label=label) + unconfirmed, onset)
+    return collapse(ev.display or ev.resource_type, 80)
+
+
+def _grade(ev: Evidence, when: str) -> str:
+    source = "Echo" if ev.what == "echo-grade" else "MR Condition severity"
+    if ev.value is not None and int(ev.value) in _GRADE_WORDS:
+        grade = int(ev.value)
+        return _join(f"{source}: {_GRADE_WORDS[grade]} MR ({grade}+)", when)
+    shown = f" '{ev.value_text}'" if ev.value_text else ""
+    return _join(f"{source}: MR grade{shown} not machine-readable", when)
+
+
+def _drug(ev: Evidence, g: Guideline) -> str:
+    name = (ev.what or ev.display or "drug").capitalize()
+    state = g.texts.get(f"drug_{(ev.status or '').replace('-', '_')}", "")
+    text = f"{name} {state}".strip()
+    if ev.reason:
+        text += f" ({g.texts['not_counted_' + ev.reason.replace('-', '_')]})"
+    return text
+
+
+def _support(ev: Evidence, label: str, g: Guideline, when: str) -> str:
+    if ev.reason == "end-not-recorded":
+        return g.texts["check_end"].format(kind=label, when=when)
+    if ev.reason == "configuration-not-coded":
+        return g.texts["check_configuration_not_coded"].format(kind=label)
+    if ev.what == "ecmo-respiratory":
+        return g.texts["vv_ecmo"]
+    state = g.texts.get(f"support_{(ev.status or '').replace('-', '_')}", "")
+    return _join(f"{label} {state}".strip(), f"since {when.removesuffix(' ago')}" if when else "")
+
+
+def _join(text: str, when: str) -> str:
+    return f"{text}, {when}" if when else text
