@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +14,6 @@ from flask.testing import FlaskClient
 
 from cds_service.app import create_app
 from cds_service.db.store import Store
-
-# .ci/run gives the storage suite its PostgreSQL server as MRCDS_TEST_POSTGRES_URL, but the
-# service refuses any MRCDS_* variable it does not know (a misspelt setting), and every app
-# made in the tests reads this environment: the URL is moved under a name it ignores.
-if "MRCDS_TEST_POSTGRES_URL" in os.environ:
-    os.environ["TEST_POSTGRES_URL"] = os.environ.pop("MRCDS_TEST_POSTGRES_URL")
 
 SERVICE_ID = "severe-mitral-regurgitation"
 SERVICE_URL = f"/cds-services/{SERVICE_ID}"

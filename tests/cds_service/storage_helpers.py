@@ -31,8 +31,7 @@ def issued_rows(engine: Engine) -> list[dict[str, Any]]:
 
 def postgres_server_url() -> str:
     """The throwaway server's URL; skipped without one, except in CI, where that is a failure."""
-    # tests/conftest.py moves it to TEST_POSTGRES_URL, out of the service's way.
-    url = os.environ.get("TEST_POSTGRES_URL") or os.environ.get(POSTGRES_VARIABLE)
+    url = os.environ.get(POSTGRES_VARIABLE)
     if not url:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"{POSTGRES_VARIABLE} is unset under CI: .ci/run must start PostgreSQL")
