@@ -11,7 +11,6 @@ from importlib import metadata
 
 from cds_service import db_cli, evaluate_cli
 from cds_service.auth import resolve_auth
-from cds_service.db.engine import make_engine
 from cds_service.errors import ConfigurationError
 from cds_service.serve_checks import database_shown, metrics_dir_problem, port_problem
 from cds_service.settings import Settings
@@ -59,7 +58,6 @@ def _workers(text: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.load()  # fail fast, with the variable's name, before forking workers
-        make_engine(settings.database_url).dispose()  # an unusable URL or a missing driver too
         resolve_auth(settings, args.host, warn=False)
     except ConfigurationError as exc:
         print(f"mr-cds: {' '.join(exc.diagnostics.split())}", file=sys.stderr)

@@ -104,7 +104,14 @@ def _report(args: argparse.Namespace) -> int:
     def run(settings: Settings) -> None:
         engine = make_engine(settings.database_url, lock_timeout_s=settings.database_lock_timeout_s)
         try:
-            report = feedback_report(engine, since=args.since, reason_displays=_reason_displays())
+            g = guideline()
+            report = feedback_report(
+                engine,
+                since=args.since,
+                # The sandbox sends override reasons back without their display.
+                reason_displays={(g.override_reason_system, r.code): r.display for r in g.override_reasons},
+                titles={r.id: r.title for r in g.recommendations},
+            )
         finally:
             engine.dispose()
         print(render_report(report, args.format), end="")
@@ -130,12 +137,6 @@ def _prune(args: argparse.Namespace) -> int:
         )
 
     return _guarded(run)
-
-
-def _reason_displays() -> dict[tuple[str, str], str]:
-    """The displays of the override reasons our cards offer (the sandbox sends none back)."""
-    g = guideline()
-    return {(g.override_reason_system, r.code): r.display for r in g.override_reasons}
 
 
 def _guarded(run: Callable[[Settings], None]) -> int:

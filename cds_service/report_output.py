@@ -62,12 +62,13 @@ def _csv(report: FeedbackReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["recommendation", "issued", "accepted", "overridden", "acceptance_rate", "override_reasons"]
+        ["recommendation", "title", "issued", "accepted", "overridden", "acceptance_rate", "override_reasons"]
     )
     for rec in report.recommendations:
         writer.writerow(
             [
                 rec.recommendation,
+                rec.title or "",
                 rec.issued,
                 rec.accepted,
                 rec.overridden,

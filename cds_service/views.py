@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, after_this_request, current_app, request
 
 from cds_service import metrics, request_log
 from cds_service.db.store import Store
@@ -55,7 +55,8 @@ def call_service(service_id: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     result = run_hook_detailed(service, body, settings=settings, now=now)
     cards = result.response["cards"]
-    _record_issued(service.id, body["hookInstance"], cards, now)
+    if cards:
+        _record_issued_after_answering(service.id, body["hookInstance"], cards, now)
     request_log.set_card_topics(cards)  # the request's log line says which cards it got
     metrics.cards_issued(cards)
     if result.evaluation is not None:
@@ -63,16 +64,30 @@ def call_service(service_id: str) -> dict[str, Any]:
     return result.response
 
 
-def _record_issued(service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime) -> None:
+def _record_issued_after_answering(
+    service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime
+) -> None:
     """Remember which recommendation each card uuid carried, for the feedback report.
 
-    The clinician's cards matter more than the record: a busy database is logged, not
-    turned into a failed hook call.
+    The write runs when the server closes the response, after the EHR has its cards, so a
+    busy database never delays them; a failure is logged (ids only), never raised.
     """
-    try:
-        feedback_store().record_issued(service_id, hook_instance, cards, issued_at=now)
-    except StorageBusy:
-        log.warning("hookInstance %s: %d issued card(s) not recorded", hook_instance, len(cards))
+    store = feedback_store()
+
+    def record() -> None:
+        try:
+            store.record_issued(service_id, hook_instance, cards, issued_at=now)
+        except StorageBusy:
+            log.warning(
+                "hookInstance %s: %d issued card(s) not recorded (database busy)", hook_instance, len(cards)
+            )
+        except Exception as exc:  # the answer is sent: nobody else would see it
+            log.error("hookInstance %s: issued cards not recorded: %s", hook_instance, type(exc).__name__)
+
+    @after_this_request
+    def _on_close(response: Response) -> Response:
+        response.call_on_close(record)
+        return response
 
 
 @blueprint.post("/cds-services/<service_id>/feedback")

@@ -27,6 +27,18 @@ def mr_cds_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "cds_service"]
 
 
+def serve_expecting_exit(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `mr-cds serve` with exactly ``env`` where start-up is expected to fail."""
+    return subprocess.run(
+        [*mr_cds_command(), "serve", "--port", str(free_port())],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def wait_until_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     """Wait for ``GET /healthz`` to answer 200; fail with the server's log if it exits or
     takes more than 30 s."""

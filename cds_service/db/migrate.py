@@ -22,6 +22,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from cds_service.errors import ConfigurationError
+
 log = logging.getLogger(__name__)
 
 # Any constant: the key of the PostgreSQL advisory lock that serializes upgrades.
@@ -35,10 +37,19 @@ def _config() -> Config:
 
 
 @cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+@cache
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
+
+
+def known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -52,6 +63,11 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         before = current_revision(engine)
         if before == head_revision():
             return before, before
+        if before is not None and before not in known_revisions():
+            raise ConfigurationError(
+                f"the database schema is at revision {before}, which this version does not know "
+                "(a newer version upgraded it): run that version, or restore a backup"
+            )
         with engine.begin() as conn:
             _advisory_lock(conn)
             config = _config()

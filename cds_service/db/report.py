@@ -37,6 +37,7 @@ class OverrideReasonCount:
 @dataclass(frozen=True)
 class RecommendationReport:
     recommendation: str
+    title: str | None  # the guideline's title for the id, when this version knows it
     issued: int
     accepted: int
     overridden: int
@@ -50,6 +51,7 @@ class RecommendationReport:
     def as_json(self) -> dict[str, Any]:
         return {
             "recommendation": self.recommendation,
+            "title": self.title,
             "issued": self.issued,
             "accepted": self.accepted,
             "overridden": self.overridden,
@@ -79,11 +81,12 @@ def feedback_report(
     *,
     since: datetime | None = None,
     reason_displays: Mapping[tuple[str, str], str] | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> FeedbackReport:
     """The report over feedback whose outcomeTimestamp (and cards issued) are at or after ``since``.
 
     ``reason_displays`` names override reason codes whose feedback came without a display
-    (the public sandbox sends code and system only).
+    (the public sandbox sends code and system only); ``titles`` names recommendation ids.
     """
     displays = reason_displays or {}
     fb_since = [feedback.c.outcome_timestamp >= since] if since else []
@@ -126,6 +129,7 @@ def feedback_report(
     report = [
         RecommendationReport(
             recommendation=rec,
+            title=(titles or {}).get(rec),
             issued=issued.get(rec, 0),
             accepted=counts[rec].get("accepted", 0),
             overridden=counts[rec].get("overridden", 0),

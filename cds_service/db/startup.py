@@ -19,8 +19,10 @@ def open_store(settings: Settings) -> Store:
             lock_timeout_s=settings.database_lock_timeout_s,
             upgrade=settings.database_upgrade_on_start,
         )
-        current = migrate.current_revision(store.engine)
-        store.engine.dispose()
+        try:
+            current = migrate.current_revision(store.engine)
+        finally:
+            store.engine.dispose()
     except SQLAlchemyError as exc:
         # The driver's message may hold the URL with its password: name the error only.
         raise ConfigurationError(

@@ -31,8 +31,10 @@ class Store:
     def open(cls, database_url: str, *, lock_timeout_s: float = 5.0, upgrade: bool = False) -> Store:
         engine = make_engine(database_url, lock_timeout_s=lock_timeout_s)
         if upgrade:
-            migrate.upgrade(engine)
-            engine.dispose()  # nothing pooled is left to cross a fork
+            try:
+                migrate.upgrade(engine)
+            finally:
+                engine.dispose()  # nothing pooled is left to cross a fork, or to leak
         return cls(engine)
 
     @property

@@ -52,9 +52,11 @@ def demo_request(name: str, *, hook_instance: str) -> dict[str, Any]:
 
 
 def issue_cards(client: FlaskClient, name: str, hook_instance: str) -> list[dict[str, Any]]:
-    response = client.post(SERVICE_URL, json=demo_request(name, hook_instance=hook_instance))
-    assert response.status_code == 200
-    cards: list[dict[str, Any]] = response.get_json()["cards"]
+    """Post the demo request and close the answer, as a server does once it is sent (the
+    issued cards are recorded then)."""
+    with client.post(SERVICE_URL, json=demo_request(name, hook_instance=hook_instance)) as response:
+        assert response.status_code == 200
+        cards: list[dict[str, Any]] = response.get_json()["cards"]
     return cards
 
 

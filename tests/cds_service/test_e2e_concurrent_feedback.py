@@ -1,9 +1,11 @@
 """200 concurrent feedback posts against `mr-cds serve --workers 2` on a brand-new database:
-every one answered 200 and stored exactly once, on SQLite and on PostgreSQL."""
+every one answered 200 and stored exactly once, on SQLite and on PostgreSQL. And the cards a
+served hook call returns are recorded once gunicorn has sent them."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,8 +15,8 @@ import pytest
 import requests
 
 from cds_service.db.engine import make_engine
-from tests.cds_service.conftest import entry
-from tests.cds_service.storage_helpers import feedback_rows, fresh_postgres_database
+from tests.cds_service.conftest import demo_request, entry
+from tests.cds_service.storage_helpers import feedback_rows, fresh_postgres_database, issued_rows
 from tests.conftest import SERVICE_URL
 from tests.serving import Served, serve
 
@@ -86,3 +88,25 @@ def test_the_same_entry_posted_by_many_clients_at_once_is_stored_once(
         assert len(feedback_rows(engine)) == 1
     finally:
         engine.dispose()
+
+
+def test_served_cards_are_recorded_after_the_answer_and_feedback_finds_them(
+    server: Served, new_database: str
+) -> None:
+    body = demo_request("02-cardiogenic-shock.json", hook_instance="served-hook")
+    answer = requests.post(f"{server.base}{SERVICE_URL}", json=body, timeout=30)
+    assert answer.status_code == 200
+    cards = answer.json()["cards"]
+    engine = make_engine(new_database)
+    try:
+        # Written when gunicorn closes the response, just after sending it.
+        give_up = time.monotonic() + 20
+        while len(issued_rows(engine)) < len(cards) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        recorded = {r["card_uuid"]: r["recommendation_id"] for r in issued_rows(engine)}
+    finally:
+        engine.dispose()
+    assert recorded == {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
+    items = [entry(c["uuid"], "overridden", "2026-11-20T10:00:00Z", "patient-declined") for c in cards]
+    answer = _post(server, {"feedback": items})
+    assert answer.json() == {"stored": len(cards), "duplicates": 0, "unknown_cards": 0}

@@ -94,6 +94,8 @@ def test_json_report_counts_each_recommendation(capsys: pytest.CaptureFixture[st
         "medical-therapy": (2, 1, 1, 0.5),
         "surgical-repair": (2, 0, 2, 0.0),
     }
+    titles = {r.id: r.title for r in guideline().recommendations}
+    assert all(r["title"] == titles[k] for k, r in recs.items())
     (declined,) = recs["surgical-repair"]["override_reasons"]
     assert (declined["code"], declined["count"]) == ("patient-declined", 2)
     assert declined["display"] == _display("patient-declined")

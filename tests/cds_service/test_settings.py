@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from cds_service.errors import ConfigurationError
 from cds_service.settings import Settings, settings_table
-from tests.serving import free_port, mr_cds_command
+from tests.serving import serve_expecting_exit
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -124,14 +123,7 @@ def test_a_bad_setting_stops_serve_with_one_line_naming_the_variable(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
     env.update({variable: value, "XDG_DATA_HOME": str(tmp_path)})
-    done = subprocess.run(
-        [*mr_cds_command(), "serve", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = serve_expecting_exit(env)
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr

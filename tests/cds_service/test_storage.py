@@ -67,6 +67,45 @@ def test_upgrading_again_changes_nothing(database_url: str) -> None:
     assert again == (migrate.head_revision(), migrate.head_revision())
 
 
+def test_replicas_upgrading_a_new_database_at_once_both_succeed(database_url: str) -> None:
+    engines = [make_engine(database_url) for _ in range(3)]
+    results: list[tuple[str | None, str]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def upgrade(engine: sa.Engine) -> None:
+        start.wait()
+        try:
+            results.append(migrate.upgrade(engine))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upgrade, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert {after for _, after in results} == {migrate.head_revision()}
+        assert migrate.current_revision(engines[0]) == migrate.head_revision()
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_a_schema_from_a_newer_version_stops_start_up_in_one_line(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(ConfigurationError, match="revision f00d, which this version does not know"):
+        create_app({"database_url": database_url, "warm_up": False})
+
+
 def test_no_request_creates_tables(store_app: Flask, store_client: FlaskClient) -> None:
     # The schema exists before the first request; a request that found it missing would fail.
     engine = _store(store_app).engine
@@ -320,12 +359,25 @@ def test_issued_card_records_hold_no_patient_id_and_no_text(
     store_app: Flask, store_client: FlaskClient
 ) -> None:
     body = demo_request("01-acute-mr-after-mi.json", hook_instance="hook-42")
-    cards = store_client.post(SERVICE_URL, json=body).get_json()["cards"]
+    with store_client.post(SERVICE_URL, json=body) as response:
+        cards = response.get_json()["cards"]
     stored = json.dumps(issued_rows(_store(store_app).engine), default=str)
     assert body["context"]["patientId"] not in stored
     for card in cards:
         assert card["summary"] not in stored
         assert card["source"]["topic"]["display"] not in stored
+
+
+def test_cards_are_recorded_once_the_answer_is_sent_not_before(
+    store_app: Flask, store_client: FlaskClient
+) -> None:
+    response = store_client.post(
+        SERVICE_URL, json=demo_request("06-mr-needs-echo.json", hook_instance="hook-46")
+    )
+    assert response.get_json()["cards"]
+    assert issued_rows(_store(store_app).engine) == []
+    response.close()  # what the server does after writing the answer to the socket
+    assert [r["hook_instance"] for r in issued_rows(_store(store_app).engine)] == ["hook-46"]
 
 
 def test_a_response_without_cards_records_nothing(store_app: Flask, store_client: FlaskClient) -> None:
