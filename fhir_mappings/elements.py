@@ -11,11 +11,15 @@ Resource = Mapping[str, Any]
 
 def codings(concept: Any) -> tuple[Mapping[str, Any], ...]:
     """The codings of a CodeableConcept dict (empty for anything else)."""
-    if not isinstance(concept, Mapping):
+    # Asked of every coded resource several times per call: plain dicts (what the JSON
+    # parsers give) skip the slower abstract-class test, with the same result.
+    if type(concept) is not dict and not isinstance(concept, Mapping):
         return ()
     found = concept.get("coding")
     if not isinstance(found, list):
         return ()
+    if all(type(c) is dict for c in found):
+        return tuple(found)
     return tuple(c for c in found if isinstance(c, Mapping))
 
 
@@ -47,7 +51,7 @@ def resource_type(resource: Resource) -> str:
 
 def reference_of(value: Any) -> str | None:
     """The ``reference`` string of a Reference dict."""
-    if isinstance(value, Mapping) and isinstance(value.get("reference"), str):
+    if (type(value) is dict or isinstance(value, Mapping)) and isinstance(value.get("reference"), str):
         return str(value["reference"])
     return None
 

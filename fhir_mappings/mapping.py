@@ -85,13 +85,10 @@ class _Mapper:
         self.report = report
         self.now = now
         self.thresholds = thresholds
-        self.conditions = chart.of_type("Condition")
-        self.observations = chart.of_type("Observation")
-        # One pass over the Observations: each fact then reads only those coded for it.
-        self.observations_in: dict[str, list[Resource]] = {}
-        for observation in self.observations:
-            for vs_id in value_sets_of(codings(observation.get("code"))):
-                self.observations_in.setdefault(vs_id, []).append(observation)
+        # One pass over the Conditions and the Observations: each fact then reads only those
+        # coded for it (a dozen value sets are asked of the Conditions alone), in chart order.
+        self.conditions_in = _by_value_set(chart.of_type("Condition"))
+        self.observations_in = _by_value_set(chart.of_type("Observation"))
         self.procedures = chart.of_type("Procedure")
         self.devices = chart.of_type("Device", "DeviceUseStatement")
         self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
@@ -117,7 +114,7 @@ class _Mapper:
         if not mr:
             # A repair, a replacement or a resolution after the echo, and no active MR left.
             after = interventions(self.procedures, self.report) + resolved_in(
-                self.conditions, "mitral-regurgitation", self.report
+                self.conditions_in.get("mitral-regurgitation", ()), "mitral-regurgitation", self.report
             )
             grade = superseded(grade, after)
         on_echo = mr_on_echo(latest, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
@@ -151,7 +148,8 @@ class _Mapper:
 
     def active(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
         if value_set_id not in self._active:
-            self._active[value_set_id] = active_in(self.conditions, value_set_id, self.report)
+            coded = self.conditions_in.get(value_set_id, ())
+            self._active[value_set_id] = active_in(coded, value_set_id, self.report)
         return self._active[value_set_id]
 
     def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
@@ -299,6 +297,19 @@ class _Mapper:
 
     def keys_missing(self, *keys: Key) -> list[str]:
         return [m for k in keys if (m := self.chart.missing(k)) is not None]
+
+
+def _by_value_set(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
+    """Value-set id -> the resources whose ``code`` it lists, in chart order.
+
+    The same test as ``ValueSet.match`` (a listed (system, code) among the codings), so a
+    fact reading only its value set's resources finds exactly what a full scan would.
+    """
+    found: dict[str, list[Resource]] = {}
+    for resource in resources:
+        for vs_id in value_sets_of(codings(resource.get("code"))):
+            found.setdefault(vs_id, []).append(resource)
+    return found
 
 
 def _decide(

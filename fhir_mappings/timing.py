@@ -17,6 +17,8 @@ from typing import Any
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: No longer string can match a pattern above ("$" also matches before a final newline).
+_LONGEST_DATE = len("2026-11-20\n")
 
 
 class TimeProblem(ValueError):
@@ -55,14 +57,17 @@ def parse_time(raw: Any) -> FhirTime:
     if not isinstance(raw, str):
         raise TimeProblem("no time")
     try:
-        if _YEAR.match(raw):
+        if len(raw) > _LONGEST_DATE:
+            parsed = datetime.fromisoformat(raw)  # most values are instants: skip the date patterns
+        elif _YEAR.match(raw):
             return FhirTime(datetime(int(raw), 1, 1, tzinfo=UTC), "year")
-        if _MONTH.match(raw):
+        elif _MONTH.match(raw):
             return FhirTime(datetime(int(raw[:4]), int(raw[5:]), 1, tzinfo=UTC), "month")
-        if _DAY.match(raw):
+        elif _DAY.match(raw):
             day = date.fromisoformat(raw)
             return FhirTime(datetime(day.year, day.month, day.day, tzinfo=UTC), "day")
-        parsed = datetime.fromisoformat(raw)
+        else:
+            parsed = datetime.fromisoformat(raw)
     except ValueError:
         raise TimeProblem("time is not a valid FHIR date or dateTime") from None
     if parsed.tzinfo is None:

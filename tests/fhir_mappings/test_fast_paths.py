@@ -1,0 +1,68 @@
+"""Shortcuts taken for speed give exactly what the long way gives.
+
+The per-call value-set index: ``map_chart`` indexes Conditions and Observations by value
+set once, and each fact then reads only the resources its value set lists. On generated
+codings (listed codes of every value set, unknown codes, codes of one system under
+another, non-string and missing parts, a concept that is not a dict) the index must hold,
+for every value set, the same resources in the same order as a scan of the chart keeping
+those that ``match``.
+
+Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instant parser,
+which is right only if no year, month or day pattern can match it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fhir_mappings.elements import codings
+from fhir_mappings.mapping import _by_value_set
+from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR
+from fhir_mappings.valuesets import all_value_sets
+
+LISTED = sorted({(c.system, c.code) for vs in all_value_sets().values() for c in vs.codes})
+SYSTEMS = [*sorted({system for system, _ in LISTED}), "http://example.org/other"]
+
+part = st.one_of(st.none(), st.integers(0, 9), st.sampled_from(SYSTEMS), st.text(max_size=6))
+listed = st.sampled_from(LISTED).map(lambda sc: {"system": sc[0], "code": sc[1]})
+crossed = st.tuples(st.sampled_from(SYSTEMS), st.sampled_from(LISTED)).map(
+    lambda pair: {"system": pair[0], "code": pair[1][1]}
+)
+odd = st.one_of(
+    st.fixed_dictionaries({}, optional={"system": part, "code": part}),
+    st.integers(),
+    st.none(),
+)
+coding = st.one_of(listed, listed, crossed, odd)
+concept = st.one_of(
+    st.fixed_dictionaries({"coding": st.lists(coding, max_size=4)}),
+    st.fixed_dictionaries({"coding": st.one_of(st.none(), st.text(max_size=3))}),
+    st.none(),
+    st.just("not a concept"),
+)
+
+
+@given(st.lists(concept, max_size=12))
+def test_index_equals_a_full_scan_for_every_value_set(concepts: list[Any]) -> None:
+    chart = [{"resourceType": "Condition", "id": f"c-{i}", "code": c} for i, c in enumerate(concepts)]
+    index = _by_value_set(chart)
+    for vs_id, vs in all_value_sets().items():
+        scanned = [r for r in chart if vs.match(codings(r.get("code"))) is not None]
+        assert [id(r) for r in index.get(vs_id, [])] == [id(r) for r in scanned], vs_id
+
+
+date_like = st.text(alphabet="0123456789-T:Z.+\n\u0660", min_size=_LONGEST_DATE + 1, max_size=16)
+
+
+@given(st.one_of(date_like, st.text(min_size=_LONGEST_DATE + 1)))
+def test_no_date_pattern_matches_a_string_longer_than_a_day(raw: str) -> None:
+    assert not any(pattern.match(raw) for pattern in (_YEAR, _MONTH, _DAY))
+
+
+def test_the_longest_string_a_date_pattern_matches_is_not_cut_short() -> None:
+    longest = "2026-11-20\n"
+    assert _DAY.match(longest) is not None
+    assert len(longest) <= _LONGEST_DATE
