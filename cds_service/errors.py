@@ -9,13 +9,13 @@
     │   └── SchemaViolation          400 invalid       body does not match the schema
     ├── Unauthorized                 401 login         (no detail is ever given)
     ├── UnknownService               404 not-found
-    ├── MethodNotAllowed             405 not-supported
     ├── PayloadTooLarge              413 too-long      decided from Content-Length
     ├── UnsupportedMediaType         415 not-supported
     ├── DataUnavailable              412 incomplete    required prefetch data cannot be obtained
     └── StorageBusy                  503 transient     the database stayed locked or unreachable
 
-Every error becomes a FHIR OperationOutcome whose diagnostics name the offending field.
+405 comes from Flask's routing (with its ``Allow`` header) and is rendered by the same
+handler. Every error becomes a FHIR OperationOutcome whose diagnostics name the offending field.
 Messages never carry patient data or tokens: they name keys, fields and resource ids.
 """
 
@@ -70,11 +70,6 @@ class Unauthorized(CdsError):
 class UnknownService(CdsError):
     status = 404
     issue_code = "not-found"
-
-
-class MethodNotAllowed(CdsError):
-    status = 405
-    issue_code = "not-supported"
 
 
 class PayloadTooLarge(CdsError):
