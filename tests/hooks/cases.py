@@ -1230,6 +1230,13 @@ DEMOS: list[Case] = [
 ]
 
 
+# Scope, goals of care, acuity and time windows (issue 15): their own module, appended here.
+from tests.hooks import cases_scope  # noqa: E402
+
+SCENARIOS += cases_scope.scenarios(Case)
+DEMOS += cases_scope.demos(Case, person)
+
+
 def _dump(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
