@@ -70,7 +70,7 @@ def creatinine_rise(
     )
     evidence = (
         latest.evidence(note, "creatinine"),
-        lowest.evidence("lowest creatinine of the previous 7 days", "creatinine-baseline"),
+        lowest.evidence("lowest creatinine of the previous 7 days", "creatinine"),
     )
     return Rise(met, evidence, note)
 

@@ -1233,7 +1233,7 @@ DEMOS: list[Case] = [
 # Scope, goals of care, acuity and time windows (issue 15): their own module, appended here.
 from tests.hooks import cases_scope  # noqa: E402
 
-SCENARIOS += cases_scope.scenarios(Case)
+SCENARIOS += cases_scope.scenarios(Case) + cases_scope.acute_mr_scenarios(Case)
 DEMOS += cases_scope.demos(Case, person)
 
 

@@ -385,3 +385,54 @@ def demos(case: type[Case], person: Callable[[str, str, str, str, str], dict[str
             patient=person("demo-comfort", "Olsen", "Ruth", "female", "1938-04-11"),
         ),
     ]
+
+
+def acute_mr_scenarios(case: type[Case]) -> list[Case]:
+    """Acute MR (revision 3): vasoactive support or hypoperfusion with recent MR evidence,
+    and a later mild echo that stops the card unless a rupture is coded."""
+    mi = k.condition("ami-1", k.AMI, onset=at(days=3))
+    norepinephrine = k.med_admin("ma-1", k.NOREPINEPHRINE, "in-progress", start=at(hours=20))
+    return [
+        case(
+            "acute_mr_recent_echo_on_norepinephrine",
+            "MI 3 days ago, MR 3+ on an echo 2 days ago, norepinephrine running at SBP 96: "
+            "recent MR evidence, vasoactive support is a presentation, acute card.",
+            [
+                k.echo("echo-1", at(days=2), concept=k.MODERATE_TO_SEVERE),
+                mi,
+                norepinephrine,
+                k.sbp("bp-1", 96, at(hours=1)),
+            ],
+            {"acute-mr-emergency": "critical"},
+        ),
+        case(
+            "acute_mr_old_mr_condition_on_norepinephrine_needs_edema_or_hypotension",
+            "Chronic MR on the problem list (400 days), unrelated MI, norepinephrine at SBP 96: "
+            "an old MR Condition alone needs pulmonary edema or hypotension, no acute card.",
+            [MR, mi, norepinephrine, k.sbp("bp-1", 96, at(hours=1))],
+            {"grade-severity": "info"},
+        ),
+        case(
+            "acute_mr_mild_echo_after_trigger_and_edema_stops_card",
+            "MR recorded 2 days ago, MI 3 days ago, pulmonary edema 2 days ago, then a final echo "
+            "of mild MR today: the later echo stops the acute card.",
+            [
+                k.condition("mr-1", k.MR, recorded=at(days=2)),
+                mi,
+                k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(days=2)),
+                k.echo("echo-1", at(hours=3), concept=k.MILD),
+            ],
+            {},
+        ),
+        case(
+            "acute_mr_mild_echo_never_stops_a_coded_rupture",
+            "A chordal rupture with pulmonary edema and a later mild echo: the card stays "
+            "(transthoracic echo underestimates acute MR).",
+            [
+                k.condition("cr-1", k.CHORDAL_RUPTURE, onset=at(days=2)),
+                k.condition("ape-1", k.PULMONARY_EDEMA, onset=at(days=1)),
+                k.echo("echo-1", at(hours=3), concept=k.MILD),
+            ],
+            {"acute-mr-emergency": "critical"},
+        ),
+    ]
