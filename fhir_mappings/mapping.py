@@ -367,7 +367,9 @@ class _Mapper:
                 (s.evidence for s in found if s.value_set == "percutaneous-vad" and s.certain), long_ago
             )
         )
-        supports = tuple(s for s in found + on_devices.found if s.evidence not in durable)
+        supports = tuple(
+            self.temporary_or_durable(s) for s in found + on_devices.found if s.evidence not in durable
+        )
         evidence = [s.evidence for s in supports if s.certain]
         uncertain = tuple(s.evidence for s in supports if not s.certain)
         partial = [*self.keys_missing(Key.DEVICES, Key.DEVICE_USE_STATEMENTS), *on_devices.unresolved]
@@ -376,6 +378,15 @@ class _Mapper:
             return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain), durable
         fact = _decide("mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES))
         return replace(fact, shown=uncertain), durable
+
+    def temporary_or_durable(self, support: Support) -> Support:
+        """A VAD in place for 30 to 90 days may be temporary or durable: support "unknown: check"."""
+        started = support.evidence.time
+        if support.value_set != "percutaneous-vad" or not support.certain or started is None:
+            return support
+        if started >= self.now - self.thresholds.support_procedure_window:
+            return support
+        return Support(support.value_set, replace(support.evidence, reason="temporary-or-durable"))
 
     # -- Scope -------------------------------------------------------------------------
 

@@ -199,10 +199,18 @@ def scenarios(case: type[Case]) -> list[Case]:
         ),
         # --- durable VAD ---------------------------------------------------------------------
         case(
-            "scope_vad_in_place_90_days_is_temporary_support",
-            "A ventricular assist device in place for 90 days is still temporary support.",
-            [*SEVERE, shock_now, k.procedure("vad-1", k.IMPELLA, "in-progress", start=at(days=90))],
+            "scope_vad_in_place_30_days_is_temporary_support",
+            "A ventricular assist device inserted 30 days ago and running: temporary support.",
+            [*SEVERE, shock_now, k.procedure("vad-1", k.IMPELLA, "in-progress", start=at(days=30))],
             {"on-mechanical-support": "info", "medical-therapy": "info"},
+        ),
+        case(
+            "scope_vad_in_place_90_days_temporary_or_durable_check",
+            "A ventricular assist device in place for 90 days: temporary or durable cannot be told, "
+            "support unknown; the critical card asks to check.",
+            [*SEVERE, shock_now, k.procedure("vad-1", k.IMPELLA, "in-progress", start=at(days=90))],
+            SHOCK,
+            summary={"mechanical-support": ["temporary or durable: check"]},
         ),
         case(
             "scope_vad_in_place_91_days_is_durable",
