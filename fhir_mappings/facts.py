@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from fhir_mappings.criteria import INSTABILITY
+
 
 class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     """Whether a criterion is met, not met, or could not be decided."""
@@ -231,11 +233,14 @@ class PatientFacts:
     @property
     def hemodynamic_instability(self) -> tuple[Fact, ...]:
         """The instability criteria that are present (empty: none present)."""
-        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
-        return tuple(f for f in criteria if f.present)
+        return tuple(f for f in self.instability_criteria if f.present)
 
     @property
     def hemodynamic_instability_unknown(self) -> tuple[Fact, ...]:
         """The instability criteria that could not be assessed."""
-        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
-        return tuple(f for f in criteria if f.status is Status.UNKNOWN)
+        return tuple(f for f in self.instability_criteria if f.status is Status.UNKNOWN)
+
+    @property
+    def instability_criteria(self) -> tuple[Fact, ...]:
+        """The instability facts, in the order of ``criteria.INSTABILITY`` (one list)."""
+        return tuple(getattr(self, name) for name in INSTABILITY)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from fhir_mappings import acuity, scope
 from fhir_mappings.conditions import ActiveCondition, active_in, onset_of, resolved_in
+from fhir_mappings.criteria import MR_VALUE_SETS, TRIGGERS
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Scope, Status
 from fhir_mappings.keys import Key
@@ -48,20 +49,6 @@ from fhir_mappings.vitals import blood_pressures, hypotension
 log = logging.getLogger(__name__)
 
 ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
-#: The acute-MR trigger value sets: one list, read by the facts and by the card words
-#: (``hooks`` asks for ``TRIGGERS``; guideline.json holds only their labels).
-TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-muscle-or-chordal-rupture")
-#: A rupture is acute MR by definition: its codes document MR (docs/clinical-rules.md).
-MR_VALUE_SETS = ("mitral-regurgitation", "papillary-muscle-or-chordal-rupture")
-#: Acute Conditions that count only within ``acute_condition_window`` (14 days by default):
-#: an acute entry left on the problem list must not fire ICU cards weeks later.
-ACUTE_CONDITIONS = (
-    "cardiogenic-shock",
-    "multiple-organ-failure",
-    "acute-kidney-injury",
-    "liver-failure",
-    "acute-respiratory-failure",
-)
 
 
 def map_chart(
@@ -110,7 +97,7 @@ class _Mapper:
         self._respiratory: tuple[Support, ...] | None = None
 
     def facts(self, patient_id: str) -> PatientFacts:
-        mr = self.active("mitral-regurgitation") + self.active("papillary-muscle-or-chordal-rupture")
+        mr = tuple(c for vs in MR_VALUE_SETS for c in self.active(vs))
         pressures = blood_pressures(
             self.coded("systolic-bp", "mean-arterial-pressure"),
             now=self.now,

@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fhir_mappings.criteria import TRIGGERS
+
 
 @dataclass(frozen=True)
 class Link:
@@ -159,7 +161,8 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         presentation_labels=doc["presentation_labels"],
         mr_labels=doc["mr_labels"],
         value_set_labels=doc["value_set_labels"],
-        trigger_value_sets=tuple(doc["trigger_value_sets"]),
+        # One list, shared with the facts (fhir_mappings/criteria.py).
+        trigger_value_sets=TRIGGERS,
         first_line_classes=tuple(tuple(group) for group in doc["first_line_classes"]),
         vasodilator_classes=tuple(doc["vasodilator_classes"]),
         loop_diuretic_class=doc["loop_diuretic_class"],

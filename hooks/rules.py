@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from fhir_mappings.criteria import INSTABILITY
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
 from fhir_mappings.keys import Key
 from fhir_mappings.valuesets import value_set
@@ -246,12 +247,7 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 2: ECMO / IABP for severe MR with hemodynamic instability."""
     instability = any_of(
         "hemodynamic_instability",
-        [
-            ("hypotension", facts.hypotension),
-            ("hypoperfusion", facts.hypoperfusion),
-            ("cardiogenic_shock", facts.cardiogenic_shock),
-            ("vasoactive_support", facts.vasoactive_support),
-        ],
+        list(zip(INSTABILITY, facts.instability_criteria, strict=True)),
         dict(g.instability_labels),
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
