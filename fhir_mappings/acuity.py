@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fhir_mappings.elements import Resource, codings, resource_id, token
+from fhir_mappings.elements import Resource, codings, reference_of, resolve, resource_id, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.numbers import fmt
 from fhir_mappings.observations import Reading, reading_of, select
@@ -119,6 +119,69 @@ def new_rrt(
                 note=f"renal replacement therapy started within {describe_window(started_within)}",
                 what=RRT,
                 status="in-progress" if status == "in-progress" else "performed",
+            )
+        )
+    return tuple(found)
+
+
+VENTILATOR_DEVICE = "ventilator-device"
+
+
+def new_ventilation(
+    resources: Iterable[Resource],
+    by_reference: Mapping[str, Resource],
+    *,
+    now: datetime,
+    thresholds: Thresholds,
+    report: Report,
+) -> tuple[Evidence, ...]:
+    """Active ventilator device uses that started within ``new_organ_support_window`` (30
+    days). A ventilator Device alone says nothing about when its use began (home
+    ventilators look the same): it is listed in ``--explain`` and not counted."""
+    vs = value_set(VENTILATOR_DEVICE)
+    window = thresholds.new_organ_support_window
+    found: list[Evidence] = []
+    for resource in resources:
+        kind = resource.get("resourceType")
+        if kind == "Device":
+            if (
+                vs.match(codings(resource.get("type"))) is not None
+                and token(resource.get("status")) == "active"
+            ):
+                report.note(
+                    resource, "ventilator device without a start of use: not counted as new ventilation"
+                )
+            continue
+        if kind != "DeviceUseStatement" or token(resource.get("status")) != "active":
+            continue
+        device = resolve(reference_of(resource.get("device")), resource, by_reference, "Device")
+        hit = vs.match(codings(device.get("type"))) if device is not None else None
+        if hit is None:
+            continue
+        period = resource.get("timingPeriod")
+        raw = period.get("start") if isinstance(period, Mapping) else resource.get("timingDateTime")
+        try:
+            start = parse_time(raw)
+            inside = start.start <= now and within(start, now, window, need_time_of_day=False)
+        except TimeProblem as problem:
+            report.note(resource, f"ventilator use: {problem}; not counted as new ventilation")
+            continue
+        if not inside:
+            report.note(resource, f"ventilator use started before {describe_window(window)}", routine=True)
+            continue
+        if not report.valid(resource):
+            continue
+        found.append(
+            Evidence(
+                "DeviceUseStatement",
+                resource_id(resource),
+                hit.system,
+                hit.code,
+                hit.display,
+                time=start.start,
+                note=f"ventilator in use, started within {describe_window(window)}",
+                what=VENTILATOR_DEVICE,
+                status="active-device",
             )
         )
     return tuple(found)

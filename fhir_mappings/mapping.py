@@ -290,9 +290,18 @@ class _Mapper:
         ):
             since = self.now - self.thresholds.new_organ_support_window
             support = [s for s in support if s.evidence.time is not None and s.evidence.time >= since]
+        ventilators = acuity.new_ventilation(
+            self.devices,
+            self.chart.by_reference,
+            now=self.now,
+            thresholds=self.thresholds,
+            report=self.report,
+        )
         return _decide(
             "respiratory",
-            [c.evidence for c in self.acute("acute-respiratory-failure")] + [s.evidence for s in support],
+            [c.evidence for c in self.acute("acute-respiratory-failure")]
+            + [s.evidence for s in support]
+            + list(ventilators),
             [],
             *self.keys_missing(Key.CONDITIONS, Key.PROCEDURES),
         )

@@ -65,6 +65,22 @@ def pregnancy_status(rid: str, answer: tuple[str, str, str], when: str) -> dict[
     return res
 
 
+VENTILATOR = (k.SNOMED, "706172005", "Ventilator (physical object)")
+CRRT = (k.SNOMED, "714749008", "Continuous renal replacement therapy (procedure)")
+
+
+def ventilator_use(rid: str, started: str) -> dict[str, Any]:
+    """An active ventilator use with its Device contained (its start says when use began)."""
+    return {
+        "resourceType": "DeviceUseStatement",
+        "id": rid,
+        "status": "active",
+        "contained": [{"resourceType": "Device", "id": "vent", "status": "active", "type": k.cc(VENTILATOR)}],
+        "device": {"reference": "#vent"},
+        "timingPeriod": {"start": started},
+    }
+
+
 def born(birth_date: str, pid: str = "pat-1", **extra: Any) -> dict[str, Any]:
     return {**k.patient(pid, family="Demo", given="Pat", gender="unknown", birth_date=birth_date), **extra}
 
@@ -347,6 +363,32 @@ def scenarios(case: type[Case]) -> list[Case]:
                 *organs(creatinine=3.1),
             ],
             STABLE,
+        ),
+        case(
+            "ventilator_use_started_3_days_ago_counts",
+            "A ventilator in use since 3 days and creatinine 3.1: two organs, MitraClip card.",
+            [*SEVERE, ventilator_use("dus-1", at(days=3)), *organs(creatinine=3.1)],
+            {"transcatheter-repair": "warning", "medical-therapy": "info"},
+            {"transcatheter-repair": ["Ventilator device active"]},
+        ),
+        case(
+            "ventilator_use_started_31_days_ago_does_not_count",
+            "A ventilator in use since 31 days (home ventilation) and creatinine 3.1: one organ, "
+            "surgery stays.",
+            [*SEVERE, ventilator_use("dus-1", at(days=31)), *organs(creatinine=3.1)],
+            STABLE,
+        ),
+        case(
+            "crrt_started_2_days_ago_is_renal_failure_in_ckd4",
+            "CKD stage 4, CRRT running since 2 days, creatinine 2.4 (no KDIGO rise), bilirubin "
+            "3.4: new renal replacement counts, two organs, MitraClip card.",
+            [
+                *SEVERE,
+                k.condition("ckd-1", CKD4),
+                k.procedure("crrt-1", CRRT, "in-progress", start=at(days=2)),
+                *organs(creatinine=2.4, bilirubin=3.4),
+            ],
+            {"transcatheter-repair": "warning", "medical-therapy": "info"},
         ),
         case(
             "rupture_code_is_mr",
