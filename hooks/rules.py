@@ -194,6 +194,8 @@ def _mild_echo_after(
     if not echoes:
         return None
     echo = max(echoes, key=lambda ev: utc(ev.time or facts.as_of))
+    if echo.status == "preliminary":
+        return None  # a preliminary echo may raise a card, never suppress one
     triggered = [utc(ev.time) for ev in trigger if ev.time is not None]
     began = [utc(ev.time) for ev in presentation.evidence if ev.time is not None]
     if echo.time is None or not triggered or not began:
