@@ -213,6 +213,43 @@ def interventions(resources: Iterable[Resource], report: Report) -> tuple[Eviden
     return tuple(found)
 
 
+#: Echocardiography procedures (SNOMED, CPT 93306 and the like): an echo was done.
+ECHOCARDIOGRAPHY = "echocardiography"
+
+
+def echo_procedures(resources: Iterable[Resource], report: Report) -> tuple[Evidence, ...]:
+    """Echocardiograms done (completed or in progress), dated by when they were performed:
+    they feed the "recent echo" test, never a grade (a Procedure carries no MR grade)."""
+    vs = value_set(ECHOCARDIOGRAPHY)
+    found: list[Evidence] = []
+    for resource in resources:
+        hit = vs.match(codings(resource.get("code")))
+        status = token(resource.get("status"))
+        if hit is None or status not in ("completed", "in-progress") or not report.valid(resource):
+            continue
+        period = resource.get("performedPeriod")
+        raw = (period.get("end") or period.get("start")) if isinstance(period, Mapping) else None
+        try:
+            when = parse_time(raw or resource.get("performedDateTime")).start
+        except TimeProblem as problem:
+            report.note(resource, f"echocardiogram not dated: {problem}")
+            continue
+        found.append(
+            Evidence(
+                "Procedure",
+                resource_id(resource),
+                hit.system,
+                hit.code,
+                hit.display,
+                time=when,
+                note="echocardiogram performed",
+                what=ECHOCARDIOGRAPHY,
+                status="performed",
+            )
+        )
+    return tuple(found)
+
+
 def _start(resource: Resource) -> datetime | None:
     period = resource.get("performedPeriod")
     raw = period.get("start") if isinstance(period, Mapping) else resource.get("performedDateTime")
