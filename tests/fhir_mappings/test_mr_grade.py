@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fhir_mappings.facts import GradeSource, Status
+from fhir_mappings.mr_grade import grade_name, grade_of_observation
 from tests.fhir_mappings.charts import facts, reasons
 
 
@@ -206,3 +207,71 @@ def test_mild_mr_on_a_recent_echo_is_not_mr_on_echo() -> None:
 
 def test_free_text_grade_leaves_mr_on_echo_unknown() -> None:
     assert facts(mr_grade="echo/string_prose.json").mr_on_echo.status is Status.UNKNOWN
+
+
+# --- revision 3: exact grade words, one data file ---------------------------------------
+
+LOCAL = "urn:oid:2.16.840.1.113883.19.5.99999.1"
+SNOMED_UNKNOWN = {"system": "http://snomed.info/sct", "code": "1", "display": "Severe"}
+LOCAL_MILD = {"system": LOCAL, "code": "x", "display": "mild"}
+
+
+@pytest.mark.parametrize(
+    ("value", "grade"),
+    [
+        ({"valueString": "Severe"}, 4),
+        ({"valueString": "severe MR"}, 4),
+        ({"valueString": "Severe mitral regurgitation"}, 4),
+        ({"valueString": "SEVERE REGURGITATION"}, 4),
+        ({"valueString": "moderate-to-severe"}, 3),
+        ({"valueString": "Moderately severe MR"}, 3),
+        ({"valueString": "moderate"}, 2),
+        ({"valueString": "mild"}, 1),
+        ({"valueString": "trace"}, 0),
+        ({"valueString": "trivial"}, 0),
+        ({"valueString": "none"}, 0),
+        ({"valueCodeableConcept": {"text": "Severe"}}, 4),
+        ({"valueCodeableConcept": {"coding": [{"system": LOCAL, "code": "4", "display": "severe"}]}}, 4),
+    ],
+)
+def test_an_exact_grade_word_is_read(value: dict[str, object], grade: int) -> None:
+    assert grade_of_observation(value).grade == grade
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"valueString": "not severe"},
+        {"valueString": "severe AS"},
+        {"valueString": "severe MR, see report"},
+        {"valueString": "moderate-severe"},
+        {"valueString": "probably severe"},
+        {"valueCodeableConcept": {"text": "severe tricuspid regurgitation"}},
+        # An unknown SNOMED CT code is not read by its display: its code says what it is.
+        {
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "1", "display": "Severe"}]
+            }
+        },
+        # A local display and the text that disagree give no grade.
+        {
+            "valueCodeableConcept": {
+                "coding": [{"system": LOCAL, "code": "x", "display": "mild"}],
+                "text": "severe",
+            }
+        },
+    ],
+)
+def test_anything_but_an_exact_grade_word_is_not_read(value: dict[str, object]) -> None:
+    parsed = grade_of_observation(value)
+    assert parsed.grade is None
+    assert not parsed.is_range
+
+
+def test_mild_to_moderate_as_a_word_is_the_range_1_to_2() -> None:
+    parsed = grade_of_observation({"valueString": "Mild to moderate MR"})
+    assert (parsed.grade, parsed.at_least, parsed.at_most) == (None, 1, 2)
+
+
+def test_the_card_word_for_each_grade_comes_from_the_one_data_file() -> None:
+    assert [grade_name(g) for g in range(5)] == ["no", "mild", "moderate", "moderate-to-severe", "severe"]
