@@ -405,7 +405,8 @@ def recent_echo(
     """An echo within ``echo_recent_days``: an echo MR-grade Observation (readable or not) or an
     echocardiography Procedure (CPT 93306 and the like); the newest one is the evidence."""
     window = thresholds.echo_recent_window
-    found: list[Evidence] = [ev for ev in procedures if ev.time is not None and now - ev.time <= window]
+    # A Procedure dated after ``now`` has not happened yet: it is no recent echo.
+    found = [ev for ev in procedures if ev.time is not None and timedelta(0) <= now - ev.time <= window]
     newest = next(_valid(echoes, report), None)
     if newest is not None and now - newest.time.end <= window:
         found.append(_echo_evidence(newest, grade_of_observation(newest.resource), "echo within the window"))

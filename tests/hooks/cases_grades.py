@@ -158,6 +158,17 @@ def scenarios() -> list[Case]:
             shock_cards,
             {"mechanical-support": ["Echo: severe MR (4+), 3 days ago"]},
         ),
+        Case(
+            "preliminary_ungraded_echo_does_not_hide_final_severe",
+            "A preliminary echo today has no grade yet; the last final echo (40 days ago) reads "
+            "severe: the preliminary never lowers the grade, the severe cards stay.",
+            [
+                MR,
+                k.echo("echo-1", at(days=40), concept=k.SEVERE),
+                word("echo-2", "pending", at(hours=2), status="preliminary"),
+            ],
+            info(*STABLE),
+        ),
         # --- ties on effective time ---------------------------------------------------------------
         Case(
             "tie_amended_echo_beats_final",
