@@ -52,6 +52,11 @@ class Thresholds:
     map_plausible_min_mmhg: float
     map_plausible_max_mmhg: float
     lactate_plausible_max_mmol_l: float
+    #: Echo windows of docs/clinical-rules.md, sections 'MR grade' and 'grade-severity'.
+    echo_fallback_window_days: float
+    problem_list_severity_window_days: float
+    echo_recent_days: float
+    echo_graded_urgent_hours: float
     #: Scope, goals of care and organ-failure acuity (docs/clinical-rules.md, sections
     #: 'Scope: age and death' and 'Organ failure acuity').
     pulmonary_edema_window_days: float
@@ -98,6 +103,22 @@ class Thresholds:
     @property
     def mr_on_echo_window(self) -> timedelta:
         return timedelta(days=self.mr_on_echo_window_days)
+
+    @property
+    def echo_fallback_window(self) -> timedelta:
+        return timedelta(days=self.echo_fallback_window_days)
+
+    @property
+    def problem_list_severity_window(self) -> timedelta:
+        return timedelta(days=self.problem_list_severity_window_days)
+
+    @property
+    def echo_recent_window(self) -> timedelta:
+        return timedelta(days=self.echo_recent_days)
+
+    @property
+    def echo_graded_urgent_window(self) -> timedelta:
+        return timedelta(hours=self.echo_graded_urgent_hours)
 
     @property
     def pulmonary_edema_window(self) -> timedelta:
