@@ -570,7 +570,7 @@ SCENARIOS: list[Case] = [
         "Heart failure, no loop diuretic: medical therapy is a warning.",
         [*SEVERE, k.condition("hf-1", k.HEART_FAILURE), k.med_request("rx-1", k.LISINOPRIL)],
         {"medical-therapy": "warning", "surgical-repair": "info"},
-        {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril ordered (active)", "no active loop diuretic"]},
+        {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril ordered (active)", "loop diuretic not active"]},
     ),
     Case(
         "severe_mr_dyspnea_with_furosemide",
@@ -599,14 +599,14 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "severe_mr_name_only_torsemide",
-        "A loop diuretic recognised by its name only is flagged.",
+        "A loop diuretic recognised by its name only is flagged, and never called 'not counted'.",
         [
             *SEVERE,
             k.condition("hf-1", k.HEART_FAILURE),
             k.med_request("rx-1", None, text="Torsemide 20 mg tablet"),
         ],
         info(*STABLE),
-        {"medical-therapy": ["matched by name only: verify"]},
+        {"medical-therapy": ["Loop diuretic: Torsemide ordered (active) (name match: verify)"]},
     ),
     # --- grade-severity ---------------------------------------------------------------------
     Case(
@@ -920,11 +920,11 @@ SCENARIOS: list[Case] = [
     # --- revision 2: medical therapy when hypotensive ------------------------------------------
     Case(
         "severe_mr_hypotensive_on_lisinopril",
-        "Severe MR, SBP 84 on lisinopril: the summary keeps the caution and names lisinopril.",
+        "Severe MR, SBP 84 with an inpatient lisinopril order: a warning that names lisinopril.",
         [*SEVERE, k.sbp("bp-1", 84, at(hours=1)), k.med_request("rx-1", k.LISINOPRIL)],
-        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
         {"medical-therapy": ["ACE inhibitor or ARB"]},
-        summary={"medical-therapy": ["hypotensive: vasodilators need caution (lisinopril active)"]},
+        summary={"medical-therapy": ["SBP 84 with lisinopril ordered: review or hold it"]},
     ),
     Case(
         "severe_mr_hypotensive_heart_failure_no_diuretic",
@@ -1213,17 +1213,17 @@ DEMOS: list[Case] = [
     ),
     Case(
         "19-hypotensive-on-lisinopril",
-        "Severe MR, SBP 84 mmHg, on lisinopril and furosemide: the medical-therapy summary keeps "
-        "the vasodilator caution and names lisinopril; ACE inhibitor or ARB is one line.",
+        "Severe MR, SBP 84 mmHg, on inpatient lisinopril and furosemide: the medical-therapy card "
+        "is a warning that names lisinopril (review or hold it); ACE inhibitor or ARB is one line.",
         [
             *SEVERE,
             k.sbp("bp-1", 84, at(hours=1)),
             k.med_request("rx-1", k.LISINOPRIL),
             k.med_request("rx-2", k.FUROSEMIDE),
         ],
-        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
         {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril"]},
-        summary={"medical-therapy": ["vasodilators need caution (lisinopril active)"]},
+        summary={"medical-therapy": ["SBP 84 with lisinopril ordered: review or hold it"]},
         pid="demo-hypotensive-acei",
         patient=person("demo-hypotensive-acei", "Andersson", "Lena", "female", "1956-07-07"),
     ),
