@@ -134,7 +134,7 @@ def assess_series(
     rejects = _implausible(rule, thresholds)
     points: list[Point] = []
     for entry in timed(resources, (rule.value_set,), now=now, window=window, report=report):
-        if report.valid(entry.resource):
+        if not entry.precise or report.valid(entry.resource):  # an imprecise one is only named
             points.append(_lab_point(rule, entry, rejects, report))
     verdict = judge(points, lambda p: _compare(rule, _reading(p), thresholds)[0])
     evidence = tuple(p.evidence(_compare(rule, _reading(p), thresholds)[1]) for p in verdict.deciding)

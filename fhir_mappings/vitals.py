@@ -80,7 +80,9 @@ def blood_pressures(
     )
     points: list[Point] = []
     for entry in found:
-        if not report.valid(entry.resource):
+        # A reading without a usable time fails strict validation for that very reason; it is
+        # only named (never read for its value), so it is kept to be named.
+        if entry.precise and not report.valid(entry.resource):
             continue
         if entry.code.code == PANEL:
             points.extend(_from_panel(entry, thresholds, report))

@@ -390,7 +390,11 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     running = {ev.what for ev in facts.vasoactive_support.evidence}
     if running & set(classes.afterload_raising):
         notes += ("phenylephrine_afterload",)
-    checks = [severe_mr_check(facts, g), hf, *_medication_checks(facts, g, unstable), hypotension]
+    medication_lines = _medication_checks(facts, g, unstable)
+    if hypotension.met:  # the deciding reading first, then the drugs it is about
+        checks = [severe_mr_check(facts, g), hypotension, *medication_lines, hf]
+    else:
+        checks = [severe_mr_check(facts, g), hf, *medication_lines, hypotension]
     return _result(
         "medical-therapy", g, checks, indicator=indicator, variant=variant, slots=slots, notes=notes
     )

@@ -155,7 +155,8 @@ def _norepinephrine_order(route: str | None) -> dict[str, object]:
         },
         "subject": {"reference": "Patient/pat-1"},
     }
-    rate = {"rateQuantity": {"value": 8, "unit": "ug/min", "system": "http://unitsofmeasure.org", "code": "ug/min"}}
+    ucum = "http://unitsofmeasure.org"
+    rate = {"rateQuantity": {"value": 8, "unit": "ug/min", "system": ucum, "code": "ug/min"}}
     dosage: dict[str, object] = {"doseAndRate": [rate]}
     if route:
         dosage["route"] = {"coding": [{"system": "http://snomed.info/sct", "code": route}]}

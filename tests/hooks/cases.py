@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.hooks import cases_series
 from tests.hooks import chartkit as k
 from tests.hooks.chartkit import at
 
@@ -570,7 +571,12 @@ SCENARIOS: list[Case] = [
         "Heart failure, no loop diuretic: medical therapy is a warning.",
         [*SEVERE, k.condition("hf-1", k.HEART_FAILURE), k.med_request("rx-1", k.LISINOPRIL)],
         {"medical-therapy": "warning", "surgical-repair": "info"},
-        {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril ordered (active)", "loop diuretic not active"]},
+        {
+            "medical-therapy": [
+                "ACE inhibitor or ARB: Lisinopril ordered (active)",
+                "loop diuretic not active",
+            ]
+        },
     ),
     Case(
         "severe_mr_dyspnea_with_furosemide",
@@ -1228,6 +1234,10 @@ DEMOS: list[Case] = [
         patient=person("demo-hypotensive-acei", "Andersson", "Lena", "female", "1956-07-07"),
     ),
 ]
+
+# Revision 3, time series, running drugs and medical therapy (tests/hooks/cases_series.py).
+SCENARIOS += cases_series.scenarios(Case)
+DEMOS += cases_series.demos(Case, person)
 
 
 def _dump(data: Any) -> str:

@@ -246,7 +246,8 @@ def test_medical_therapy_lists_active_and_inactive_first_line_classes() -> None:
     assert card["indicator"] == "info"
     # A stable patient: IV vasodilators and inotropes are ICU drugs, never listed as missing.
     assert card["summary"] == (
-        "Severe MR: review first-line medical therapy; active: ACE inhibitor or ARB; not active: loop diuretic"
+        "Severe MR: review first-line medical therapy; active: ACE inhibitor or ARB; "
+        "not active: loop diuretic"
     )
     assert "- Loop diuretic not active" in card["detail"]
     assert "inotrope" not in card["detail"].split("**Why**")[1]
@@ -282,7 +283,9 @@ def test_hypotension_with_an_inpatient_ace_inhibitor_order_is_a_warning_naming_t
     f = severe(hypotension=present("h", SBP_82), medications=medications(LISINOPRIL))
     card = by_id(run(f), "medical-therapy")
     assert card["indicator"] == "warning"
-    assert card["summary"] == "Severe MR, SBP 82 with lisinopril ordered: review or hold it; vasodilators need caution"
+    assert card["summary"] == (
+        "Severe MR, SBP 82 with lisinopril ordered: review or hold it; vasodilators need caution"
+    )
     assert "- SBP 82 mmHg" in card["detail"]
 
 
@@ -329,7 +332,9 @@ def test_vasopressor_alone_is_not_a_first_line_class_but_counts_as_instability()
     assert "mechanical-support" in ids_of(cards)
     # Unstable: the caution is in the summary, and vasodilators are never listed as "not active".
     card = by_id(cards, "medical-therapy")
-    assert card["summary"] == "Severe MR, unstable: vasodilators need caution; review first-line medical therapy"
+    assert card["summary"] == (
+        "Severe MR, unstable: vasodilators need caution; review first-line medical therapy"
+    )
     assert "- Loop diuretic, inotrope not active" in card["detail"]
 
 
