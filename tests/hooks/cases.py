@@ -1144,9 +1144,11 @@ DEMOS: list[Case] = [
     Case(
         "13-arterial-line-artefact",
         "Severe MR; SBP 0 mmHg (an arterial-line artefact) 30 minutes after SBP 118 mmHg: the "
-        "artefact is ignored, no critical card.",
+        "artefact never counts, and with a normal reading before it the blood pressure is unknown "
+        "(not normal): the medical-therapy card names both readings; no critical card.",
         [*SEVERE, k.sbp("bp-1", 118, at(hours=1)), k.sbp("bp-2", 0, at(hours=0.5))],
         info(*STABLE),
+        {"medical-therapy": ["SBP 0 mmHg, 30 min ago: looks like an artefact", "SBP 118 mmHg, 1 h ago"]},
         pid="demo-artefact",
         patient=person("demo-artefact", "Iversen", "Sofie", "female", "1962-03-28"),
     ),
@@ -1288,7 +1290,9 @@ def demo_readme() -> str:
         "and a hypotensive patient's medical-therapy summary keeps its vasodilator caution (19).",
         "Patient 05 shows one card per decision (no surgical-repair beside on-mechanical-support);",
         "patient 07 gets no draft echo order, because its echo is recent and only the grade is",
-        "unreadable.",
+        "unreadable. Patients 21 and 22 show drugs judged by whether they run now: an IV",
+        "vasodilator infusion running in hypotension makes medical therapy critical (21), and an",
+        "infusion the EHR names only in text counts, with 'name match: verify' (22).",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",
