@@ -250,7 +250,8 @@ def medications(
             shown.append(replace(use.match.evidence, reason=reason))
     running_by_class: dict[str, list[MedicationMatch]] = {}
     for use in running:
-        if use.match.match_kind is not MatchKind.NAME:
+        # A nitrate patch or spray, phenylephrine eye drops: not an infusion of the class.
+        if use.match.match_kind is not MatchKind.NAME and not _not_intravenous(use.resource):
             running_by_class.setdefault(use.match.value_set, []).append(use.match)
     return MedicationFindings(
         {k: tuple(v) for k, v in by_class.items() if v},
@@ -378,11 +379,7 @@ def _not_vasoactive_use(resource: Resource, by_reference: Mapping[str, Resource]
     Vehicles (glucose, sodium chloride, water) and ingredients with ``isActive`` false are
     not ingredients for this test: premixed dobutamine in glucose counts.
     """
-    routes = [codings(r) for r in _routes(resource)]
-    # Only a listed non-intravenous route excludes: an unlisted route code may be a real infusion.
-    if any(value_set(NOT_IV_ROUTE).match(r) for r in routes) and not any(
-        value_set(IV_ROUTE).match(r) for r in routes
-    ):
+    if _not_intravenous(resource):
         return "not-intravenous"
     medication = _medication(resource, by_reference)
     if medication is None:
@@ -394,6 +391,15 @@ def _not_vasoactive_use(resource: Resource, by_reference: Mapping[str, Resource]
     ):
         return "combination"
     return None
+
+
+def _not_intravenous(resource: Resource) -> bool:
+    """A listed route that is not intravenous, and no intravenous one. Only a listed route
+    excludes: an unlisted route code may be a real infusion."""
+    routes = [codings(r) for r in _routes(resource)]
+    return any(value_set(NOT_IV_ROUTE).match(r) for r in routes) and not any(
+        value_set(IV_ROUTE).match(r) for r in routes
+    )
 
 
 def _routes(resource: Resource) -> list[Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_mappings.codesystems import ATC, RXNORM
+from fhir_mappings.codesystems import ATC, RXNORM, SNOMED
 from tests.hooks import chartkit as k
 from tests.hooks.chartkit import at
 
@@ -90,6 +90,15 @@ def infusion_order(
 
 def running(rid: str, code: tuple[str, str, str], *, hours: float = 4) -> dict[str, Any]:
     return k.med_admin(rid, code, "in-progress", start=at(hours=hours))
+
+
+def by_route(resource: dict[str, Any], route: tuple[str, str, str]) -> dict[str, Any]:
+    """The same administration given by a route (``dosage.route``)."""
+    return {**resource, "dosage": {"route": k.cc(route)}}
+
+
+TRANSDERMAL = (SNOMED, "45890007", "Transdermal route")
+OPHTHALMIC = (SNOMED, "54485002", "Ophthalmic route")
 
 
 def running_by_name(rid: str, text: str, *, hours: float = 3) -> dict[str, Any]:
@@ -290,6 +299,13 @@ def scenarios(case: Any) -> list[Any]:
             {"medical-therapy": ["Phenylephrine raises afterload and can worsen MR."]},
         ),
         case(
+            "running_phenylephrine_eye_drops_are_not_vasoactive_support",
+            "Phenylephrine eye drops (ophthalmic route) in progress: not an infusion, not vasoactive "
+            "support.",
+            [*SEVERE, by_route(running("ma-1", PHENYLEPHRINE), OPHTHALMIC)],
+            info(*STABLE),
+        ),
+        case(
             "running_norepinephrine_later_administration_stopped",
             "A norepinephrine administration in progress, then a later one stopped: not running now.",
             [
@@ -333,6 +349,18 @@ def scenarios(case: Any) -> list[Any]:
             [*SEVERE, k.sbp("bp-1", 118, at(hours=1)), running("ma-1", NITROPRUSSIDE)],
             info(*STABLE),
             {"medical-therapy": ["IV vasodilator: Nitroprusside infusion running"]},
+        ),
+        case(
+            "medical_therapy_nitroglycerin_patch_in_hypotension_is_not_critical",
+            "SBP 80 with a nitroglycerin patch on (transdermal): not an IV vasodilator infusion, so "
+            "not critical.",
+            [
+                *SEVERE,
+                k.sbp("bp-1", 80, at(hours=1)),
+                by_route(running("ma-1", k.NITROGLYCERIN), TRANSDERMAL),
+            ],
+            CRITICAL_SHOCK,
+            summary={"medical-therapy": ["unstable: vasodilators need caution"]},
         ),
         case(
             "medical_therapy_nitroglycerin_order_without_rate_in_hypotension",
