@@ -138,7 +138,7 @@ def assess_series(
             points.append(_lab_point(rule, entry, rejects, report))
     verdict = judge(points, lambda p: _compare(rule, _reading(p), thresholds)[0])
     evidence = tuple(p.evidence(_compare(rule, _reading(p), thresholds)[1]) for p in verdict.deciding)
-    shown = tuple(p.evidence(f"{rule.label} not used: {p.problem}") for p in verdict.newer_unusable[:2])
+    shown = tuple(p.evidence(f"{rule.label} not used: {p.why}") for p in verdict.newer_unusable[:2])
     if not points:
         return LabFinding(Status.UNKNOWN, (), (f"no {rule.label} in the last {describe_window(window)}",))
     missing = (unknown_reason(verdict, {}),) if verdict.status is Status.UNKNOWN else ()

@@ -60,6 +60,9 @@ class Timed:
     #: The latest moment it may have been taken (its own time for a precise instant).
     latest: datetime
     precise: bool
+    #: The time as recorded, for people: the instant, the date, or the clock time without
+    #: its zone read as UTC (``start`` and ``latest`` bracket it).
+    nominal: datetime
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class Point:
             value=self.value,
             unit=self.unit,
             value_text=value_text,
-            time=self.timed.start,
+            time=self.timed.nominal,
             note=note,
             what=self.what,
             status=status,
@@ -161,7 +164,7 @@ def timed(
         if span is None:
             report.note(resource, f"{hit.display}: no usable effective time")
             continue
-        start, latest, precise = span
+        start, latest, precise, nominal = span
         if start > now:
             report.note(resource, f"{hit.display}: effective time is after the evaluation time")
             continue
@@ -171,12 +174,12 @@ def timed(
             continue
         if not precise:
             report.note(resource, f"{hit.display}: time of day or zone not recorded, not used")
-        found.append(Timed(resource, hit, start, min(latest, now), precise))
+        found.append(Timed(resource, hit, start, min(latest, now), precise, nominal))
     return tuple(sorted(found, key=lambda t: t.latest, reverse=True))
 
 
-def _span(resource: Resource) -> tuple[datetime, datetime, bool] | None:
-    """(earliest, latest, precise) for the effective time; None when there is none at all."""
+def _span(resource: Resource) -> tuple[datetime, datetime, bool, datetime] | None:
+    """(earliest, latest, precise, as recorded) for the effective time; None without one."""
     try:
         time = effective_time(resource)
     except TimeProblem as problem:
@@ -185,8 +188,8 @@ def _span(resource: Resource) -> tuple[datetime, datetime, bool] | None:
         naive = _naive(resource)
         if naive is None:
             return None
-        return naive - _ZONE_SPREAD, naive + _ZONE_SPREAD, False
-    return time.start, time.end, time.precise
+        return naive - _ZONE_SPREAD, naive + _ZONE_SPREAD, False, naive
+    return time.start, time.end, time.precise, time.start
 
 
 def _naive(resource: Resource) -> datetime | None:
@@ -248,8 +251,8 @@ def clock(point: Point) -> str:
     """When a reading was taken, for the trail: "at 10:05 UTC", or "of 9 Mar" without a time."""
     if point.timed.precise:
         return point.timed.start.astimezone(UTC).strftime("at %H:%M UTC")
-    middle = point.timed.start + (point.timed.latest - point.timed.start) / 2
-    return f"of {middle.day} {middle.strftime('%b')}"
+    recorded = point.timed.nominal
+    return f"of {recorded.day} {recorded.strftime('%b')}"
 
 
 def described(point: Point, unit_words: Mapping[str, str]) -> str:

@@ -204,8 +204,8 @@ def _below(point: Point, thresholds: Thresholds) -> bool:
 
 
 def _note(point: Point, thresholds: Thresholds) -> str:
-    if point.problem is not None:
-        return f"{point.label} not used: {point.problem}"
+    if point.why is not None:
+        return f"{point.label} not used: {point.why}"
     label = "MAP (SBP + 2 x DBP) / 3, rounded" if point.computed else point.label
     cut_off = thresholds.map_below_mmhg if point.what == "map" else thresholds.sbp_below_mmhg
     met = _below(point, thresholds)
