@@ -24,7 +24,8 @@ def ready() -> tuple[Response, int]:
     if failed:
         body = operation_outcome("transient", f"not ready: {'; '.join(failed)}", severity="error")
         return jsonify(body), 503
-    return jsonify({"status": "ready", "checks": dict(checks)}), 200
+    body = {"status": "ready", "checks": dict(checks), "siteCodes": readiness.site_codes(settings)}
+    return jsonify(body), 200
 
 
 @blueprint.get("/metrics")
