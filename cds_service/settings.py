@@ -110,6 +110,16 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _port_or_zero(value: str) -> int:
+    """A TCP port, or 0 (empty) for none."""
+    text = value.strip()
+    if not text:
+        return 0
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"must be a whole number from 1 to 65535, not {value!r}")
+    return int(text)
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -223,6 +233,13 @@ class Settings:
         False,
         _bool,
         "Serve Prometheus metrics at `GET /metrics` (`on` or `off`); keep it off the public network.",
+    )
+    metrics_port: int = _setting(
+        0,
+        _port_or_zero,
+        "With metrics on: a port of `mr-cds serve` that serves `GET /metrics` and nothing else, "
+        "which the service's port then refuses (0: metrics on the service's port), so that a "
+        "firewall or NetworkPolicy can keep metrics inside.",
     )
     warm_up: bool = _setting(
         True, _bool, "Evaluate one synthetic chart at start-up so the first real request is not slow."

@@ -110,6 +110,7 @@ BAD_VALUES = {
     "MRCDS_LOG_LEVEL": "LOUD",
     "MRCDS_EXPOSE_OPENAPI": "maybe",
     "MRCDS_METRICS": "sometimes",
+    "MRCDS_METRICS_PORT": "99999",
     "MRCDS_WARM_UP": "2",
 }
 
