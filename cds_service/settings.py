@@ -279,6 +279,11 @@ def _environment_value(env: Mapping[str, str], name: str, *, secret: bool) -> tu
     if name in env:
         raise ConfigurationError(f"{file_variable}: set either {name} or {file_variable}, not both")
     path = Path(env[file_variable].strip())
+    if path.is_dir():
+        raise ConfigurationError(
+            f"{file_variable}: {str(path)!r} is a folder, not a file (a container mount of a file "
+            "missing on the host leaves a folder in its place)"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

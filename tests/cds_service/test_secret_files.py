@@ -45,7 +45,11 @@ def test_both_the_variable_and_its_file_are_refused(tmp_path: Path) -> None:
     [
         (lambda tmp: tmp / "missing", "(No such file or directory)"),
         # What Docker leaves when a bind-mounted file was missing on the host: a folder.
-        (lambda tmp: tmp, "(Is a directory)"),
+        (
+            lambda tmp: tmp,
+            "is a folder, not a file (a container mount of a file missing on the host leaves a folder in its "
+            "place)",
+        ),
         (lambda tmp: secret(tmp, "\n"), "is empty"),
     ],
 )
@@ -76,3 +80,23 @@ def test_serve_reads_the_file_and_says_the_database_without_the_password(tmp_pat
     (line,) = done.stderr.splitlines()
     assert line.startswith("mr-cds: MRCDS_DATABASE_URL_FILE: the database driver 'postgresql+nosuchdriver'")
     assert "hunter2" not in done.stderr
+
+
+def test_an_issuers_file_mounted_as_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    # What Docker leaves at a bind mount's target when the host file was missing.
+    folder = tmp_path / "issuers.json"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
+    env.update(
+        {
+            "MRCDS_TRUSTED_ISSUERS": str(folder),
+            "MRCDS_PUBLIC_BASE_URL": "https://cds.example.org",
+            "XDG_DATA_HOME": str(tmp_path),
+        }
+    )
+    done = serve_expecting_exit(env)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"mr-cds: MRCDS_TRUSTED_ISSUERS: {str(folder)!r} is a folder, not a file (a container mount of a "
+        "file missing on the host leaves a folder in its place)"
+    ]
