@@ -11,6 +11,7 @@ import pytest
 
 from cds_service.services import registry
 from cds_service.settings import settings_table
+from fhir_mappings.requirements import PrefetchKey
 from fhir_mappings.valuesets import load_site_codes, shipped_value_sets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,15 +28,15 @@ def test_every_code_system_of_the_shipped_value_sets_is_listed() -> None:
     assert systems <= listed, f"add to docs/integration.md section 4: {sorted(systems - listed)}"
 
 
-@pytest.mark.parametrize(
-    "key", [k for service in registry().values() for k in service.prefetch_keys], ids=str
-)
-def test_every_prefetch_key_has_its_smart_scopes(key: object) -> None:
-    resource = key.resource_type  # type: ignore[attr-defined]
-    row = next((line for line in text().splitlines() if f"`{key.key}`" in line and "patient/" in line), None)  # type: ignore[attr-defined]
-    assert row is not None, key.key  # type: ignore[attr-defined]
-    assert f"`patient/{resource}.read`" in row
-    assert f"`patient/{resource}.r" in row
+KEYS = [k for service in registry().values() for k in service.prefetch_keys]
+
+
+@pytest.mark.parametrize("key", KEYS, ids=[k.key for k in KEYS])
+def test_every_prefetch_key_has_its_smart_scopes(key: PrefetchKey) -> None:
+    row = next((line for line in text().splitlines() if f"`{key.key}`" in line and "patient/" in line), None)
+    assert row is not None, key.key
+    assert f"`patient/{key.resource_type}.read`" in row
+    assert f"`patient/{key.resource_type}.r" in row
 
 
 def test_every_setting_it_names_exists() -> None:
