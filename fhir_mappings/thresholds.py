@@ -67,6 +67,8 @@ class Thresholds:
     kdigo_baseline_window_days: float
     new_organ_support_window_days: float
     pregnancy_status_window_days: float
+    #: A second reading this close confirms an SBP or MAP below the plausible minimum.
+    bp_confirm_window_minutes: float = 30
 
     def creatinine_cut_off(self, unit: str) -> float:
         """The creatinine cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
@@ -99,6 +101,10 @@ class Thresholds:
     @property
     def support_procedure_window(self) -> timedelta:
         return timedelta(days=self.support_procedure_window_days)
+
+    @property
+    def bp_confirm_window(self) -> timedelta:
+        return timedelta(minutes=self.bp_confirm_window_minutes)
 
     @property
     def mr_on_echo_window(self) -> timedelta:

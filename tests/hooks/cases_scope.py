@@ -199,7 +199,7 @@ def scenarios(case: type[Case]) -> list[Case]:
                 k.med_request("rx-1", k.FUROSEMIDE),
             ],
             STABLE,
-            summary={"medical-therapy": ["not active: IV vasodilator, inotrope"]},
+            summary={"medical-therapy": ["active: loop diuretic; not active: none"]},
         ),
         case(
             "scope_newer_not_pregnant_status_wins",
