@@ -1,6 +1,8 @@
-"""Benchmark charts: a severe-MR demo padded with what our own searches return.
+"""Benchmark charts: two demo patients, and a severe-MR demo padded with what our own searches return.
 
-The demo ``examples/patients/02-cardiogenic-shock.json`` (9 resources) is padded with the
+``demo 05 (5)`` is ``examples/patients/05-severe-mr-on-iabp.json`` as it is (5 resources,
+3 KiB: issue 18's "demo chart"). The demo ``examples/patients/02-cardiogenic-shock.json``
+(9 resources) is shown as it is and padded with the
 resources the ``vital-signs``, ``labs`` and ``conditions`` searches bring back on a long
 stay: systolic blood pressures and creatinines spread over 30 days (newest first, as the
 searches sort them), and heart-failure Conditions recorded over the past years. Every
@@ -21,8 +23,9 @@ from cds_service.demo import as_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "patients" / "02-cardiogenic-shock.json"
+SMALL_DEMO = ROOT / "examples" / "patients" / "05-severe-mr-on-iabp.json"
 #: Chart name -> total resources in its prefetch (the demo's own included).
-SIZES = {"demo (9)": 9, "50": 50, "450": 450, "4,400": 4400}
+SIZES = {"demo 02 (9)": 9, "50": 50, "450": 450, "4,400": 4400}
 _SHARE = {"vital-signs": 300 / 441, "labs": 100 / 441}  # the rest: heart-failure Conditions
 WINDOW = timedelta(days=30)
 LOINC = "http://loinc.org"
@@ -30,8 +33,8 @@ UCUM = "http://unitsofmeasure.org"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
-def demo_body() -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
+def demo_body(path: Path = DEMO) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return body
 
 
@@ -164,4 +167,4 @@ def _heart_failure(patient: str, moment: datetime, i: int) -> dict[str, Any]:
 
 def charts() -> dict[str, dict[str, Any]]:
     """Name -> hook request, evaluated as of the demo's instant."""
-    return {name: padded(total) for name, total in SIZES.items()}
+    return {"demo 05 (5)": demo_body(SMALL_DEMO)} | {name: padded(total) for name, total in SIZES.items()}
