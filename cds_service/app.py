@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from cds_service import operations, request_log
+from cds_service import metrics, operations, request_log
 from cds_service.auth import resolve_auth
 from cds_service.auth.guard import install as install_auth
 from cds_service.cors import apply_cors
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     ``bind_host`` (given by ``mr-cds serve``) decides the default authentication mode."""
     settings = Settings.load(config)
     _configure_logging(settings.log_level)
+    metrics.set_recording(settings.metrics)
     _use_site_codes(settings)
     auth = resolve_auth(settings, bind_host)
     app = Flask(__name__)

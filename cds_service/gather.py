@@ -159,7 +159,11 @@ def gather_chart(
         incomplete={k.key: incomplete[k.key] for k in keys if k.key in incomplete},
     )
     fetched = tuple(j.key.key for j in jobs if j.query is not None and j.key.key in values)
-    log.info(
+    # A call answered from its prefetch alone is said by the request's own log line; this
+    # line is for the calls that went to the FHIR server or lack data (issue 18: one line
+    # per ordinary call).
+    log.log(
+        logging.INFO if fetched or chart.unavailable else logging.DEBUG,
         "hook %s: %d key(s) usable (%d fetched), %d unavailable, in %.0f ms",
         request.hook_instance,
         len(chart.prefetch),

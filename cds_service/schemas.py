@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from cds_service import request_fast_path
 from cds_service.errors import SchemaViolation
 from cds_service.http_input import json_path
 
@@ -34,7 +35,14 @@ def schema(name: str) -> Mapping[str, Any]:
     return _validator(name).schema  # type: ignore[no-any-return]
 
 
+@cache
+def _fast_limits() -> request_fast_path._Limits:
+    return request_fast_path.limits(schema("request"))
+
+
 def validate_request(body: Any) -> None:
+    if request_fast_path.plainly_valid(body, _fast_limits()):
+        return  # the common case, without jsonschema (cds_service/request_fast_path.py)
     _validate("request", body)
 
 

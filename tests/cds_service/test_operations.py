@@ -127,6 +127,29 @@ def test_cards_are_counted_by_recommendation_and_indicator(watched: FlaskClient)
     assert sample(watched, "mrcds_cards_issued_total", **labels) == before + 1
 
 
+def test_metric_objects_are_untouched_when_metrics_are_off(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_app().test_client()  # MRCDS_METRICS defaults to off
+
+    def touched() -> Any:
+        raise AssertionError("a metric was recorded with metrics off")
+
+    monkeypatch.setattr(metrics, "_instruments", touched)
+    response = client.post(SERVICE_URL, json=shock_request())
+    assert response.status_code == 200
+    assert len(response.get_json()["cards"]) == 3
+    metrics.jwt_rejected("expired")
+    metrics.fhir_fetched(0.1, "timeout")
+
+
+def test_metrics_record_again_when_an_app_with_metrics_on_is_made(make_app: Callable[..., Flask]) -> None:
+    make_app()
+    assert not metrics.recording()
+    make_app(metrics="on")
+    assert metrics.recording()
+
+
 def test_warm_up_cards_are_not_counted_as_issued(make_app: Callable[..., Flask]) -> None:
     labels = {"recommendation": "mechanical-support", "indicator": "critical"}
     client = make_app(metrics="on").test_client()
@@ -202,6 +225,15 @@ def test_one_log_line_per_request_with_the_hook_instance_as_id_and_the_card_topi
     assert line["status"] == 200
     assert line["ms"] >= 0
     assert line["cards"] == ["mechanical-support", "medical-therapy", "surgical-repair"]
+
+
+def test_a_call_answered_from_its_prefetch_writes_one_log_line_at_info(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = client.post(SERVICE_URL, json=shock_request())
+    assert response.status_code == 200
+    assert [r.name for r in caplog.records if r.levelno >= logging.INFO] == ["cds_service.access"]
 
 
 def test_the_request_log_line_carries_no_patient_data(
