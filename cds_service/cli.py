@@ -12,7 +12,7 @@ from importlib import metadata
 from cds_service import db_cli, evaluate_cli
 from cds_service.auth import resolve_auth
 from cds_service.errors import ConfigurationError
-from cds_service.serve_checks import database_shown, metrics_dir_problem, port_problem
+from cds_service.serve_checks import metrics_dir_problem, port_problem
 from cds_service.settings import Settings
 
 
@@ -73,13 +73,6 @@ def _serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"mr-cds: {problem}", file=sys.stderr)
         return 2
-    print(
-        f"mr-cds {_version()}: serving on http://{bind} with {args.workers} worker(s); "
-        f"feedback database {database_shown(settings.database_url)}; "
-        f"metrics {'at /metrics' if settings.metrics else 'off'}. Press Ctrl-C to stop.",
-        file=sys.stderr,
-        flush=True,
-    )
     # gevent must patch the standard library before ssl is imported: start afresh.
     command = [sys.executable, "-m", "cds_service.server", args.host, str(args.port), str(args.workers)]
     sys.stdout.flush()
