@@ -203,9 +203,7 @@ class Settings:
         thresholds_file,
         "JSON file overriding clinical thresholds and time windows (empty: built-in defaults).",
     )
-    log_level: str = _setting(
-        "INFO", _log_level, "Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
-    )
+    log_level: str = _setting("INFO", _log_level, "Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
     metrics: bool = _setting(
         False,
