@@ -167,4 +167,5 @@ def write_plot(report: FeedbackReport, path: Path) -> None:
 
 def _plot_label(rec: RecommendationReport) -> str:
     title = textwrap.fill(rec.title or rec.recommendation, width=26)
-    return f"{title}\n{rec.issued} issued, acceptance {_rate(rec)}"
+    rate = "none acted on yet" if rec.acceptance_rate is None else f"acceptance {_rate(rec)}"
+    return f"{title}\n{rec.issued} issued, {rate}"
