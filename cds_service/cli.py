@@ -65,6 +65,20 @@ def _serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"mr-cds: cannot listen on {bind}: {problem}", file=sys.stderr)
         return 2
+    if settings.metrics and settings.metrics_port:
+        if settings.metrics_port == args.port:
+            print(
+                f"mr-cds: MRCDS_METRICS_PORT: must differ from the service's port {args.port}",
+                file=sys.stderr,
+            )
+            return 2
+        problem = port_problem(args.host, settings.metrics_port)
+        if problem:
+            print(
+                f"mr-cds: MRCDS_METRICS_PORT: cannot listen on port {settings.metrics_port}: {problem}",
+                file=sys.stderr,
+            )
+            return 2
     try:
         resolve_auth(settings, args.host, warn=False)  # the mode depends on the address
     except ConfigurationError as exc:

@@ -34,7 +34,7 @@ from typing import Any  # noqa: E402
 
 from cds_service import metrics  # noqa: E402
 from cds_service.errors import ConfigurationError  # noqa: E402
-from cds_service.serve_checks import GUNICORN_LOGGING, database_shown  # noqa: E402
+from cds_service.serve_checks import GUNICORN_LOGGING, database_shown, metrics_shown  # noqa: E402
 from cds_service.settings import Settings  # noqa: E402
 
 
@@ -118,6 +118,9 @@ def _serve(host: str, port: int, workers: int) -> None:
     if settings.metrics:
         metrics.enable_multiprocess(_metrics_directory())
     config = options(host, port, workers)
+    if settings.metrics and settings.metrics_port:
+        # A second listener for /metrics alone (the app refuses everything else on it).
+        config["bind"] = [config["bind"], f"{_bracket(host)}:{settings.metrics_port}"]
     banner = startup_banner(settings, host, port, workers)
     # One byte in a pipe that every worker inherits: the first worker ready to take requests
     # reads it and prints the banner; later workers (and restarted ones) find it empty.
@@ -165,7 +168,7 @@ def startup_banner(settings: Settings, host: str, port: int, workers: int) -> st
     return (
         f"mr-cds {_version()}: serving on http://{_bracket(host)}:{port} with {workers} worker(s); "
         f"feedback database {database_shown(settings.database_url)}; "
-        f"metrics {'at /metrics' if settings.metrics else 'off'}. Press Ctrl-C to stop."
+        f"metrics {metrics_shown(settings, host)}. Press Ctrl-C to stop."
     )
 
 
