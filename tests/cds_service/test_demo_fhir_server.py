@@ -1,6 +1,9 @@
 """The README's sandbox recipe, without Docker: every demo patient's transaction Bundle
 (`mr-cds demo FILE --fhir-transaction`) loaded into one FHIR server, then each patient's
-cards obtained through the fetch path (no prefetch), as the CDS Hooks sandbox does.
+cards obtained through the fetch path (no prefetch, the service's own FHIR client over
+loopback HTTP), as the CDS Hooks sandbox does. The Bundles are loaded as the files date
+them and the hook is evaluated as of each file's ``asOf``, so that cards that name a date
+read as documented.
 
 Patient 11's chart says the EHR could not fetch the medication orders (an OperationOutcome
 in its prefetch), which a transaction cannot carry; the FHIR server here models it by
@@ -10,18 +13,20 @@ failing that patient's MedicationRequest search.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from cds_service.demo import shift_times, transaction_bundle
+from cds_service.demo import as_of, transaction_bundle
+from cds_service.pipeline import run_hook
+from cds_service.services import registry
+from cds_service.settings import Settings
 from tests.cds_service.fhir_server import FixtureFhirServer
-from tests.conftest import SERVICE_URL
+from tests.conftest import SERVICE_ID
 from tests.hooks.cases import DEMO_DIR, DEMOS, Case
+from tests.hooks.factories import counter_ids
 from tests.hooks.test_scenarios import check
 
 PATIENT_FILES = sorted(DEMO_DIR.glob("*.json"))
@@ -37,13 +42,13 @@ def _failed_searches(body: dict[str, Any]) -> set[str]:
     }
 
 
-def load_all(now: datetime) -> tuple[dict[str, dict[str, Any]], dict[str, Path]]:
+def load_all() -> tuple[dict[str, dict[str, Any]], dict[str, Path]]:
     """Every demo's transaction, PUT by PUT into one store ("Type/id" -> resource), and who
     put each; a second PUT of the same url would overwrite another patient's resource."""
     store: dict[str, dict[str, Any]] = {}
     owner: dict[str, Path] = {}
     for path in PATIENT_FILES:
-        body = shift_times(json.loads(path.read_text(encoding="utf-8")), now)
+        body = json.loads(path.read_text(encoding="utf-8"))
         for entry in transaction_bundle(body)["entry"]:
             url = entry["request"]["url"]
             assert url not in store, f"{path.name} overwrites {url} of {owner[url].name}"
@@ -53,7 +58,7 @@ def load_all(now: datetime) -> tuple[dict[str, dict[str, Any]], dict[str, Path]]
 
 
 def test_every_demo_bundle_loads_into_one_fhir_server_without_overwriting_another() -> None:
-    store, owner = load_all(datetime.now(UTC))
+    store, owner = load_all()
     assert {p.name for p in owner.values()} == {p.name for p in PATIENT_FILES}
     patients = [url for url in store if url.startswith("Patient/")]
     assert len(patients) == len(PATIENT_FILES)  # one Patient each, under its own id
@@ -74,7 +79,7 @@ def test_only_patient_11_has_a_failed_search_to_model() -> None:
 
 @pytest.fixture(scope="module")
 def fhir() -> Iterator[FixtureFhirServer]:
-    store, _ = load_all(datetime.now(UTC))
+    store, _ = load_all()
     chart: dict[str, list[dict[str, Any]]] = {}
     for resource in store.values():
         chart.setdefault(resource["resourceType"], []).append(resource)
@@ -85,24 +90,21 @@ def fhir() -> Iterator[FixtureFhirServer]:
         yield server
 
 
-@pytest.fixture
-def fetching_app(make_app: Callable[..., Flask], fhir: FixtureFhirServer) -> Flask:
-    return make_app(fhir_allowlist=fhir.base, warm_up=False)
-
-
 @pytest.mark.parametrize("case", DEMOS, ids=[c.name for c in DEMOS])
 def test_demo_patient_gets_its_documented_cards_from_the_shared_fhir_server(
-    case: Case, fetching_app: Flask, fhir: FixtureFhirServer
+    case: Case, fhir: FixtureFhirServer
 ) -> None:
+    moment = as_of(json.loads((DEMO_DIR / f"{case.name}.json").read_text(encoding="utf-8")))
+    assert moment is not None
     body = {
         "hook": "patient-view",
         "hookInstance": f"sandbox-recipe-{case.name}",
         "fhirServer": fhir.base,
         "context": {"userId": "Practitioner/demo-clinician", "patientId": case.pid},
     }
-    with fetching_app.test_client().post(SERVICE_URL, json=body) as response:
-        assert response.status_code == 200, response.get_data(as_text=True)
-        cards = response.get_json()["cards"]
+    settings = Settings.load({"fhir_allowlist": fhir.base}, environ={})
+    response = run_hook(registry()[SERVICE_ID], body, settings=settings, now=moment, ids=counter_ids())
+    cards = response["cards"]
     check(cards, case.expect())
     therapy = next((c for c in cards if c["source"]["topic"]["code"] == "medical-therapy"), None)
     if case.name == MEDICATIONS_UNAVAILABLE:
