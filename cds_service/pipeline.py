@@ -75,9 +75,10 @@ def run_hook_detailed(
     if missing_required:
         reasons = "; ".join(f"{k}: {chart.unavailable[k]}" for k in missing_required)
         raise DataUnavailable(f"required prefetch data unavailable ({reasons})", keys=missing_required)
-    if _chart_is_empty(chart.prefetch, chart.unavailable):
+    if service.answers_empty_chart_without_rules() and _chart_is_empty(chart.prefetch, chart.unavailable):
         # Every key searched and nothing found: a chart with no data has nothing to say.
         return HookResult({"cards": []})
+    chart = service.chart_with_context(chart, request.context)
     evaluation = service.evaluate(chart, now=now, ids=ids, settings=settings)
     log.info("hook %s: %d card(s)", request.hook_instance, len(evaluation.cards))
     return HookResult({"cards": list(evaluation.cards)}, evaluation)

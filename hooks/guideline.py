@@ -48,6 +48,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Withdraw:
+    """A suggestion that deletes the draft orders a card is about (order hooks)."""
+
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Recommendation:
     id: str
     title: str
@@ -60,6 +68,7 @@ class Recommendation:
     links: tuple[str, ...]
     indicator_when_untreated_symptoms: str | None = None
     suggestion: Suggestion | None = None
+    withdraw: Withdraw | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,7 @@ def _recommendation(raw: Mapping[str, Any]) -> Recommendation:
         links=tuple(raw["links"]),
         indicator_when_untreated_symptoms=raw.get("indicator_when_untreated_symptoms"),
         suggestion=Suggestion(**suggestion) if suggestion else None,
+        withdraw=Withdraw(**raw["withdraw"]) if raw.get("withdraw") else None,
     )
 
 
