@@ -1,0 +1,270 @@
+"""The order-safety services over HTTP (docs/clinical-rules.md, section 'Order safety'):
+each rule on each side of each criterion, the delete suggestion, and what the patient-view
+service already does (schema, 412, feedback, metrics) for the new hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cds_service.schemas import validate_response
+from tests.cds_service.order_requests import (
+    INTRAVENOUS,
+    NITROPRUSSIDE,
+    ORDER_SELECT_URL,
+    ORDER_SIGN_URL,
+    PHENYLEPHRINE,
+    PID,
+    SANDBOX_LISINOPRIL,
+    TOPICAL,
+    draft,
+    hypotensive,
+    order_request,
+    sandbox_draft,
+    severe_mr,
+)
+from tests.cds_service.storage_helpers import feedback_rows
+from tests.cds_service.test_operations import sample
+from tests.hooks import chartkit as ck
+
+CRITICAL = "draft-vasodilator-in-hypotension"
+WARNING = "draft-vasoconstrictor-in-severe-mr"
+
+
+def _cards(client: FlaskClient, body: dict[str, Any], url: str = ORDER_SIGN_URL) -> list[dict[str, Any]]:
+    response = client.post(url, json=body)
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    validate_response(answer)  # the delete action with resourceId included
+    cards: list[dict[str, Any]] = answer["cards"]
+    return cards
+
+
+def _topics(cards: list[dict[str, Any]]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in cards]
+
+
+# --- vasodilator drafted in hypotension -------------------------------------------------
+
+
+def test_nitroprusside_drafted_at_sbp_78_with_severe_mr_gets_critical_card_deleting_the_draft(
+    client: FlaskClient,
+) -> None:
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE, route=INTRAVENOUS)])
+    (card,) = _cards(client, body)
+    assert card["indicator"] == "critical"
+    assert card["source"]["topic"]["code"] == CRITICAL
+    assert card["summary"].startswith("SBP 78: nitroprusside drafted with severe MR")
+    assert len(card["summary"]) < 140
+    assert "Nitroprusside being ordered" in card["detail"]
+    assert "SBP 78 mmHg" in card["detail"]
+    (suggestion,) = card["suggestions"]
+    assert suggestion["actions"] == [
+        {"type": "delete", "description": "Delete the draft order", "resourceId": "MedicationRequest/d-1"}
+    ]
+    assert {r["code"] for r in card["overrideReasons"]} >= {"not-appropriate", "already-addressed"}
+
+
+@pytest.mark.parametrize(
+    "code", [ck.LISINOPRIL, ck.LOSARTAN, ck.NITROGLYCERIN], ids=["ace-inhibitor", "arb", "nitroglycerin"]
+)
+def test_ace_inhibitor_arb_or_iv_vasodilator_drafted_in_hypotension_with_severe_mr_is_critical(
+    client: FlaskClient, code: tuple[str, str, str]
+) -> None:
+    (card,) = _cards(client, order_request([*severe_mr(), *hypotensive(82)], [draft("d-1", code)]))
+    assert (card["indicator"], card["source"]["topic"]["code"]) == ("critical", CRITICAL)
+    assert card["summary"].startswith(f"SBP 82: {code[2]} drafted")
+
+
+def test_vasodilator_drafted_at_normal_pressure_gets_no_card(client: FlaskClient) -> None:
+    assert (
+        _cards(client, order_request([*severe_mr(), *hypotensive(118)], [draft("d-1", NITROPRUSSIDE)])) == []
+    )
+
+
+def test_vasodilator_drafted_at_sbp_90_gets_no_card_and_at_89_a_critical_one(client: FlaskClient) -> None:
+    # Hypotension is SBP < 90 mmHg (docs/clinical-rules.md): 90 is normal, 89 is not.
+    assert (
+        _cards(client, order_request([*severe_mr(), *hypotensive(90)], [draft("d-1", ck.LISINOPRIL)])) == []
+    )
+    cards = _cards(client, order_request([*severe_mr(), *hypotensive(89)], [draft("d-1", ck.LISINOPRIL)]))
+    assert _topics(cards) == [CRITICAL]
+
+
+def test_vasodilator_drafted_in_hypotension_with_moderate_mr_gets_no_card(client: FlaskClient) -> None:
+    chart = [*severe_mr(grade=ck.MODERATE), *hypotensive(78)]
+    assert _cards(client, order_request(chart, [draft("d-1", NITROPRUSSIDE)])) == []
+
+
+def test_vasodilator_drafted_in_hypotension_without_mr_gets_no_card(client: FlaskClient) -> None:
+    assert _cards(client, order_request(hypotensive(78), [draft("d-1", NITROPRUSSIDE)])) == []
+
+
+def test_vasodilator_drafted_without_any_blood_pressure_gets_no_card(client: FlaskClient) -> None:
+    # Unknown pressure is not hypotension: no critical card claims what was not measured.
+    assert _cards(client, order_request(severe_mr(), [draft("d-1", NITROPRUSSIDE)])) == []
+
+
+def test_nitroglycerin_by_a_coded_topical_route_in_hypotension_gets_no_card(client: FlaskClient) -> None:
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", ck.NITROGLYCERIN, route=TOPICAL)])
+    assert _cards(client, body) == []
+
+
+def test_furosemide_drafted_in_hypotension_with_severe_mr_gets_no_card(client: FlaskClient) -> None:
+    assert (
+        _cards(client, order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", ck.FUROSEMIDE)])) == []
+    )
+
+
+def test_two_vasodilator_drafts_get_one_card_deleting_both(client: FlaskClient) -> None:
+    drafts = [draft("d-1", ck.LISINOPRIL), draft("d-2", NITROPRUSSIDE), draft("d-3", ck.FUROSEMIDE)]
+    (card,) = _cards(client, order_request([*severe_mr(), *hypotensive(78)], drafts))
+    assert "lisinopril and nitroprusside" in card["summary"]
+    assert [a["resourceId"] for a in card["suggestions"][0]["actions"]] == [
+        "MedicationRequest/d-1",
+        "MedicationRequest/d-2",
+    ]
+
+
+def test_a_cancelled_draft_is_not_checked(client: FlaskClient) -> None:
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE, status="cancelled")])
+    assert _cards(client, body) == []
+
+
+# --- pure vasoconstrictor drafted with severe MR ----------------------------------------
+
+
+def test_phenylephrine_drafted_with_severe_mr_gets_a_warning(client: FlaskClient) -> None:
+    (card,) = _cards(client, order_request(severe_mr(), [draft("d-1", PHENYLEPHRINE, route=INTRAVENOUS)]))
+    assert (card["indicator"], card["source"]["topic"]["code"]) == ("warning", WARNING)
+    assert "raises afterload and can worsen MR" in card["summary"]
+    assert "suggestions" not in card
+
+
+def test_phenylephrine_drafted_with_moderate_mr_gets_no_card(client: FlaskClient) -> None:
+    body = order_request(severe_mr(grade=ck.MODERATE), [draft("d-1", PHENYLEPHRINE, route=INTRAVENOUS)])
+    assert _cards(client, body) == []
+
+
+def test_phenylephrine_by_a_coded_topical_route_gets_no_card(client: FlaskClient) -> None:
+    assert _cards(client, order_request(severe_mr(), [draft("d-1", PHENYLEPHRINE, route=TOPICAL)])) == []
+
+
+def test_phenylephrine_and_nitroprusside_in_hypotension_get_critical_then_warning(
+    client: FlaskClient,
+) -> None:
+    drafts = [draft("d-1", PHENYLEPHRINE, route=INTRAVENOUS), draft("d-2", NITROPRUSSIDE)]
+    cards = _cards(client, order_request([*severe_mr(), *hypotensive(78)], drafts))
+    assert _topics(cards) == [CRITICAL, WARNING]
+    assert [a["resourceId"] for a in cards[0]["suggestions"][0]["actions"]] == ["MedicationRequest/d-2"]
+
+
+def test_norepinephrine_drafted_with_severe_mr_gets_no_card(client: FlaskClient) -> None:
+    # An inotropic vasopressor is not a pure vasoconstrictor: no afterload warning.
+    assert _cards(client, order_request(severe_mr(), [draft("d-1", ck.NOREPINEPHRINE)])) == []
+
+
+# --- scope ------------------------------------------------------------------------------
+
+
+def test_child_gets_no_order_safety_card(client: FlaskClient) -> None:
+    child = ck.patient(PID, family="Demo", given="Kid", gender="unknown", birth_date="2015-01-01")
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)], the_patient=child)
+    assert _cards(client, body) == []
+
+
+# --- the sandbox's order-sign view ------------------------------------------------------
+
+
+def test_sandbox_shaped_lisinopril_draft_in_hypotension_gets_critical_card(client: FlaskClient) -> None:
+    # draftOrders exactly as the sandbox sends it: a Bundle without type, one entry.
+    body = order_request([*severe_mr(), *hypotensive(78)], [sandbox_draft(SANDBOX_LISINOPRIL)])
+    assert body["context"]["draftOrders"].keys() == {"resourceType", "entry"}
+    (card,) = _cards(client, body)
+    assert card["indicator"] == "critical"
+    assert "lisinopril" in card["summary"].lower()
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/request-123"
+
+
+# --- order-select -----------------------------------------------------------------------
+
+
+def test_order_select_checks_only_the_selected_drafts(client: FlaskClient) -> None:
+    drafts = [draft("d-1", ck.LISINOPRIL), draft("d-2", NITROPRUSSIDE)]
+    chart = [*severe_mr(), *hypotensive(78)]
+    body = order_request(chart, drafts, hook="order-select", selections=["MedicationRequest/d-2"])
+    (card,) = _cards(client, body, ORDER_SELECT_URL)
+    assert [a["resourceId"] for a in card["suggestions"][0]["actions"]] == ["MedicationRequest/d-2"]
+    body = order_request(chart, drafts, hook="order-select", selections=["MedicationRequest/other"])
+    assert _cards(client, body, ORDER_SELECT_URL) == []
+
+
+# --- the protocol, as for patient-view ---------------------------------------------------
+
+
+def test_order_sign_without_draft_orders_is_400_naming_the_field(client: FlaskClient) -> None:
+    body = order_request(severe_mr(), [])
+    del body["context"]["draftOrders"]
+    response = client.post(ORDER_SIGN_URL, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == ["context.draftOrders"]
+
+
+def test_patient_view_request_to_the_order_sign_service_is_400(client: FlaskClient) -> None:
+    body = order_request(severe_mr(), [draft("d-1", NITROPRUSSIDE)])
+    body["hook"] = "patient-view"
+    response = client.post(ORDER_SIGN_URL, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == ["hook"]
+
+
+def test_order_sign_without_conditions_is_412(client: FlaskClient) -> None:
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)])
+    body["prefetch"]["conditions"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "exception"}],
+    }
+    assert client.post(ORDER_SIGN_URL, json=body).status_code == 412
+
+
+def test_an_empty_chart_still_runs_the_order_rules_and_gives_no_card(client: FlaskClient) -> None:
+    # Nothing on the chart: no severe MR, so no card, but decided by the rules (not skipped).
+    assert _cards(client, order_request([], [draft("d-1", NITROPRUSSIDE)])) == []
+
+
+def _issued(client: FlaskClient, body: dict[str, Any]) -> list[dict[str, Any]]:
+    with client.post(ORDER_SIGN_URL, json=body) as response:  # closing records the issued cards
+        assert response.status_code == 200
+        cards: list[dict[str, Any]] = response.get_json()["cards"]
+    return cards
+
+
+def test_feedback_on_an_order_sign_card_is_attributed_to_the_service_and_its_recommendation(
+    client: FlaskClient, app: Flask
+) -> None:
+    (card,) = _issued(client, order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)]))
+    feedback = {
+        "card": card["uuid"],
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+        "outcomeTimestamp": "2026-11-20T10:05:31Z",
+    }
+    response = client.post(f"{ORDER_SIGN_URL}/feedback", json={"feedback": [feedback]})
+    assert response.get_json() == {"stored": 1, "duplicates": 0, "unknown_cards": 0}
+    (row,) = feedback_rows(app.extensions["mrcds_store"].engine)
+    assert (row["service_id"], row["recommendation_id"]) == ("severe-mr-order-sign", CRITICAL)
+    # The same card uuid is not one of the patient-view service's cards.
+    other = client.post("/cds-services/severe-mitral-regurgitation/feedback", json={"feedback": [feedback]})
+    assert other.get_json()["unknown_cards"] == 1
+
+
+def test_order_sign_cards_are_counted_by_recommendation(make_app: Callable[..., Flask]) -> None:
+    watched = make_app(metrics="on").test_client()
+    labels = {"recommendation": CRITICAL, "indicator": "critical"}
+    before = sample(watched, "mrcds_cards_issued_total", **labels)
+    _cards(watched, order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)]))
+    assert sample(watched, "mrcds_cards_issued_total", **labels) == before + 1
