@@ -25,6 +25,7 @@ from cds_service.pipeline import run_hook_detailed
 from cds_service.services import Service, registry
 from cds_service.settings import Settings
 from fhir_mappings.facts import DataQualityNote
+from hooks.guideline import Guideline
 
 SERVICE_ID = "severe-mitral-regurgitation"
 
@@ -158,9 +159,9 @@ def _run_evaluate(args: argparse.Namespace) -> str:
     if args.format == "json":
         data: dict[str, Any] = response
         if results is not None:
-            data = {"response": response, "explain": hooks.explanation_json(results)}
+            data = {"response": response, "explain": hooks.explanation_json(results, service.guideline)}
         return json.dumps(data, indent=2, ensure_ascii=False)
-    return _text(response, body, now, now_source, results, left_out)
+    return _text(response, body, now, now_source, results, left_out, service.guideline)
 
 
 def _service_for(body: Mapping[str, Any]) -> Service:
@@ -177,6 +178,7 @@ def _text(
     now_source: str,
     results: tuple[hooks.RuleResult, ...] | None,
     left_out: tuple[DataQualityNote, ...] = (),
+    g: Guideline | None = None,
 ) -> str:
     cards = response["cards"]
     patient = body.get("context", {}).get("patientId")
@@ -187,7 +189,7 @@ def _text(
     if results is not None:
         lines.append("=" * 78)
         if results:
-            lines.append(hooks.explanation_text(results, now=now, left_out=left_out))
+            lines.append(hooks.explanation_text(results, now=now, left_out=left_out, g=g))
         else:
             lines.append("No rule was evaluated: every prefetch key was searched and held no data.")
     return "\n".join(lines)
