@@ -13,23 +13,16 @@ checked for what matters (the drug and its route).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from fhir_mappings.drug_classes import drug_classes
 from fhir_mappings.elements import Resource, codings, resource_id, resource_type
 from fhir_mappings.facts import DraftOrder, Evidence, MatchKind
 from fhir_mappings.medications import IV_ROUTE, NOT_IV_ROUTE, DrugMatch, identify
 from fhir_mappings.parse import Report
 from fhir_mappings.valuesets import value_set
 
-#: The classes an order hook checks: vasodilators (IV, ACE inhibitors, ARBs), and the
-#: vasopressors, among which the afterload-raising ones are picked by ingredient.
-VASODILATORS = ("vasodilators-iv", "ace-inhibitors", "arbs")
-VASOPRESSORS = "vasopressors"
-#: Pure vasoconstrictors: they raise afterload (spec: "phenylephrine raises afterload and can
-#: worsen MR"), unlike the inotropic vasopressors.
-AFTERLOAD_RAISING = ("phenylephrine",)
 #: A draft is being signed (``draft``) or re-signed (``active``, order-sign); other statuses
 #: are not orders about to take effect.
 SIGNABLE = frozenset({"draft", "active"})
@@ -83,8 +76,13 @@ def _entries(bundle: Any) -> Iterator[Resource]:
 
 
 def _draft(resource: Resource, reference: str | None, matches: tuple[DrugMatch, ...]) -> DraftOrder | None:
-    vasodilators = [m for m in matches if m.value_set in VASODILATORS]
-    raising = [m for m in matches if m.value_set == VASOPRESSORS and _raises_afterload(m)]
+    # The classes of fhir_mappings/drug_classes.json: vasodilators (IV, ACE inhibitor, ARB),
+    # and the vasoactive drugs whose ingredient raises afterload (phenylephrine).
+    classes = drug_classes()
+    vasodilators = [m for m in matches if m.value_set in classes.vasodilators]
+    raising = [
+        m for m in matches if m.value_set in classes.vasoactive and m.ingredient in classes.afterload_raising
+    ]
     if not vasodilators and not raising:
         return None
     chosen = (vasodilators or raising)[0]
@@ -95,22 +93,17 @@ def _draft(resource: Resource, reference: str | None, matches: tuple[DrugMatch, 
         chosen.code,
         chosen.display,
         note=f"draft: {chosen.value_set} by {_HOW[chosen.kind]}",
-        what=chosen.display,
+        what=chosen.ingredient,
         status="draft",
     )
     return DraftOrder(
         reference=reference,
-        classes=tuple(m.value_set for m in vasodilators) + ((VASOPRESSORS,) if raising else ()),
+        classes=tuple(m.value_set for m in vasodilators) + tuple(dict.fromkeys(m.value_set for m in raising)),
         evidence=evidence,
         afterload_raising=bool(raising),
         not_intravenous=_not_intravenous(resource),
         name_only=chosen.kind is MatchKind.NAME,
     )
-
-
-def _raises_afterload(match: DrugMatch) -> bool:
-    words = set(re.findall(r"[a-z]+", match.display.lower()))
-    return any(name in words for name in AFTERLOAD_RAISING)
 
 
 def _not_intravenous(resource: Resource) -> bool:

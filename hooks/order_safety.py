@@ -19,15 +19,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fhir_mappings.drug_classes import drug_classes
 from fhir_mappings.facts import DraftOrder, Evidence, Fact, PatientFacts, Status
 from fhir_mappings.numbers import fmt
 from hooks.guideline import Guideline, parse
 from hooks.model import Check, Role, RuleResult
 from hooks.rules import Rule, fact_check, severe_mr_check
 
-#: Classes that lower afterload; the IV one only when not given by a coded non-IV route.
-VASODILATORS = ("vasodilators-iv", "ace-inhibitors", "arbs")
-_IV_VASODILATOR = "vasodilators-iv"
 _PRESSURE = {"sbp": "SBP", "map": "MAP"}
 
 
@@ -48,11 +46,11 @@ GUIDELINE = guideline
 
 
 def _lowers_afterload(order: DraftOrder) -> bool:
-    classes = set(order.classes)
-    if classes & {"ace-inhibitors", "arbs"}:
+    known = drug_classes()
+    if set(order.classes) & set(known.renin_angiotensin):
         return True
     # A nitrate patch or a sublingual tablet coded as such is not an IV vasodilator.
-    return _IV_VASODILATOR in classes and not order.not_intravenous
+    return known.iv_vasodilator in order.classes and not order.not_intravenous
 
 
 def _raises_afterload(order: DraftOrder) -> bool:
