@@ -4,7 +4,9 @@ service already does (schema, 412, feedback, metrics) for the new hooks."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.schemas import validate_response
+from tests.cds_service import jwt_tokens as t
 from tests.cds_service.order_requests import (
     INTRAVENOUS,
     NITROPRUSSIDE,
@@ -268,3 +271,23 @@ def test_order_sign_cards_are_counted_by_recommendation(make_app: Callable[..., 
     before = sample(watched, "mrcds_cards_issued_total", **labels)
     _cards(watched, order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)]))
     assert sample(watched, "mrcds_cards_issued_total", **labels) == before + 1
+
+
+def test_order_sign_needs_a_client_jwt_for_its_own_url(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    key = t.es384_key()
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps([{"iss": t.ISS, "jwks": t.jwks(key)}]))
+    client = make_app(auth="jwt", trusted_issuers=str(issuers), public_base_url=t.PUBLIC_BASE).test_client()
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)])
+
+    def call(audience: str) -> Any:
+        token = t.sign(key, t.claims(t.PUBLIC_BASE + audience))
+        return client.post(ORDER_SIGN_URL, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    assert client.post(ORDER_SIGN_URL, json=body).status_code == 401
+    assert call("/cds-services/severe-mitral-regurgitation").status_code == 401  # another service's aud
+    answer = call(ORDER_SIGN_URL)
+    assert answer.status_code == 200
+    assert _topics(answer.get_json()["cards"]) == [CRITICAL]
