@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cds_service.demo import shift_times
 from cds_service.schemas import validate_response
 from tests.cds_service import jwt_tokens as t
 from tests.cds_service.order_requests import (
@@ -34,6 +36,7 @@ from tests.cds_service.storage_helpers import feedback_rows
 from tests.cds_service.test_operations import sample
 from tests.hooks import chartkit as ck
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "orders"
 CRITICAL = "draft-vasodilator-in-hypotension"
 WARNING = "draft-vasoconstrictor-in-severe-mr"
 
@@ -291,3 +294,18 @@ def test_order_sign_needs_a_client_jwt_for_its_own_url(
     answer = call(ORDER_SIGN_URL)
     assert answer.status_code == 200
     assert _topics(answer.get_json()["cards"]) == [CRITICAL]
+
+
+@pytest.mark.parametrize(
+    ("name", "topics"),
+    [
+        ("01-nitroprusside-at-sbp-78", [CRITICAL]),
+        ("02-phenylephrine-with-severe-mr", [WARNING]),
+        ("03-lisinopril-at-sbp-118", []),
+    ],
+)
+def test_order_demo_requests_give_the_documented_cards_over_http(
+    client: FlaskClient, name: str, topics: list[str]
+) -> None:
+    body = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    assert _topics(_cards(client, shift_times(body, datetime.now(UTC)))) == topics
