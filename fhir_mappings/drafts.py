@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fhir_mappings.drug_classes import drug_classes
-from fhir_mappings.elements import Resource, codings, resource_id, resource_type
+from fhir_mappings.elements import Resource, codings, reference_of, resolve, resource_id, resource_type
 from fhir_mappings.facts import DraftOrder, Evidence, MatchKind
 from fhir_mappings.medications import IV_ROUTE, NOT_IV_ROUTE, DrugMatch, identify
 from fhir_mappings.parse import Report
@@ -57,8 +57,13 @@ def draft_orders(
         reference = f"MedicationRequest/{rid}" if rid else None
         if selections is not None and reference not in selections:
             continue
-        if resource.get("status") not in SIGNABLE:
+        status = resource.get("status")
+        if not isinstance(status, str) or status not in SIGNABLE:
             report.note(resource, "draft order not in status draft or active: not checked")
+            continue
+        if _unresolved(resource, known):
+            # The drug cannot be known: said in the trail rather than passed over in silence.
+            report.note(resource, "draft order's medication reference could not be resolved: not checked")
             continue
         order = _draft(resource, reference, identify(resource, known))
         if order is not None:
@@ -104,6 +109,13 @@ def _draft(resource: Resource, reference: str | None, matches: tuple[DrugMatch, 
         not_intravenous=_not_intravenous(resource),
         name_only=chosen.kind is MatchKind.NAME,
     )
+
+
+def _unresolved(resource: Resource, known: Mapping[str, Resource]) -> bool:
+    """Ordered by a reference to a Medication neither in the draft Bundle nor in the chart."""
+    if resource.get("medicationCodeableConcept") is not None or resource.get("medicationReference") is None:
+        return False
+    return resolve(reference_of(resource.get("medicationReference")), resource, known, "Medication") is None
 
 
 def _not_intravenous(resource: Resource) -> bool:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fhir_mappings.drafts import draft_orders
 from fhir_mappings.parse import Report
 from tests.cds_service.order_requests import (
@@ -15,6 +18,7 @@ from tests.cds_service.order_requests import (
     draft,
     sandbox_draft,
 )
+from tests.fhir_mappings.test_robustness import json_values
 from tests.hooks import chartkit as ck
 
 
@@ -100,3 +104,49 @@ def test_a_bundle_without_entries_or_not_a_bundle_gives_no_drafts() -> None:
     assert draft_orders({"resourceType": "Bundle"}, {}, report) == ()
     assert draft_orders({"resourceType": "Bundle", "entry": ["x", {"resource": 3}]}, {}, report) == ()
     assert draft_orders(None, {}, report) == ()
+
+
+def test_a_draft_whose_medication_cannot_be_resolved_is_said_so() -> None:
+    order = draft("d-1", NITROPRUSSIDE)
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/not-sent"}
+    orders, report = _orders(order)
+    assert orders == ()
+    assert [n.reason for n in report.notes] == [
+        "draft order's medication reference could not be resolved: not checked"
+    ]
+
+
+def test_malformed_drafts_are_left_out_without_failing_the_others() -> None:
+    junk: list[dict[str, Any]] = [
+        {"resourceType": "MedicationRequest", "id": "a", "status": ["draft"]},
+        {"resourceType": "MedicationRequest", "id": "b", "status": "draft", "medicationCodeableConcept": "x"},
+        {
+            "resourceType": "MedicationRequest",
+            "id": "c",
+            "status": "draft",
+            "medicationCodeableConcept": {"coding": "x", "text": 4},
+            "dosageInstruction": [{"route": "iv"}, 3, None],
+        },
+    ]
+    (order,), report = _orders(*junk, draft("d-1", NITROPRUSSIDE))
+    assert order.reference == "MedicationRequest/d-1"
+    assert [n.resource_id for n in report.notes] == ["a"]
+
+
+_FIELDS = (
+    "id",
+    "status",
+    "medicationCodeableConcept",
+    "medicationReference",
+    "dosageInstruction",
+    "contained",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={f: json_values for f in _FIELDS}), max_size=4))
+def test_any_shape_of_draft_gives_drafts_or_notes_never_an_exception(fields: list[dict[str, Any]]) -> None:
+    drafts = [{"resourceType": "MedicationRequest", **f} for f in fields]
+    orders, _ = _orders(*drafts, draft("d-1", NITROPRUSSIDE))
+    assert orders[-1].reference == "MedicationRequest/d-1"
