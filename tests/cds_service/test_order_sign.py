@@ -309,3 +309,52 @@ def test_order_demo_requests_give_the_documented_cards_over_http(
 ) -> None:
     body = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     assert _topics(_cards(client, shift_times(body, datetime.now(UTC)))) == topics
+
+
+def test_the_sandbox_rx_sign_exchange_works_end_to_end(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """What the sandbox's Rx Sign view does, in order: a CORS preflight from its origin, the
+    order-sign call signed ES384 with a jku header and aud the exact URL, its draft shape,
+    then "Dismiss" with an override reason that has code and system but no display."""
+    key = t.es384_key("sandbox-like")
+    jku = "https://sandbox.example.org/.well-known/jwks.json"
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps([{"iss": t.ISS, "jku": jku, "jwks": t.jwks(key), "algorithms": ["ES384"]}]))
+    app = make_app(auth="jwt", trusted_issuers=str(issuers), public_base_url=t.PUBLIC_BASE)
+    client = app.test_client()
+    origin = "https://sandbox.cds-hooks.org"
+    preflight = client.options(
+        ORDER_SIGN_URL,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code < 300
+    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", origin)
+
+    def headers(path: str) -> dict[str, str]:
+        token = t.sign(key, t.claims(t.PUBLIC_BASE + path), jku=jku)
+        return {"Authorization": f"Bearer {token}", "Origin": origin}
+
+    body = order_request([*severe_mr(), *hypotensive(78)], [sandbox_draft(SANDBOX_LISINOPRIL)])
+    with client.post(ORDER_SIGN_URL, json=body, headers=headers(ORDER_SIGN_URL)) as response:
+        assert response.status_code == 200
+        (card,) = response.get_json()["cards"]
+    assert card["summary"].startswith("SBP 78: lisinopril drafted")
+    reason_system = card["overrideReasons"][0]["system"]
+    dismissed = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "overrideReason": {
+            "reason": {"code": "not-appropriate", "system": card["overrideReasons"][0]["system"]}
+        },
+        "outcomeTimestamp": "2026-11-20T10:06:00Z",
+    }
+    feedback_url = f"{ORDER_SIGN_URL}/feedback"
+    answer = client.post(feedback_url, json={"feedback": [dismissed]}, headers=headers(feedback_url))
+    assert answer.get_json() == {"stored": 1, "duplicates": 0, "unknown_cards": 0}
+    (row,) = feedback_rows(app.extensions["mrcds_store"].engine)
+    assert (row["recommendation_id"], row["override_code"]) == (CRITICAL, "not-appropriate")
