@@ -348,9 +348,7 @@ def test_the_sandbox_rx_sign_exchange_works_end_to_end(
     dismissed = {
         "card": card["uuid"],
         "outcome": "overridden",
-        "overrideReason": {
-            "reason": {"code": "not-appropriate", "system": card["overrideReasons"][0]["system"]}
-        },
+        "overrideReason": {"reason": {"code": "not-appropriate", "system": reason_system}},
         "outcomeTimestamp": "2026-11-20T10:06:00Z",
     }
     feedback_url = f"{ORDER_SIGN_URL}/feedback"
