@@ -90,17 +90,11 @@ def _drug(order: DraftOrder) -> str:
 
 
 def _scope_checks(facts: PatientFacts) -> list[Check]:
-    """Comfort measures only: no order-safety card (docs/clinical-rules.md, 'Scope').
+    """Comfort measures only: no order-safety card (docs/clinical-rules.md, 'Order safety').
 
-    Under 18 and deceased are applied to every rule by the engine with the scope facts.
-    Without scope facts (a version that does not map them) nothing is withheld: a safety
-    card shown to a patient out of scope is safer than one missed in scope.
+    Under 18 and deceased are applied to every rule by the engine (``hooks/scope.py``).
     """
-    scope = getattr(facts, "scope", None)
-    comfort = getattr(scope, "comfort_care", None)
-    if not isinstance(comfort, Fact):
-        return []
-    return [fact_check("comfort_care", comfort, negate=True)]
+    return [fact_check("comfort_care", facts.scope.comfort_care, negate=True)]
 
 
 def _pressure(hypotension: Fact) -> str | None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cds_service.demo import shift_times
-from fhir_mappings.codesystems import RXNORM, SNOMED
+from fhir_mappings.codesystems import LOINC, RXNORM, SNOMED
 from tests.hooks import chartkit as ck
 
 ORDER_SIGN_URL = "/cds-services/severe-mr-order-sign"
@@ -94,6 +94,20 @@ def sandbox_draft(code: tuple[str, str, str]) -> dict[str, Any]:
 def severe_mr(*, grade: tuple[str, str, str] = ck.SEVERE) -> list[dict[str, Any]]:
     """MR on the problem list and a final echo graded ``grade`` two days ago."""
     return [ck.condition("mr-1", ck.MR), ck.echo("echo-1", ck.at(days=2), concept=grade)]
+
+
+def comfort_order() -> dict[str, Any]:
+    """An active comfort-focused treatment order (LOINC LA33475-7), as US Core models one."""
+    cpr = (LOINC, "100822-6", "Cardiopulmonary resuscitation orders")
+    return {
+        "resourceType": "ServiceRequest",
+        "id": "sr-comfort",
+        "status": "active",
+        "intent": "order",
+        "category": [ck.cc(cpr)],
+        "code": ck.cc((LOINC, "LA33475-7", "Comfort-focused Treatments")),
+        "authoredOn": ck.at(days=1),
+    }
 
 
 def hypotensive(sbp: float = 78) -> list[dict[str, Any]]:

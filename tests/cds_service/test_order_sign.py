@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from cds_service.demo import shift_times
 from cds_service.schemas import validate_response
+from fhir_mappings.codesystems import ICD10CM
 from tests.cds_service import jwt_tokens as t
 from tests.cds_service.order_requests import (
     INTRAVENOUS,
@@ -26,6 +27,7 @@ from tests.cds_service.order_requests import (
     PID,
     SANDBOX_LISINOPRIL,
     TOPICAL,
+    comfort_order,
     draft,
     hypotensive,
     order_request,
@@ -181,6 +183,31 @@ def test_child_gets_no_order_safety_card(client: FlaskClient) -> None:
     child = ck.patient(PID, family="Demo", given="Kid", gender="unknown", birth_date="2015-01-01")
     body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)], the_patient=child)
     assert _cards(client, body) == []
+
+
+def test_deceased_patient_gets_no_order_safety_card(client: FlaskClient) -> None:
+    dead = ck.patient(PID, family="Demo", given="Pat", gender="unknown", birth_date="1950-01-01")
+    dead["deceasedBoolean"] = True
+    body = order_request([*severe_mr(), *hypotensive(78)], [draft("d-1", NITROPRUSSIDE)], the_patient=dead)
+    assert _cards(client, body) == []
+
+
+def test_comfort_measures_only_gets_no_order_safety_card(client: FlaskClient) -> None:
+    chart = [*severe_mr(), *hypotensive(78), comfort_order()]
+    drafts = [draft("d-1", NITROPRUSSIDE), draft("d-2", PHENYLEPHRINE, route=INTRAVENOUS)]
+    assert _cards(client, order_request(chart, drafts)) == []
+
+
+def test_a_durable_vad_does_not_withhold_the_order_safety_card(client: FlaskClient) -> None:
+    # A durable VAD takes MR decisions to the VAD team; a vasodilator in hypotension stays
+    # the prescriber's to review (the MAP decides under a VAD: 55 mmHg here).
+    chart = [
+        *severe_mr(),
+        ck.condition("vad-1", (ICD10CM, "Z95.811", "Presence of heart assist device")),
+        ck.mean_bp("map-1", 55, ck.at(hours=1)),
+    ]
+    (card,) = _cards(client, order_request(chart, [draft("d-1", NITROPRUSSIDE)]))
+    assert card["summary"].startswith("MAP 55: nitroprusside drafted")
 
 
 # --- the sandbox's order-sign view ------------------------------------------------------

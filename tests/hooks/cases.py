@@ -1249,6 +1249,11 @@ DEMOS += cases_series.demos(Case, person)
 # Revision 3, section 1.1 (grades): kept in their own module, added here.
 SCENARIOS += cases_grades.scenarios()
 DEMOS += cases_grades.demos()
+# Scope, goals of care, acuity and time windows (issue 15): their own module, appended here.
+from tests.hooks import cases_scope  # noqa: E402
+
+SCENARIOS += cases_scope.scenarios(Case) + cases_scope.acute_mr_scenarios(Case)
+DEMOS += cases_scope.demos(Case, person)
 
 
 def _dump(data: Any) -> str:
