@@ -24,7 +24,7 @@ from cds_service.errors import (
     SchemaViolation,
     UnsupportedMediaType,
 )
-from cds_service.json_codec import PARSER_REFUSES_SURROGATES, loads
+from cds_service.json_codec import PARSER_REFUSES_SURROGATES, WRITER_DEPTH_LIMIT, loads, written_or_none
 
 #: Deeper than any CDS Hooks message needs (a FHIR resource with 120 nested extensions in
 #: a prefetch Bundle is about 250 levels); well below Python's recursion limit, which the
@@ -121,9 +121,34 @@ def check_structure(
     strings need no look. A quick pass over the containers clears almost every body; only
     one it cannot clear takes the exact walk, which names the first offending path.
     """
+    if strings_checked and _cleared_by_writer(body, max_resources):
+        return
     if _plainly_fine(body, max_resources, strings_checked):
         return
     _exact_walk(body, max_resources)
+
+
+#: A key "resourceType" as orjson writes it (compact, never escaped: its letters need none).
+_WRITTEN_RESOURCE_KEY = b'"resourceType":'
+
+
+def _cleared_by_writer(body: dict[str, Any], max_resources: int | None) -> bool:
+    """True when writing the body back with orjson shows that the exact walk finds nothing.
+
+    Depth: orjson refuses nesting of ``WRITER_DEPTH_LIMIT`` (255) containers, below
+    ``MAX_DEPTH``, so a body it writes is shallow enough. Resources: each dict with a
+    "resourceType" key is written with ``"resourceType":`` exactly once; inside a string a
+    quote is written ``\\"``, so text never adds a count, and only a key ending in
+    ``"resourceType`` can (a higher count, which leaves the body to the passes below). In
+    C, 8-10x faster than ``_plainly_fine``: 0.28 against 2.2 ms at 450 resources, 3 against
+    31 ms at 4,400 (issue 18). Strings: only when the parser refused unpaired surrogates.
+    """
+    if WRITER_DEPTH_LIMIT is None or WRITER_DEPTH_LIMIT > MAX_DEPTH:
+        return False
+    written = written_or_none(body)
+    if written is None:
+        return False  # deeper than orjson writes, or a value it cannot write
+    return max_resources is None or written.count(_WRITTEN_RESOURCE_KEY) <= max_resources
 
 
 _CONTAINERS = (dict, list)  # a tuple: isinstance with one is faster than with dict | list

@@ -81,6 +81,39 @@ def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     return json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def written_or_none(value: Any) -> bytes | None:
+    """``value`` as orjson writes it with no options, or None (no orjson, or it refused).
+
+    For the structure check (``cds_service.http_input``): orjson refuses to write nesting
+    deeper than ``WRITER_DEPTH_LIMIT`` containers, and writes a key as its characters
+    between quotes, escaping only ``"``, ``\\`` and control characters.
+    """
+    if orjson is None:
+        return None
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _writer_depth_limit() -> int | None:
+    """The container nesting orjson refuses to write (255 in orjson 3), found by trying."""
+    if orjson is None:
+        return None
+    nested: list[Any] = []
+    for depth in range(2, 2049):
+        nested = [nested]
+        try:
+            orjson.dumps(nested)
+        except orjson.JSONEncodeError:
+            return depth
+    return None
+
+
+#: Nesting (in containers) that ``written_or_none`` refuses; None when it has no such limit.
+WRITER_DEPTH_LIMIT = _writer_depth_limit()
+
+
 class JsonProvider(DefaultJSONProvider):
     """Flask's JSON provider with ``dumps`` / ``loads`` above; keys keep their order.
 

@@ -21,7 +21,8 @@ from cds_service.schemas import _fast_limits, _validator, schema
 from tests.conftest import hook_request, load_json
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.json")) + [
+EXAMPLES = [
+    *sorted((ROOT / "examples" / "patients").glob("*.json")),
     ROOT / "examples" / "hl7-patient-view.json",
     ROOT / "examples" / "empty-chart.json",
 ]
@@ -119,7 +120,8 @@ texts = st.one_of(
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False), texts),
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["resourceType", "a"]), inner, max_size=2)
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["resourceType", "a"]), inner, max_size=2),
     ),
     max_leaves=6,
 )
@@ -141,7 +143,9 @@ def _set(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 @settings(deadline=None, max_examples=600)
 @given(st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(st.just(DELETE), json_values)), max_size=3))
-def test_the_fast_path_never_accepts_what_the_schema_refuses(changes: list[tuple[tuple[str, ...], Any]]) -> None:
+def test_the_fast_path_never_accepts_what_the_schema_refuses(
+    changes: list[tuple[tuple[str, ...], Any]],
+) -> None:
     body = full_request()
     for path, value in changes:
         _set(body, path, copy.deepcopy(value))

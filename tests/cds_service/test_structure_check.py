@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service.errors import CdsError
-from cds_service.http_input import MAX_DEPTH, _exact_walk, check_structure
+from cds_service.http_input import MAX_DEPTH, _cleared_by_writer, _exact_walk, check_structure
+from cds_service.json_codec import WRITER_DEPTH_LIMIT
 
 json_values = st.recursive(
     st.none()
@@ -63,3 +64,74 @@ def test_strings_checked_by_the_parser_are_not_looked_at() -> None:
     body = {"note": "\ud800"}  # orjson refuses this before any check runs
     assert _outcome(check_structure, body, None) is not None
     check_structure(body, None, strings_checked=True)
+
+
+# What orjson parsed (no unpaired surrogates): ``check_structure(..., strings_checked=True)``
+# first tries writing the body back with orjson (``_cleared_by_writer``).
+parsed_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6).filter(lambda t: not any("\ud800" <= c <= "\udfff" for c in t))
+    | st.sampled_from(['"resourceType":', 'x\\"resourceType\\":', "resourceType", "µg"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["resourceType", 'a"resourceType', "resource\\Type", "entry", "µ", "b"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+def _checked(body: dict[str, Any], cap: int | None) -> None:
+    check_structure(body, cap, strings_checked=True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    body=st.dictionaries(st.sampled_from(["resourceType", "prefetch", "a"]), parsed_values, max_size=5),
+    cap=st.none() | st.integers(0, 6),
+)
+def test_writer_check_decides_as_the_exact_walk(body: dict[str, Any], cap: int | None) -> None:
+    assert _outcome(_checked, body, cap) == _outcome(_exact_walk, body, cap)
+    if _cleared_by_writer(body, cap):
+        assert _outcome(_exact_walk, body, cap) is None
+
+
+# _nested(levels) holds levels - 1 containers and a leaf.
+@pytest.mark.parametrize("levels", [WRITER_DEPTH_LIMIT + 1, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
+def test_depth_beyond_what_orjson_writes_is_left_to_the_passes(levels: int) -> None:
+    body = _nested(levels)
+    assert _cleared_by_writer(_nested(WRITER_DEPTH_LIMIT), None)  # one container fewer
+    assert not _cleared_by_writer(body, None)
+    assert _outcome(_checked, body, None) == _outcome(_exact_walk, body, None)
+    assert (_outcome(_checked, body, None) is None) == (levels <= MAX_DEPTH)
+
+
+def test_orjson_refuses_nesting_below_the_depth_limit() -> None:
+    # Else a body deeper than MAX_DEPTH could be cleared by the writer check.
+    assert WRITER_DEPTH_LIMIT is not None
+    assert WRITER_DEPTH_LIMIT <= MAX_DEPTH
+
+
+def test_a_key_that_only_ends_in_resource_type_never_lowers_the_count() -> None:
+    body = {"a": [{'x"resourceType': 1}, {"resourceType": "Patient"}]}
+    assert not _cleared_by_writer(body, 1)  # counted twice: left to the quick pass
+    assert _outcome(_checked, body, 1) is None  # which counts one resource
+
+
+def test_a_demo_chart_is_cleared_by_the_writer_check() -> None:
+    from pathlib import Path
+
+    from cds_service.json_codec import loads
+
+    raw = (
+        Path(__file__).resolve().parents[2] / "examples" / "patients" / "02-cardiogenic-shock.json"
+    ).read_bytes()
+    body = loads(raw)
+    assert _cleared_by_writer(body, 20)
+    assert not _cleared_by_writer(body, 5)  # more than 5 resources (prefetch Bundles included)
