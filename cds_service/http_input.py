@@ -3,7 +3,8 @@
 Order: size from ``Content-Length`` (413 before reading), media type (415), then the body
 read in bounded pieces (a chunked body over the limit is 413, never silently cut off; a
 broken chunked encoding is 400), then JSON (400), then a walk that bounds nesting depth
-and resource count and refuses strings no database can store. Every message names a
+and resource count and refuses strings no database can store (unpaired surrogates, and NUL,
+which PostgreSQL text cannot hold and FHIR strings never contain). Every message names a
 position or a JSON path, never what the caller sent: it may be patient data.
 """
 
@@ -33,6 +34,8 @@ MAX_DEPTH = 400
 _READ_SIZE = 64 * 1024
 #: A "resourceType" key as written in JSON text (escaped spellings are left to the walk).
 _RESOURCE_KEY = re.compile(rb'"resourceType"\s*:')
+#: JSON can carry NUL only escaped; a body without this text holds no NUL.
+_ESCAPED_NUL = b"\\u0000"
 
 
 def read_json_object(request: Request, max_bytes: int, *, max_resources: int | None = None) -> dict[str, Any]:
@@ -48,7 +51,9 @@ def read_json_object(request: Request, max_bytes: int, *, max_resources: int | N
         # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
         raise _too_many_resources(max_resources)
     body = parse_json_object(raw)
-    check_structure(body, max_resources, strings_checked=PARSER_REFUSES_SURROGATES)
+    # A cheap scan of the raw text decides whether strings need a look for NUL.
+    strings_checked = PARSER_REFUSES_SURROGATES and _ESCAPED_NUL not in raw
+    check_structure(body, max_resources, strings_checked=strings_checked)
     return body
 
 
@@ -158,7 +163,7 @@ def _plainly_fine(body: dict[str, Any], max_resources: int | None, strings_check
 
 
 def _all_encodable(texts: Iterable[str]) -> bool:
-    return all(text.isascii() or _encodable(text) for text in texts)
+    return all("\x00" not in text and (text.isascii() or _encodable(text)) for text in texts)
 
 
 def _exact_walk(body: dict[str, Any], max_resources: int | None) -> None:
@@ -173,9 +178,13 @@ def _exact_walk(body: dict[str, Any], max_resources: int | None) -> None:
                 raise MalformedJson(
                     "a string holds an unpaired surrogate (not valid Unicode)", expression=[_path(trail)]
                 )
+            if "\x00" in value:
+                raise MalformedJson("a string holds a NUL character", expression=[_path(trail)])
         elif isinstance(value, dict):
             if any(not key.isascii() and not _encodable(key) for key in value):
                 raise MalformedJson("a key holds an unpaired surrogate", expression=[_path(trail)])
+            if any("\x00" in key for key in value):
+                raise MalformedJson("a key holds a NUL character", expression=[_path(trail)])
             if "resourceType" in value:
                 resources += 1
                 if max_resources is not None and resources > max_resources:

@@ -146,6 +146,12 @@ class Settings:
         "The service's external base URL, e.g. `https://cds.example.org`; each token's `aud` "
         "must be it plus the path called. Required with `jwt`.",
     )
+    jwt_max_expiry_s: int = _setting(
+        3600,
+        _positive_int,
+        "Longest a client's token may still be valid (its `exp` minus now, seconds); a token "
+        "valid for longer is refused with 401.",
+    )
     allow_insecure: bool = _setting(
         False, _bool, "Allow `MRCDS_AUTH=off` on a non-loopback address (never in production)."
     )

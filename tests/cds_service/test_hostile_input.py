@@ -109,6 +109,31 @@ def test_lone_surrogate_in_a_key_is_400(client: FlaskClient) -> None:
     assert _post_raw(client, SERVICE_URL, raw).status_code == 400
 
 
+def test_nul_in_feedback_is_400_and_nothing_is_stored(client: FlaskClient, app: Flask) -> None:
+    # PostgreSQL text cannot hold NUL: the insert failed with a 500 there.
+    raw = json.dumps(_feedback()).replace('"userComment": "ok"', '"userComment": "a\\u0000b"')
+    response = _post_raw(client, FEEDBACK_URL, raw)
+    assert response.status_code == 400
+    assert _issue(response)["expression"] == ["feedback.0.overrideReason.userComment"]
+    assert "NUL" in _issue(response)["diagnostics"]
+    with app.extensions["mrcds_store"].engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(feedback)).scalar_one() == 0
+
+
+def test_nul_in_a_hook_request_string_or_key_is_400(client: FlaskClient) -> None:
+    body = json.dumps(hook_request(all_keys_null()))
+    in_value = body.replace('"pat-1"', '"pat\\u0000-1"', 1)
+    in_key = body.replace('"hook"', '"x\\u0000": 1, "hook"', 1)
+    assert _issue(_post_raw(client, SERVICE_URL, in_value))["expression"] == ["context.patientId"]
+    assert _post_raw(client, SERVICE_URL, in_key).status_code == 400
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: FlaskClient) -> None:
+    body = json.dumps(hook_request(all_keys_null(), extension={"note": "C:\\u0000"}))
+    assert "\\\\u0000" in body
+    assert _post_raw(client, SERVICE_URL, body).status_code == 200
+
+
 def test_more_resources_than_the_cap_is_413(make_app: Callable[..., Flask]) -> None:
     client = make_app(max_resources=10).test_client()
     prefetch = all_keys_null()

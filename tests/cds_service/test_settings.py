@@ -95,6 +95,7 @@ BAD_VALUES = {
     "MRCDS_PUBLIC_BASE_URL": "cds.example.org",
     "MRCDS_ALLOW_INSECURE": "sometimes",
     "MRCDS_MAX_RESOURCES": "0",
+    "MRCDS_JWT_MAX_EXPIRY_S": "0",
     "MRCDS_MAX_BODY_BYTES": "5MB",
     "MRCDS_CORS_ORIGINS": "ehr.example.org",  # no scheme: would never match a browser's Origin
     "MRCDS_DATABASE_URL": "nonsense",

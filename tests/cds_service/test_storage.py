@@ -50,7 +50,7 @@ def test_jwt_replay_table_has_the_agreed_columns_and_expiry_index(store_app: Fla
     inspector = sa.inspect(_store(store_app).engine)
     columns = {c["name"]: c for c in inspector.get_columns("jwt_replay")}
     assert set(columns) == {"jti", "iss", "expires_at"}
-    assert inspector.get_pk_constraint("jwt_replay")["constrained_columns"] == ["jti"]
+    assert inspector.get_pk_constraint("jwt_replay")["constrained_columns"] == ["iss", "jti"]
     assert not columns["iss"]["nullable"]
     assert not columns["expires_at"]["nullable"]
     assert ["expires_at"] in [ix["column_names"] for ix in inspector.get_indexes("jwt_replay")]
