@@ -1,4 +1,5 @@
-"""gunicorn's gevent worker, with its own errors as OperationOutcome and without quoting.
+"""gunicorn's gevent worker, with its own errors as OperationOutcome and without quoting,
+and a drain of the issued-card buffer when it stops.
 
 gunicorn answers a request it cannot parse (bad request line, 414, 431, bad chunked
 encoding) itself, before the app sees it: as HTML that quotes the offending line, and it
@@ -56,7 +57,20 @@ def error_response(status: int, reason: str, diagnostics: str) -> bytes:
     return head.encode("latin-1") + body
 
 
+#: How long a stopping worker spends writing its buffered issued-card records (gunicorn's
+#: graceful timeout, 10 s, bounds the whole stop).
+DRAIN_S = 5.0
+
+
 class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
+    def run(self) -> None:
+        super().run()  # returns once the worker stops accepting and its requests are done
+        store = getattr(self.wsgi, "extensions", {}).get("mrcds_store")
+        if store is not None:
+            dropped = store.issued_writer.close(DRAIN_S)
+            if dropped:
+                self.log.error("stopping with %d issued-card record(s) not written", dropped)
+
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         status, reason, diagnostics = error_status(exc)
         if status >= 500:

@@ -182,6 +182,12 @@ class Settings:
         "Longest wait (seconds) for a database lock (SQLite busy timeout, PostgreSQL lock_timeout); "
         "past it a feedback post gets 503 and stores nothing.",
     )
+    issued_buffer_cards: int = _setting(
+        20_000,
+        _positive_int,
+        "Issued-card records each worker keeps in memory while the database cannot take them "
+        "(stopped, paused, locked); past it new records are dropped, counted and logged.",
+    )
     database_upgrade_on_start: bool = _setting(
         True,
         _bool,
