@@ -101,6 +101,7 @@ BAD_VALUES = {
     "MRCDS_DATABASE_URL": "nonsense",
     "MRCDS_DATABASE_LOCK_TIMEOUT_S": "inf",
     "MRCDS_DATABASE_UPGRADE_ON_START": "perhaps",
+    "MRCDS_ISSUED_BUFFER_CARDS": "lots",
     "MRCDS_FHIR_ALLOWLIST": "http://ehr.example.org/fhir",
     "MRCDS_FHIR_TIMEOUT_S": "nan",
     "MRCDS_FHIR_MAX_PAGES": "0",

@@ -19,6 +19,7 @@ from cds_service.app import create_app
 from cds_service.db import feedback as feedback_module
 from cds_service.db import issued as issued_module
 from cds_service.db import migrate
+from cds_service.db import prune as prune_module
 from cds_service.db.engine import make_engine
 from cds_service.db.prune import prune
 from cds_service.db.store import Store
@@ -527,3 +528,36 @@ def test_prune_deletes_what_is_older_and_expired_jwt_ids_only(
     assert (gone.issued_cards, gone.feedback) == (1, 1)
     with engine.connect() as conn:
         assert conn.execute(sa.select(jwt_replay.c.jti)).scalars().all() == ["live"]
+
+
+def test_prune_deletes_in_small_batches_until_nothing_old_is_left(
+    store_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One transaction per batch: the service's writers wait for one batch, not the whole prune.
+    monkeypatch.setattr(prune_module, "BATCH_ROWS", 2)
+    engine = _store(store_app).engine
+    now = datetime.now(UTC)
+    old = now - timedelta(days=3)
+    with engine.begin() as conn:
+        conn.execute(
+            jwt_replay.insert(),
+            [{"jti": f"j{i}", "iss": "ehr", "expires_at": old} for i in range(5)]
+            + [{"jti": "live", "iss": "ehr", "expires_at": now + timedelta(minutes=5)}],
+        )
+    store = _store(store_app)
+    store.write_issued(
+        [
+            {**row, "card_uuid": f"card-{i}"}
+            for i, row in enumerate(
+                issued_module.issued_rows(
+                    SERVICE_ID,
+                    "hook-49",
+                    [{"uuid": "x", "indicator": "info", "source": {"topic": {"code": "rec-1"}}}] * 5,
+                    old,
+                )
+            )
+        ]
+    )
+    result = prune(engine, before=now - timedelta(days=1), now=now)
+    assert (result.issued_cards, result.jwt_replay) == (5, 5)
+    assert issued_rows(engine) == []
