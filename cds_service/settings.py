@@ -158,6 +158,12 @@ class Settings:
     max_body_bytes: int = _setting(
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
     )
+    body_read_timeout_s: float = _setting(
+        10.0,
+        _positive_float,
+        "Longest time (seconds) a client may take to send a request body under `mr-cds serve`; "
+        "past it the answer is 408 and the connection is closed.",
+    )
     max_resources: int = _setting(
         5000,
         _positive_int,

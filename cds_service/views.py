@@ -50,7 +50,12 @@ def discovery() -> dict[str, Any]:
 def call_service(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     settings = _settings()
-    body = read_json_object(request, settings.max_body_bytes, max_resources=settings.max_resources)
+    body = read_json_object(
+        request,
+        settings.max_body_bytes,
+        max_resources=settings.max_resources,
+        deadline_s=settings.body_read_timeout_s,
+    )
     request_log.set_request_id(body.get("hookInstance"))
     now = datetime.now(UTC)
     result = run_hook_detailed(service, body, settings=settings, now=now)
@@ -68,7 +73,8 @@ def call_service(service_id: str) -> dict[str, Any]:
 @blueprint.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
-    body = read_json_object(request, _settings().max_body_bytes)
+    settings = _settings()
+    body = read_json_object(request, settings.max_body_bytes, deadline_s=settings.body_read_timeout_s)
     validate_feedback(body)
     result = feedback_store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
     log.info(

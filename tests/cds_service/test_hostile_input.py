@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from cds_service import json_codec
 from cds_service.db.tables import feedback
-from cds_service.errors import MalformedJson
+from cds_service.errors import MalformedJson, SchemaViolation
 from cds_service.http_input import check_structure
 from cds_service.schemas import validate_feedback, validate_request
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
@@ -237,3 +237,48 @@ def test_structure_check_names_the_field_holding_a_lone_surrogate() -> None:
     with pytest.raises(MalformedJson) as caught:
         check_structure(body, None)
     assert caught.value.expression == ("feedback.0.overrideReason.userComment",)
+
+
+# --- limits before work (issue 17) ----------------------------------------------------
+
+
+def test_a_huge_invalid_feedback_array_is_refused_before_validation(client: FlaskClient) -> None:
+    # 170,000 invalid entries grew a worker to 1.36 GiB: every error was collected and sorted.
+    raw = '{"feedback": [' + ",".join(["{}"] * 170_000) + "]}"
+    response = _post_raw(client, FEEDBACK_URL, raw)
+    assert response.status_code == 400
+    assert _issue(response)["expression"] == ["feedback"]
+
+
+def test_the_feedback_entry_cap_is_the_schemas_max_items() -> None:
+    from cds_service.schemas import MAX_FEEDBACK_ENTRIES, schema
+
+    assert schema("feedback")["properties"]["feedback"]["maxItems"] == MAX_FEEDBACK_ENTRIES
+
+
+def test_an_object_with_too_many_keys_is_refused_before_validation(client: FlaskClient) -> None:
+    context = {f"k{i}": i for i in range(5000)} | {"userId": "Practitioner/x", "patientId": "p"}
+    response = client.post(SERVICE_URL, json=hook_request(all_keys_null(), context=context))
+    assert response.status_code == 413
+    assert _issue(response)["expression"] == ["context"]
+
+
+def test_many_invalid_entries_are_reported_by_one_error_without_collecting_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    from cds_service import schemas
+
+    seen = []
+    real = Draft202012Validator.iter_errors
+
+    def counting(self: Any, instance: Any, *args: Any) -> Any:
+        for error in real(self, instance, *args):
+            seen.append(error)
+            yield error
+
+    monkeypatch.setattr(Draft202012Validator, "iter_errors", counting)
+    with pytest.raises(SchemaViolation):
+        validate_feedback({"feedback": [{}] * 400})
+    assert len(seen) <= schemas.FIRST_ERRORS

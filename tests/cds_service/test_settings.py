@@ -97,6 +97,7 @@ BAD_VALUES = {
     "MRCDS_MAX_RESOURCES": "0",
     "MRCDS_JWT_MAX_EXPIRY_S": "0",
     "MRCDS_MAX_BODY_BYTES": "5MB",
+    "MRCDS_BODY_READ_TIMEOUT_S": "0",
     "MRCDS_CORS_ORIGINS": "ehr.example.org",  # no scheme: would never match a browser's Origin
     "MRCDS_DATABASE_URL": "nonsense",
     "MRCDS_DATABASE_LOCK_TIMEOUT_S": "inf",
