@@ -9,6 +9,7 @@ what the service needs when nothing is wrong.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import subprocess
 import sys
@@ -235,3 +236,24 @@ def test_issued_cards_are_buffered_through_a_postgresql_stop_and_written_after(
     assert _wait_for_issued(cluster.url, prefix, 3 * len(statuses)) == 3 * len(statuses)
     assert _feedback(pg_server, "after-restart").status_code == 200
     assert "NOT recorded" not in pg_server.log()
+
+
+def test_a_keep_alive_connection_is_closed_after_its_share_of_requests(
+    sqlite_server: tuple[Served, Path],
+) -> None:
+    # So that a client holding one connection takes its turn in the listen queue again.
+    from cds_service.gunicorn_worker import MAX_REQUESTS_PER_CONNECTION
+
+    served, _ = sqlite_server
+    connection = http.client.HTTPConnection("127.0.0.1", int(served.base.rsplit(":", 1)[1]), timeout=10)
+    try:
+        headers = []
+        for _ in range(MAX_REQUESTS_PER_CONNECTION):
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            answer.read()
+            headers.append((answer.status, answer.getheader("Connection", "").lower()))
+    finally:
+        connection.close()
+    assert headers[:-1] == [(200, "keep-alive")] * (MAX_REQUESTS_PER_CONNECTION - 1)
+    assert headers[-1] == (200, "close")
