@@ -257,3 +257,30 @@ def test_a_keep_alive_connection_is_closed_after_its_share_of_requests(
         connection.close()
     assert headers[:-1] == [(200, "keep-alive")] * (MAX_REQUESTS_PER_CONNECTION - 1)
     assert headers[-1] == (200, "close")
+
+
+def test_a_graceful_stop_writes_the_buffered_issued_cards(tmp_path: Path) -> None:
+    # The database is locked past its timeout when the service is told to stop: the records
+    # wait in the buffer, and the stopping worker writes them once the lock goes.
+    database = tmp_path / "data" / "mr-cds.sqlite3"
+    env = {
+        "MRCDS_DATABASE_URL": f"sqlite:///{database}",
+        "MRCDS_DATABASE_LOCK_TIMEOUT_S": "1",
+        "MRCDS_WARM_UP": "false",
+    }
+    prefix = f"draining-{uuid.uuid4().hex[:8]}"
+    with serve(tmp_path, env, workers=1) as served:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(database), "4"], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "locked"
+            for i in range(5):
+                assert _hook(served, f"{prefix}-{i}", timeout=30).status_code == 200
+        finally:
+            if holder.stdout is not None:
+                holder.stdout.close()
+        # Leaving the block sends SIGTERM while the lock is still held.
+    holder.wait(timeout=30)
+    assert _issued_count(f"sqlite:///{database}", prefix) == 15
