@@ -12,9 +12,12 @@ fetched, FHIR server error, no measurement in the window, unit not usable).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+
+from fhir_mappings.criteria import INSTABILITY
 
 
 class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -98,13 +101,34 @@ class MRGrade:
     machine_readable: bool = True
     evidence: tuple[Evidence, ...] = ()
     missing: tuple[str, ...] = ()
-    #: A mitral valve repair/replacement or a resolved MR Condition dated after the deciding
-    #: echo, with no active MR Condition left: the grade no longer describes the valve.
+    #: A completed mitral valve repair/replacement dated after the deciding echo (whatever
+    #: the problem list says), or a resolved MR Condition dated after it with no active MR
+    #: Condition left: the grade no longer describes the valve.
     superseded_by: tuple[Evidence, ...] = ()
+    #: A grade recorded as a range (``3-4+``, "mild to moderate"): (lowest, highest). Never
+    #: severe; a range below 4+ is a current grade, one reaching 4+ asks for a single grade.
+    grade_range: tuple[int, int] | None = None
+    #: The deciding echo is preliminary: it may raise a card, labelled, never lower one.
+    preliminary: bool = False
+    #: The newest echo had no readable grade: the grade is from an echo before it (evidence
+    #: holds the deciding echo first, then this newest one).
+    fallback: bool = False
 
     @property
     def severe(self) -> bool:
         return self.grade is not None and self.grade >= 4 and not self.superseded_by
+
+    @property
+    def level(self) -> int | None:
+        """The highest grade the record allows (a range by its top), for comparing readings."""
+        return self.grade_range[1] if self.grade_range else self.grade
+
+    @property
+    def current_echo_grade(self) -> bool:
+        """A current grade from an echo: a single grade, or a range that stays below 4+."""
+        if self.source is not GradeSource.ECHO or self.superseded_by:
+            return False
+        return self.grade is not None or (self.grade_range is not None and self.grade_range[1] < 4)
 
 
 class MatchKind(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -132,9 +156,15 @@ class MedicationClasses:
     by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
     #: Why medication data could not be assessed (key not fetched, server error).
     missing: tuple[str, ...] = ()
+    #: Drugs RUNNING now per class (newest administration in progress, or an active inpatient
+    #: continuous-infusion order): the same test as vasoactive support.
+    running_by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
 
     def active(self, value_set: str) -> tuple[MedicationMatch, ...]:
         return self.by_class.get(value_set, ())
+
+    def running(self, value_set: str) -> tuple[MedicationMatch, ...]:
+        return self.running_by_class.get(value_set, ())
 
     @property
     def assessed(self) -> bool:
@@ -148,6 +178,38 @@ class DataQualityNote:
     resource_type: str
     resource_id: str | None
     reason: str  # e.g. "entered-in-error", "unit 'mmol' not recognised", "failed validation: ..."
+
+
+def _absent(name: str) -> Callable[[], Fact]:
+    return lambda: Fact(name, Status.ABSENT)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The scope facts; defaults say "nothing recorded" so older callers keep working."""
+
+    #: Age in whole years at the evaluation time, the oldest the birthDate allows (a year
+    #: alone: born on 1 January); None without a birthDate.
+    age_years: int | None = None
+    deceased: Fact = field(default_factory=_absent("deceased"))
+    comfort_care: Fact = field(default_factory=_absent("comfort_care"))
+    dnr: Fact = field(default_factory=_absent("dnr"))
+    pregnant: Fact = field(default_factory=_absent("pregnant"))
+    durable_vad: Fact = field(default_factory=_absent("durable_vad"))
+    mitral_stenosis: Fact = field(default_factory=_absent("mitral_stenosis"))
+    #: CKD stage 4-5, end-stage renal disease or cirrhosis on the problem list.
+    surgical_risk: Fact = field(default_factory=_absent("surgical_risk"))
+    #: The adult age the guideline starts at (thresholds: ``adult_age_years``).
+    adult_age: int = 18
+
+    @property
+    def out_of_scope(self) -> str | None:
+        """Why no card may be shown at all (``under-18``, ``deceased``), else None."""
+        if self.deceased.present:
+            return "deceased"
+        if self.age_years is not None and self.age_years < self.adult_age:
+            return "under-18"
+        return None
 
 
 @dataclass(frozen=True)
@@ -180,6 +242,15 @@ class PatientFacts:
     data_quality: tuple[DataQualityNote, ...] = ()
     #: Data sources that could not be obtained: (prefetch key, reason).
     unavailable: tuple[tuple[str, str], ...] = ()
+    #: MR looked at on echo: an echo MR-grade Observation within 365 days, readable or not.
+    mr_on_echo_any: Fact = Fact("mr_on_echo_any", Status.ABSENT)
+    #: An echo (an echo MR-grade Observation or an echocardiography Procedure) within
+    #: ``echo_recent_days``: a new echo is not suggested, the grade is to be recorded.
+    recent_echo: Fact = Fact("recent_echo", Status.ABSENT)
+    #: The MR grade comes from an echo within ``echo_graded_urgent_hours`` (no urgent echo).
+    echo_graded_recently: Fact = Fact("echo_graded_recently", Status.ABSENT)
+    #: Age, death, goals of care and contraindications (docs/clinical-rules.md, section 'Scope').
+    scope: Scope = field(default_factory=lambda: Scope())
 
     @property
     def data_quality_by_reason(self) -> tuple[tuple[str, int], ...]:
@@ -196,11 +267,14 @@ class PatientFacts:
     @property
     def hemodynamic_instability(self) -> tuple[Fact, ...]:
         """The instability criteria that are present (empty: none present)."""
-        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
-        return tuple(f for f in criteria if f.present)
+        return tuple(f for f in self.instability_criteria if f.present)
 
     @property
     def hemodynamic_instability_unknown(self) -> tuple[Fact, ...]:
         """The instability criteria that could not be assessed."""
-        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
-        return tuple(f for f in criteria if f.status is Status.UNKNOWN)
+        return tuple(f for f in self.instability_criteria if f.status is Status.UNKNOWN)
+
+    @property
+    def instability_criteria(self) -> tuple[Fact, ...]:
+        """The instability facts, in the order of ``criteria.INSTABILITY`` (one list)."""
+        return tuple(getattr(self, name) for name in INSTABILITY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fhir_mappings.facts import Evidence
+from fhir_mappings.mr_grade import grade_name
 from fhir_mappings.numbers import fmt
 from hooks.guideline import Guideline
 from hooks.text import ago, collapse
@@ -21,7 +22,6 @@ _MEASURED = {
     "bilirubin-total": "Bilirubin",
     "platelets": "Platelets",
 }
-_GRADE_WORDS = {0: "no", 1: "mild", 2: "moderate", 3: "moderate-to-severe", 4: "severe"}
 
 
 def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
@@ -32,12 +32,20 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
         unit = g.units.get(ev.unit or "", ev.unit or "")
         computed = " (computed from the BP panel)" if ev.status == "computed" else ""
         value = ev.value_text or fmt(ev.value)  # a bound keeps its comparator: ">15"
-        return _join(f"{_MEASURED[what]} {value} {unit}".rstrip() + computed, when)
+        text = f"{_MEASURED[what]} {value} {unit}".rstrip() + computed
+        if ev.status == "time-unknown" and ev.time is not None:
+            when = f"of {ev.time.day} {ev.time.strftime('%b')}"  # no time to count hours from
+        if ev.status == "confirmed":
+            text += f" ({g.texts['reading_confirmed']})"
+        reason = g.texts.get(f"reading_{(ev.reason or '').replace('-', '_')}") if ev.reason else None
+        return _join(text, when) + (f": {reason}" if reason else "")
     if what in ("echo-grade", "condition-grade"):
-        return _grade(ev, when)
+        return _grade(ev, when, g)
     label = g.value_set_labels.get(what)
     if ev.resource_type in ("MedicationRequest", "MedicationAdministration"):
         return _drug(ev, g)
+    if what == "echocardiography" and label:
+        return g.texts["echo_done"].format(label=label, when=when).replace("  ", " ")
     if ev.resource_type in ("Procedure", "Device", "DeviceUseStatement") and label:
         return _support(ev, label, g, when)
     if ev.resource_type == "Condition" and label:
@@ -49,11 +57,23 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     return collapse(ev.display or ev.resource_type, 80)
 
 
-def _grade(ev: Evidence, when: str) -> str:
-    source = "Echo" if ev.what == "echo-grade" else "MR Condition severity"
-    if ev.value is not None and int(ev.value) in _GRADE_WORDS:
+def _grade(ev: Evidence, when: str, g: Guideline) -> str:
+    """An echo grade ("Echo (preliminary): severe MR (4+), 2 h ago") or a problem-list severity."""
+    status = ev.status or ""
+    if status == "not-graded":
+        return g.texts["echo_newest_not_graded"].format(when=when)
+    if ev.what == "condition-grade" and ev.value is not None:
         grade = int(ev.value)
-        return _join(f"{source}: {_GRADE_WORDS[grade]} MR ({grade}+)", when)
+        name = grade_name(grade).capitalize()
+        recorded = g.texts["recorded_when"].format(when=when) if when else ""
+        return g.texts["grade_on_problem_list"].format(name=name, grade=grade, when=recorded)
+    source = "Echo" if ev.what == "echo-grade" else "MR Condition severity"
+    source += g.texts["preliminary_label"] if status.endswith("preliminary") else ""
+    if ev.value is not None:
+        grade = int(ev.value)
+        return _join(f"{source}: {grade_name(grade)} MR ({grade}+)", when)
+    if status.startswith("range") and ev.value_text:
+        return _join(f"{source}: MR {ev.value_text}", when)
     shown = f" '{ev.value_text}'" if ev.value_text else ""
     return _join(f"{source}: MR grade{shown} not machine-readable", when)
 
@@ -62,7 +82,9 @@ def _drug(ev: Evidence, g: Guideline) -> str:
     name = (ev.what or ev.display or "drug").capitalize()
     state = g.texts.get(f"drug_{(ev.status or '').replace('-', '_')}", "")
     text = f"{name} {state}".strip()
-    if ev.reason:
+    if ev.reason == "name-match":  # counted, but only by its name: the clinician verifies
+        text += f" ({g.texts['drug_name_match']})"
+    elif ev.reason:
         text += f" ({g.texts['not_counted_' + ev.reason.replace('-', '_')]})"
     return text
 
@@ -72,9 +94,13 @@ def _support(ev: Evidence, label: str, g: Guideline, when: str) -> str:
         return g.texts["check_end"].format(kind=label, when=when)
     if ev.reason == "configuration-not-coded":
         return g.texts["check_configuration_not_coded"].format(kind=label)
+    if ev.reason == "temporary-or-durable":
+        return g.texts["check_temporary_or_durable"].format(kind=label)
     if ev.what == "ecmo-respiratory":
         return g.texts["vv_ecmo"]
     state = g.texts.get(f"support_{(ev.status or '').replace('-', '_')}", "")
+    if ev.status == "performed":  # a completed operation: when it was done, not "since"
+        return _join(f"{label} {state}".strip(), when)
     return _join(f"{label} {state}".strip(), f"since {when.removesuffix(' ago')}" if when else "")
 
 

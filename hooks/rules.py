@@ -11,12 +11,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
+from fhir_mappings.criteria import INSTABILITY
+from fhir_mappings.drug_classes import drug_classes
+from fhir_mappings.facts import (
+    Evidence,
+    Fact,
+    GradeSource,
+    MatchKind,
+    MedicationMatch,
+    MRGrade,
+    PatientFacts,
+    Status,
+)
 from fhir_mappings.keys import Key
+from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
 from hooks.model import Check, Role, RuleResult
-from hooks.text import ago, unique, utc
+from hooks.text import ago, on_day, unique, utc
 
 Rule = Callable[[PatientFacts, Guideline], RuleResult]
 
@@ -64,17 +76,31 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
 def grade_statement(grade: MRGrade, g: Guideline) -> str:
     """The MR grade in words: its value and where it came from, or why there is none."""
     if grade.superseded_by:
-        return g.texts["grade_superseded"].format(grade=grade.grade)
+        return g.texts["grade_superseded"].format(grade=_grade_words(grade))
+    if grade.grade_range is not None:
+        return g.texts["grade_range"].format(grade=_grade_words(grade))
     if grade.grade is None:
         return g.texts["no_grade" if grade.machine_readable else "grade_unreadable_short"]
     key = "grade_from_condition" if grade.source is GradeSource.CONDITION else "grade_from_echo"
-    return g.texts[key].format(grade=grade.grade)
+    text = g.texts[key].format(grade=grade.grade)
+    return text + (g.texts["preliminary_word"] if grade.preliminary else "")
+
+
+def _grade_words(grade: MRGrade) -> str:
+    """ "4+" or "3-4+" (a range)."""
+    if grade.grade_range is not None:
+        low, high = grade.grade_range
+        return f"{low}-{high}+"
+    return f"{grade.grade}+" if grade.grade is not None else "?"
 
 
 def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
-    """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade."""
+    """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade,
+    or with a range that reaches 4+ (a range is never severe, nor surely not severe)."""
     grade = facts.mr_grade
-    status = Status.PRESENT if grade.severe else Status.UNKNOWN if grade.grade is None else Status.ABSENT
+    level = grade.level
+    undecided = level is None or level >= 4
+    status = Status.PRESENT if grade.severe else Status.UNKNOWN if undecided else Status.ABSENT
     if grade.superseded_by:
         status = Status.ABSENT
     return Check(
@@ -131,16 +157,15 @@ def _result(
     )
 
 
-def _echo_within(facts: PatientFacts, window: timedelta) -> bool:
-    """The latest echo MR-grade Observation (readable or not) is younger than ``window``."""
-    times = [
-        ev.time for ev in facts.mr_grade.evidence if ev.resource_type == "Observation" and ev.time is not None
-    ]
-    return any(utc(facts.as_of) - utc(t) < window for t in times)
-
-
-def _grade_slot(facts: PatientFacts) -> dict[str, str]:
-    return {"grade": f"{facts.mr_grade.grade}+"} if facts.mr_grade.grade is not None else {}
+def _grade_slot(facts: PatientFacts, g: Guideline) -> dict[str, str]:
+    """The grade as the summaries say it: "4+", "4+, preliminary", "4+ on the problem list"."""
+    grade = facts.mr_grade
+    if grade.grade is None:
+        return {}
+    label = g.texts["grade_slot_problem_list" if grade.source is GradeSource.CONDITION else "grade_slot"]
+    if grade.preliminary:
+        label = g.texts["grade_slot_preliminary"]
+    return {"grade": label.format(grade=grade.grade)}
 
 
 def support_to_check(shown: Sequence[Evidence], now: datetime, g: Guideline) -> str:
@@ -158,24 +183,85 @@ def support_to_check(shown: Sequence[Evidence], now: datetime, g: Guideline) -> 
 # --- the recommendations --------------------------------------------------------------
 
 
-def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """A: acute MR (after MI or endocarditis) with pulmonary edema or hypotension is an emergency."""
-    trigger = fact_check("acute_mr_trigger", facts.acute_mr_trigger)
-    presentation = any_of(
-        "acute_presentation",
-        [
-            ("pulmonary_edema", facts.pulmonary_edema),
-            ("hypotension", facts.hypotension),
-            ("cardiogenic_shock", facts.cardiogenic_shock),
-        ],
-        dict(g.presentation_labels),
+#: A rupture is acute MR by definition: it is recent MR evidence, and no echo overrules it.
+_RUPTURE = "papillary-muscle-or-chordal-rupture"
+#: An MR Condition recorded no earlier than this before the trigger is recent MR evidence.
+_MR_NEAR_TRIGGER = timedelta(days=7)
+
+
+def _recent_mr_evidence(facts: PatientFacts, trigger: Sequence[Evidence]) -> bool:
+    """MR evidence that belongs to this presentation: MR 2+ on a recent echo, a coded
+    rupture, or an MR Condition recorded no earlier than 7 days before the latest trigger."""
+    if facts.mr_on_echo.present or any(ev.what == _RUPTURE for ev in trigger):
+        return True
+    onsets = [utc(ev.time) for ev in trigger if ev.time is not None]
+    if not onsets:
+        return False
+    since = max(onsets) - _MR_NEAR_TRIGGER
+    return any(
+        ev.time is not None and utc(ev.time) >= since and ev.what == "mitral-regurgitation"
+        for ev in facts.mr_documented.evidence
     )
+
+
+def _mild_echo_after(
+    facts: PatientFacts, trigger: Sequence[Evidence], presentation: Check
+) -> Evidence | None:
+    """A final echo of <= 1+ dated after the latest trigger and after the presentation began
+    stops the acute card; never with a coded rupture (TTE underestimates acute MR)."""
+    grade = facts.mr_grade
+    if grade.grade is None or grade.grade > 1 or grade.source is not GradeSource.ECHO:
+        return None
+    if any(ev.what == _RUPTURE for ev in trigger):
+        return None
+    # Only a final single grade of <= 1+ (not preliminary, not a range, not an ungraded echo).
+    echoes = [
+        ev
+        for ev in grade.evidence
+        if ev.resource_type == "Observation"
+        and ev.time is not None
+        and ev.status is None
+        and ev.value is not None
+        and ev.value <= 1
+    ]
+    if not echoes:
+        return None
+    echo = max(echoes, key=lambda ev: utc(ev.time or facts.as_of))
+    triggered = [utc(ev.time) for ev in trigger if ev.time is not None]
+    began = [utc(ev.time) for ev in presentation.evidence if ev.time is not None]
+    if echo.time is None or not triggered or not began:
+        return None  # cannot place the echo after both: the card stays
+    after = utc(echo.time) > max(triggered) and utc(echo.time) > min(began)
+    return echo if after else None
+
+
+def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """A: acute MR (after MI or endocarditis) with pulmonary edema or hypotension is an emergency.
+
+    Revision 3: with MR evidence that is recent (echo, rupture, MR recorded near the trigger),
+    vasoactive support or hypoperfusion is a presentation too; an older MR Condition alone
+    (chronic MR beside an unrelated MI) still needs pulmonary edema or hypotension."""
+    trigger = fact_check("acute_mr_trigger", facts.acute_mr_trigger)
+    named = [
+        ("pulmonary_edema", facts.pulmonary_edema),
+        ("hypotension", facts.hypotension),
+        ("cardiogenic_shock", facts.cardiogenic_shock),
+    ]
+    if _recent_mr_evidence(facts, trigger.evidence):
+        named += [("vasoactive_support", facts.vasoactive_support), ("hypoperfusion", facts.hypoperfusion)]
+    labels = {**dict(g.instability_labels), **dict(g.presentation_labels)}
+    presentation = any_of("acute_presentation", named, labels)
     mr = any_of(
         "mr_present",
         [("mr_documented", facts.mr_documented), ("mr_on_echo", facts.mr_on_echo)],
         dict(g.mr_labels),
     )
     checks = [mr, trigger, presentation, grade_context(facts, g)]
+    mild = (
+        _mild_echo_after(facts, trigger.evidence, presentation) if presentation.met and trigger.met else None
+    )
+    if mild is not None:
+        checks.append(Check("post_trigger_echo", False, Status.PRESENT, evidence=(mild,), negated=True))
     slots = {"presentation": presentation.statement.replace(", ", " and ")}
     triggers = _labels(_value_sets_of(trigger.evidence, g.trigger_value_sets), g)
     if triggers:
@@ -185,29 +271,28 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
     if shocked and not facts.mechanical_support.present:
         notes += ("acute_bridge",)
     # No echo grade within 24 h: an urgent echo is offered (a draft order, never placed).
-    graded = facts.mr_grade.grade is not None and _echo_within(facts, timedelta(hours=24))
-    priority = None if graded else "urgent"
+    priority = None if facts.echo_graded_recently.present else "urgent"
     return _result("acute-mr-emergency", g, checks, slots=slots, notes=notes, suggestion=priority)
 
 
 def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 2: ECMO / IABP for severe MR with hemodynamic instability."""
+    labels = dict(g.instability_labels)
+    running = facts.vasoactive_support.evidence
+    if running and all(ev.reason == "name-match" for ev in running):
+        # Every running drug was matched by its name only: the summary says "verify".
+        labels["vasoactive_support"] += g.texts["name_match_slot"]
     instability = any_of(
         "hemodynamic_instability",
-        [
-            ("hypotension", facts.hypotension),
-            ("hypoperfusion", facts.hypoperfusion),
-            ("cardiogenic_shock", facts.cardiogenic_shock),
-            ("vasoactive_support", facts.vasoactive_support),
-        ],
-        dict(g.instability_labels),
+        list(zip(INSTABILITY, facts.instability_criteria, strict=True)),
+        labels,
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), instability, support]
     if facts.respiratory_ecmo.present:
         checks.append(fact_check("respiratory_ecmo", facts.respiratory_ecmo, role=Role.CONTEXT))
     notes = _unconfirmed(facts)
-    slots = {**_grade_slot(facts), "criteria": instability.statement}
+    slots = {**_grade_slot(facts, g), "criteria": instability.statement}
     variant = "default"
     if support.status is Status.UNKNOWN:
         notes += ("support_unknown",)
@@ -237,7 +322,7 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     mof = replace(
         mof, statement=", ".join(present), evidence=tuple(e for e in mof.evidence if e not in shown)
     )
-    slots = {**_grade_slot(facts), **({"organs": ", ".join(present)} if present else {})}
+    slots = {**_grade_slot(facts, g), **({"organs": ", ".join(present)} if present else {})}
     checks = [severe_mr_check(facts, g), mof, *organs]
     return _result("transcatheter-repair", g, checks, slots=slots, notes=_unconfirmed(facts))
 
@@ -249,7 +334,7 @@ def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
     supported = fact_check("on_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), mof, supported]
-    return _result("surgical-repair", g, checks, slots=_grade_slot(facts), notes=notes)
+    return _result("surgical-repair", g, checks, slots=_grade_slot(facts, g), notes=notes)
 
 
 def _group_label(group: Sequence[str], g: Guideline) -> str:
@@ -257,15 +342,25 @@ def _group_label(group: Sequence[str], g: Guideline) -> str:
 
 
 def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...]:
-    """Evidence of the group's active orders; a match on the name alone says so (docs/clinical-rules.md)."""
+    """Evidence of the group's active orders and running drugs; a match on the name alone is
+    shown as such ("name match: verify") and never called "not counted" (docs/clinical-rules.md)."""
     return tuple(
-        replace(m.evidence, reason="name-only") if m.match_kind is MatchKind.NAME else m.evidence
+        replace(m.evidence, reason="name-match") if m.match_kind is MatchKind.NAME else m.evidence
         for vs in group
         for m in facts.medications.active(vs)
     )
 
 
-def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+def _may_list_inactive(group: Sequence[str], unstable: bool) -> bool:
+    """IV vasodilators and inotropes are ICU drugs: "not active" only in an unstable patient.
+    In an unstable patient vasodilators are never "not active" (it would read as "start one")."""
+    classes = drug_classes()
+    if unstable:
+        return not set(group) & set(classes.vasodilators)
+    return not set(group) & {classes.iv_vasodilator, classes.inotrope}
+
+
+def _medication_checks(facts: PatientFacts, g: Guideline, unstable: bool) -> list[Check]:
     """One line per first-line group (ACE inhibitor or ARB is one); one line without data."""
     meds = facts.medications
     if not meds.assessed:
@@ -273,6 +368,8 @@ def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
     checks = []
     for group in g.first_line_classes:
         evidence = _active_in(facts, group)
+        if not evidence and not _may_list_inactive(group, unstable):
+            continue
         checks.append(
             Check(
                 "medications",
@@ -287,50 +384,99 @@ def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
     return checks
 
 
+def _drug_names(matches: Iterable[MedicationMatch]) -> list[str]:
+    """Drugs by ingredient, each once ("lisinopril", "sacubitril/valsartan")."""
+    return [n for n in unique(m.evidence.what or m.evidence.display or "" for m in matches) if n]
+
+
+def _reading(fact: Fact) -> str:
+    """The deciding reading of a fact in summary words: "SBP 78", "MAP 55"."""
+    for ev in fact.evidence:
+        if ev.what in ("sbp", "map") and ev.value is not None:
+            return f"{ev.what.upper()} {fmt(ev.value)}"
+    return ""
+
+
 def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """G first-line treatments: diuretics, vasodilators (ACE inhibitor / ARB), inotropes."""
+    """G first-line treatments: diuretics, vasodilators (ACE inhibitor / ARB), inotropes.
+
+    Critical when an IV vasodilator infusion runs during hypotension; at least a warning,
+    naming the drug, for an inpatient ACE inhibitor / ARB / ARNI order during hypotension;
+    the vasodilator caution in any hemodynamic instability (docs/clinical-rules.md).
+    """
     rec = g.recommendation("medical-therapy")
+    classes = drug_classes()
     meds = facts.medications
     hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=Role.CONTEXT)
     hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
-    # "No active loop diuretic" needs medication data: unknown is not "none" (docs/clinical-rules.md).
-    untreated = hf.met and meds.assessed and not meds.active(g.loop_diuretic_class)
+    unstable = bool(facts.hemodynamic_instability)
+    # "Loop diuretic not active" needs medication data: unknown is not "none" (docs/clinical-rules.md).
+    untreated = hf.met and meds.assessed and not meds.active(classes.loop_diuretic)
     groups = g.first_line_classes
     active = [_group_label(gr, g) for gr in groups if any(meds.active(vs) for vs in gr)]
-    inactive = [_group_label(gr, g) for gr in groups if not any(meds.active(vs) for vs in gr)]
-    variant = (
-        "hypotensive"
-        if hypotension.met
-        else "untreated-symptoms"
-        if untreated
-        else "not-assessed"
-        if not meds.assessed
-        else "default"
-        if active
-        else "none-active"
+    inactive = [
+        _group_label(gr, g)
+        for gr in groups
+        if not any(meds.active(vs) for vs in gr) and _may_list_inactive(gr, unstable)
+    ]
+    running_iv = _drug_names(meds.running(classes.iv_vasodilator))
+    ras_orders = _drug_names(
+        m
+        for vs in classes.renin_angiotensin
+        for m in meds.active(vs)
+        if m.evidence.status == "active-order"  # an inpatient order; outpatient lists do not count
     )
+    vasodilators = _drug_names(m for vs in classes.vasodilators for m in meds.active(vs))
     slots = {
         "active": ", ".join(active) or g.texts["none"],
         "inactive": ", ".join(inactive) or g.texts["none"],
+        "reading": _reading(facts.hypotension),
     }
-    # Hypotensive: the summary always carries the caution, and names the active vasodilators.
-    vasodilators = unique(
-        m.evidence.what or m.evidence.display or "" for vs in g.vasodilator_classes for m in meds.active(vs)
-    )
-    named = [v for v in vasodilators if v]
-    if named:
-        slots["vasodilators"] = ", ".join(named)
-        more = g.texts["and_more"].format(count=len(named) - 1) if len(named) > 1 else ""
-        slots["vasodilator_first"] = named[0] + more
+    if vasodilators:
+        slots["vasodilators"] = ", ".join(vasodilators)
     if untreated:
         slots["untreated"] = g.texts["untreated_slot"]
     notes = _unconfirmed(facts)
     notes += ("meds_not_assessed",) if not meds.assessed else ()
-    checks = [severe_mr_check(facts, g), hf, *_medication_checks(facts, g), hypotension]
     indicator = rec.indicator_when_untreated_symptoms if untreated else rec.indicator
+    if hypotension.met and running_iv:
+        variant, indicator = "vasodilator-running", rec.indicator_when_vasodilator_running
+        slots["drug"] = running_iv[0]
+        notes += ("vasodilator_running_hypotension",)
+    elif hypotension.met and ras_orders:
+        variant = "ras-hypotension"
+        indicator = _at_least(indicator, rec.indicator_when_ras_in_hypotension)
+        slots["drug"] = ras_orders[0]
+        notes += ("ras_hypotension",)
+    elif unstable:
+        variant = "unstable"
+    elif untreated:
+        variant = "untreated-symptoms"
+    elif not meds.assessed:
+        variant = "not-assessed"
+    else:
+        variant = "default" if active else "none-active"
+    running = {ev.what for ev in facts.vasoactive_support.evidence}
+    if running & set(classes.afterload_raising):
+        notes += ("phenylephrine_afterload",)
+    medication_lines = _medication_checks(facts, g, unstable)
+    if hypotension.met:  # the deciding reading first, then the drugs it is about
+        checks = [severe_mr_check(facts, g), hypotension, *medication_lines, hf]
+    else:
+        checks = [severe_mr_check(facts, g), hf, *medication_lines, hypotension]
     return _result(
         "medical-therapy", g, checks, indicator=indicator, variant=variant, slots=slots, notes=notes
     )
+
+
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _at_least(indicator: str | None, floor: str | None) -> str | None:
+    """The more urgent of two indicators."""
+    if indicator is None or floor is None:
+        return indicator or floor
+    return indicator if _RANK[indicator] <= _RANK[floor] else floor
 
 
 def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
@@ -344,42 +490,92 @@ def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
         replace(support, statement=devices),
         fact_check("multi_organ_failure", facts.multi_organ_failure, role=Role.CONTEXT),
     ]
-    slots = {**_grade_slot(facts), **({"devices": devices} if devices else {})}
+    slots = {**_grade_slot(facts, g), **({"devices": devices} if devices else {})}
     return _result("on-mechanical-support", g, checks, slots=slots, notes=_unconfirmed(facts))
 
 
+def _superseding_event(facts: PatientFacts, g: Guideline) -> str:
+    """What superseded the grade, with its day: "the valve repair or replacement on 10 Jan"."""
+    latest = max(
+        (ev for ev in facts.mr_grade.superseded_by if ev.time is not None),
+        key=lambda ev: utc(ev.time) if ev.time is not None else utc(facts.as_of),
+        default=None,
+    )
+    if latest is None or latest.time is None:
+        return ""
+    key = "superseded_by_resolution" if latest.resource_type == "Condition" else "superseded_by_intervention"
+    return g.texts[key].format(when=on_day(latest.time, facts.as_of))
+
+
+def _recent_echo(facts: PatientFacts) -> bool:
+    """An echo within ``echo_recent_days`` (and, for a superseded grade, after what superseded it)."""
+    if not facts.recent_echo.present:
+        return False
+    done = [utc(ev.time) for ev in facts.recent_echo.evidence if ev.time is not None]
+    since = [utc(ev.time) for ev in facts.mr_grade.superseded_by if ev.time is not None]
+    return not since or any(t > max(since) for t in done)
+
+
 def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """G diagnosis: echocardiography is essential for grading severity."""
+    """G diagnosis: echocardiography is essential for grading severity.
+
+    Fires on MR on the problem list or MR seen on echo, without a current echo grade: no
+    echo grade, one that is not machine-readable or a range reaching 4+, a grade only from
+    the problem list, or a grade superseded by a later intervention.
+    """
     grade = facts.mr_grade
-    known = grade.grade is not None and not grade.superseded_by
+    known = grade.current_echo_grade
     status = Status.PRESENT if known else Status.UNKNOWN if grade.missing else Status.ABSENT
     current = Check(
         "current_grade",
         not known,
         status,
         statement=grade_statement(grade, g),
-        evidence=grade.evidence,
+        evidence=grade.evidence + grade.superseded_by,
         missing=grade.missing,
         negated=True,
     )
-    unreadable = not known and not grade.machine_readable
+    open_range = not known and grade.grade_range is not None and not grade.superseded_by
+    unreadable = not known and not grade.machine_readable and not grade.superseded_by
     # Echo results not obtained: the grade is unknown, not absent; the card says so.
     not_obtained = not known and any(key == Key.MR_GRADE for key, _ in facts.unavailable)
-    recent = _echo_within(facts, timedelta(days=30))
+    recent = _recent_echo(facts)
     notes = _unconfirmed(facts) + (("grade_unreadable",) if unreadable else ())
-    notes += ("grade_unreadable_recent",) if unreadable and recent else ()
+    notes += ("grade_range_note",) if open_range else ()
+    notes += ("grade_unreadable_recent",) if recent and not known else ()
     notes += ("grade_not_obtained",) if not_obtained and not unreadable else ()
-    mr_word = g.texts["mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed"]
-    checks = [fact_check("mr_documented", facts.mr_documented), current]
-    variant = "unreadable" if unreadable else "not-obtained" if not_obtained else "default"
-    # An echo under 30 days old whose grade is unreadable needs a structured grade, not a new echo.
+    coded = facts.mr_documented.present
+    word = "mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed" if coded else "mr_echo_only"
+    mr_word = g.texts[word]
+    seen = any_of(
+        "mr_seen",
+        [("mr_documented", facts.mr_documented), ("mr_on_echo_any", facts.mr_on_echo_any)],
+        dict(g.mr_labels),
+    )
+    checks = [seen, current]
+    if recent:
+        checks.append(fact_check("recent_echo", facts.recent_echo, role=Role.CONTEXT))
+    slots = {"mr": mr_word}
+    variant = "default"
+    if grade.superseded_by:
+        variant, slots["event"] = "superseded", _superseding_event(facts, g)
+    elif open_range:
+        variant, slots["range"] = "range", _grade_words(grade)
+    elif unreadable:
+        variant = "unreadable"
+    elif not_obtained:
+        variant = "not-obtained"
+    # A range that may be 4+ in an unstable patient: the single grade decides the bridge.
+    indicator = "warning" if open_range and facts.hemodynamic_instability else None
+    # An echo under 30 days old needs its grade recorded as structured data, not a new echo.
     return _result(
         "grade-severity",
         g,
         checks,
         variant=variant,
-        slots={"mr": mr_word},
+        slots=slots,
         notes=notes,
+        indicator=indicator,
         suggestion=None if recent else "routine",
     )
 

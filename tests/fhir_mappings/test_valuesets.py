@@ -25,6 +25,10 @@ SHARED_ON_PURPOSE = {
     frozenset({"mitral-regurgitation", "papillary-muscle-or-chordal-rupture"}),
     # Dopamine is an inotrope and a vasopressor (dose-dependent): listed in both by terminology.md.
     frozenset({"inotropes", "vasopressors"}),
+    # I05.2 "rheumatic mitral stenosis with insufficiency" is both MR and mitral stenosis.
+    frozenset({"mitral-regurgitation", "mitral-stenosis"}),
+    # SNOMED 77386006 "Pregnancy" is a problem-list entry and a pregnancy-status answer.
+    frozenset({"pregnancy", "pregnancy-status-pregnant"}),
 }
 
 #: Value sets whose codes must never meet, whatever else is allowed.
@@ -84,7 +88,8 @@ def test_file_name_is_the_value_set_id() -> None:
 
 def test_grade_map_codes_are_the_severity_qualifiers() -> None:
     assert set(qualifier_grades()) == set(value_set("mr-severity-qualifiers").keys)
-    assert qualifier_grades()[(codesystems.SNOMED, "371923003")] == 1  # mild to moderate: never round up
+    # mild to moderate is the range 1-2+: never rounded up, never a single grade
+    assert qualifier_grades()[(codesystems.SNOMED, "371923003")] == (1, 2)
 
 
 def test_every_value_set_named_by_the_code_exists() -> None:

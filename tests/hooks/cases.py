@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.hooks import cases_grades, cases_series
 from tests.hooks import chartkit as k
 from tests.hooks.chartkit import at
 
@@ -570,7 +571,12 @@ SCENARIOS: list[Case] = [
         "Heart failure, no loop diuretic: medical therapy is a warning.",
         [*SEVERE, k.condition("hf-1", k.HEART_FAILURE), k.med_request("rx-1", k.LISINOPRIL)],
         {"medical-therapy": "warning", "surgical-repair": "info"},
-        {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril ordered (active)", "no active loop diuretic"]},
+        {
+            "medical-therapy": [
+                "ACE inhibitor or ARB: Lisinopril ordered (active)",
+                "loop diuretic not active",
+            ]
+        },
     ),
     Case(
         "severe_mr_dyspnea_with_furosemide",
@@ -599,14 +605,14 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "severe_mr_name_only_torsemide",
-        "A loop diuretic recognised by its name only is flagged.",
+        "A loop diuretic recognised by its name only is flagged, and never called 'not counted'.",
         [
             *SEVERE,
             k.condition("hf-1", k.HEART_FAILURE),
             k.med_request("rx-1", None, text="Torsemide 20 mg tablet"),
         ],
         info(*STABLE),
-        {"medical-therapy": ["matched by name only: verify"]},
+        {"medical-therapy": ["Loop diuretic: Torsemide ordered (active) (name match: verify)"]},
     ),
     # --- grade-severity ---------------------------------------------------------------------
     Case(
@@ -638,10 +644,10 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "mr_echo_range_string",
-        "Latest echo says '3-4+': not machine-readable, no fall-back.",
+        "Latest echo says '3-4+': a range, never severe, no fall-back to an older grade.",
         [MR, k.echo("echo-2", at(days=5), string="3-4+"), k.echo("echo-1", at(days=100), concept=k.SEVERE)],
         info("grade-severity"),
-        {"grade-severity": ["not machine-readable"]},
+        {"grade-severity": ["recorded as a range"]},
     ),
     Case(
         "mr_echo_string_4_plus",
@@ -664,10 +670,11 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "severe_mr_from_condition_severity",
-        "No echo; the MR Condition's severity is severe.",
-        [k.condition("mr-1", k.MR, severity=k.SEVERE)],
-        info(*STABLE),
-        {"surgical-repair": ["MR Condition severity: severe MR (4+)"]},
+        "No echo; the MR Condition's severity (recorded 100 days ago) is severe: severe cards and "
+        "the grade card.",
+        [k.condition("mr-1", k.MR, severity=k.SEVERE, recorded=at(days=100))],
+        info(*STABLE, "grade-severity"),
+        {"surgical-repair": ["Severe MR (4+) on the problem list, recorded 100 days ago"]},
     ),
     # --- revision 2: acute MR on echo before it is coded --------------------------------
     Case(
@@ -878,12 +885,13 @@ SCENARIOS: list[Case] = [
     # --- revision 2: stale severity ----------------------------------------------------------
     Case(
         "severe_echo_then_mr_resolved",
-        "Severe MR on an echo 60 days ago; the MR Condition resolved 10 days ago: the grade is superseded.",
+        "Severe MR on an echo 60 days ago; the MR Condition resolved 10 days ago: the grade is superseded, "
+        "the grade card asks to re-grade.",
         [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=10), recorded=at(days=400)),
             k.echo("echo-1", at(days=60), concept=k.SEVERE),
         ],
-        {},
+        info("grade-severity"),
     ),
     Case(
         "severe_echo_after_mr_resolved",
@@ -897,19 +905,20 @@ SCENARIOS: list[Case] = [
     Case(
         "severe_echo_then_transcatheter_repair",
         "Severe MR on an echo 40 days ago, transcatheter edge-to-edge repair 7 days ago, no active MR "
-        "Condition: the grade is superseded, no severe-MR card.",
+        "Condition: the grade is superseded, no severe-MR card; the grade card asks to re-grade.",
         [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=7), recorded=at(days=400)),
             k.echo("echo-1", at(days=40), concept=k.SEVERE),
             performed(k.TEER, at(days=7)),
         ],
-        {},
+        info("grade-severity"),
     ),
     Case(
         "severe_echo_then_valve_replacement_echo_alone",
-        "Severe MR on echo only (never coded), mitral valve replacement 5 days later: superseded, no card.",
+        "Severe MR on echo only (never coded), mitral valve replacement 5 days later: superseded, only the "
+        "grade card (re-grade after the replacement).",
         [k.echo("echo-1", at(days=20), concept=k.SEVERE), performed(k.MV_REPLACEMENT, at(days=15))],
-        {},
+        info("grade-severity"),
     ),
     Case(
         "valve_replacement_before_severe_echo",
@@ -920,11 +929,11 @@ SCENARIOS: list[Case] = [
     # --- revision 2: medical therapy when hypotensive ------------------------------------------
     Case(
         "severe_mr_hypotensive_on_lisinopril",
-        "Severe MR, SBP 84 on lisinopril: the summary keeps the caution and names lisinopril.",
+        "Severe MR, SBP 84 with an inpatient lisinopril order: a warning that names lisinopril.",
         [*SEVERE, k.sbp("bp-1", 84, at(hours=1)), k.med_request("rx-1", k.LISINOPRIL)],
-        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
         {"medical-therapy": ["ACE inhibitor or ARB"]},
-        summary={"medical-therapy": ["hypotensive: vasodilators need caution (lisinopril active)"]},
+        summary={"medical-therapy": ["SBP 84 with lisinopril ordered: review or hold it"]},
     ),
     Case(
         "severe_mr_hypotensive_heart_failure_no_diuretic",
@@ -1138,9 +1147,11 @@ DEMOS: list[Case] = [
     Case(
         "13-arterial-line-artefact",
         "Severe MR; SBP 0 mmHg (an arterial-line artefact) 30 minutes after SBP 118 mmHg: the "
-        "artefact is ignored, no critical card.",
+        "artefact never counts, and with a normal reading before it the blood pressure is unknown "
+        "(not normal): the medical-therapy card names both readings; no critical card.",
         [*SEVERE, k.sbp("bp-1", 118, at(hours=1)), k.sbp("bp-2", 0, at(hours=0.5))],
         info(*STABLE),
+        {"medical-therapy": ["SBP 0 mmHg, 30 min ago: looks like an artefact", "SBP 118 mmHg, 1 h ago"]},
         pid="demo-artefact",
         patient=person("demo-artefact", "Iversen", "Sofie", "female", "1962-03-28"),
     ),
@@ -1201,33 +1212,48 @@ DEMOS: list[Case] = [
     Case(
         "18-mr-repaired-after-echo",
         "Severe MR on an echo 40 days ago, transcatheter edge-to-edge repair 7 days ago, MR "
-        "Condition resolved: the old grade is superseded, no card.",
+        "Condition resolved: the old grade is superseded, no severe-MR card; the grade card asks to "
+        "re-grade after the repair.",
         [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=7), recorded=at(days=400)),
             k.echo("echo-1", at(days=40), concept=k.SEVERE),
             performed(k.TEER, at(days=7)),
         ],
-        {},
+        info("grade-severity"),
         pid="demo-repaired",
         patient=person("demo-repaired", "Fischer", "Karl", "male", "1949-01-30"),
     ),
     Case(
         "19-hypotensive-on-lisinopril",
-        "Severe MR, SBP 84 mmHg, on lisinopril and furosemide: the medical-therapy summary keeps "
-        "the vasodilator caution and names lisinopril; ACE inhibitor or ARB is one line.",
+        "Severe MR, SBP 84 mmHg, on inpatient lisinopril and furosemide: the medical-therapy card "
+        "is a warning that names lisinopril (review or hold it); ACE inhibitor or ARB is one line.",
         [
             *SEVERE,
             k.sbp("bp-1", 84, at(hours=1)),
             k.med_request("rx-1", k.LISINOPRIL),
             k.med_request("rx-2", k.FUROSEMIDE),
         ],
-        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
         {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril"]},
-        summary={"medical-therapy": ["vasodilators need caution (lisinopril active)"]},
+        summary={"medical-therapy": ["SBP 84 with lisinopril ordered: review or hold it"]},
         pid="demo-hypotensive-acei",
         patient=person("demo-hypotensive-acei", "Andersson", "Lena", "female", "1956-07-07"),
     ),
 ]
+
+# Revision 3, time series, running drugs and medical therapy (tests/hooks/cases_series.py).
+SCENARIOS += cases_series.scenarios(Case)
+DEMOS += cases_series.demos(Case, person)
+
+
+# Revision 3, section 1.1 (grades): kept in their own module, added here.
+SCENARIOS += cases_grades.scenarios()
+DEMOS += cases_grades.demos()
+# Scope, goals of care, acuity and time windows (issue 15): their own module, appended here.
+from tests.hooks import cases_scope  # noqa: E402
+
+SCENARIOS += cases_scope.scenarios(Case) + cases_scope.acute_mr_scenarios(Case)
+DEMOS += cases_scope.demos(Case, person)
 
 
 def _dump(data: Any) -> str:
@@ -1278,7 +1304,11 @@ def demo_readme() -> str:
         "and a hypotensive patient's medical-therapy summary keeps its vasodilator caution (19).",
         "Patient 05 shows one card per decision (no surgical-repair beside on-mechanical-support);",
         "patient 07 gets no draft echo order, because its echo is recent and only the grade is",
-        "unreadable.",
+        "unreadable. Patient 20 (clinical spec revision 3) had a MitraClip after its last severe",
+        "echo: the problem list still says MR, but the old grade no longer describes the valve, so",
+        "the only card asks to re-grade it. Patients 21 and 22 show drugs judged by whether they",
+        "run now: an IV vasodilator infusion running in hypotension makes medical therapy critical",
+        "(21), and an infusion the EHR names only in text counts, with 'name match: verify' (22).",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",
