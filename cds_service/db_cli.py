@@ -114,9 +114,10 @@ def _report(args: argparse.Namespace) -> int:
             )
         finally:
             engine.dispose()
+        if args.plot is not None:  # first: a plot that cannot be written prints no report
+            write_plot(report, args.plot)
         print(render_report(report, args.format), end="")
         if args.plot is not None:
-            write_plot(report, args.plot)
             print(f"plot written to {args.plot}", file=sys.stderr)
 
     return _guarded(run)

@@ -20,7 +20,7 @@ from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, parse_time, within
 from fhir_mappings.units import CREATININE, to_canonical
-from fhir_mappings.valuesets import value_set
+from fhir_mappings.valuesets import ValueSetCode, value_set
 
 RRT = "renal-replacement-therapy"
 
@@ -108,19 +108,9 @@ def new_rrt(
             continue
         if not report.valid(resource):
             continue
-        found.append(
-            Evidence(
-                "Procedure",
-                resource_id(resource),
-                hit.system,
-                hit.code,
-                hit.display,
-                time=start.start,
-                note=f"renal replacement therapy started within {describe_window(started_within)}",
-                what=RRT,
-                status="in-progress" if status == "in-progress" else "performed",
-            )
-        )
+        note = f"renal replacement therapy started within {describe_window(started_within)}"
+        state = "in-progress" if status == "in-progress" else "performed"
+        found.append(_support(resource, hit, start.start, note, RRT, state))
     return tuple(found)
 
 
@@ -171,17 +161,23 @@ def new_ventilation(
             continue
         if not report.valid(resource):
             continue
-        found.append(
-            Evidence(
-                "DeviceUseStatement",
-                resource_id(resource),
-                hit.system,
-                hit.code,
-                hit.display,
-                time=start.start,
-                note=f"ventilator in use, started within {describe_window(window)}",
-                what=VENTILATOR_DEVICE,
-                status="active-device",
-            )
-        )
+        note = f"ventilator in use, started within {describe_window(window)}"
+        found.append(_support(resource, hit, start.start, note, VENTILATOR_DEVICE, "active-device"))
     return tuple(found)
+
+
+def _support(
+    resource: Resource, hit: ValueSetCode, start: datetime, note: str, what: str, state: str
+) -> Evidence:
+    """Organ support as evidence, dated by when it started."""
+    return Evidence(
+        str(resource.get("resourceType")),
+        resource_id(resource),
+        hit.system,
+        hit.code,
+        hit.display,
+        time=start,
+        note=note,
+        what=what,
+        status=state,
+    )

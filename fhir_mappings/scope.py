@@ -15,7 +15,7 @@ document is context only and never read here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fhir_mappings.conditions import ActiveCondition
@@ -29,7 +29,9 @@ from fhir_mappings.valuesets import value_set
 
 COMFORT = "comfort-measures-only"
 DNR = "do-not-resuscitate"
-CODE_STATUS = (COMFORT, DNR)
+FULL_CODE = "full-code"
+#: Every code-status value set: the newest entry in any of them decides.
+CODE_STATUS = (COMFORT, DNR, FULL_CODE)
 PREGNANCY = "pregnancy"
 PREGNANCY_STATUS = "pregnancy-status"
 PREGNANT_ANSWER = "pregnancy-status-pregnant"
@@ -102,15 +104,11 @@ def code_status(
         return Fact("comfort_care", status, (), gaps), Fact("dnr", status, (), gaps)
     # Undated entries count, but any dated entry is newer than them.
     newest = max(entries, key=lambda e: (e.time is not None, e.time or datetime.min))
-    comfort = newest.value_set == COMFORT
-    return (
-        Fact(
-            "comfort_care",
-            Status.PRESENT if comfort else Status.ABSENT,
-            (newest.evidence,) if comfort else (),
-        ),
-        Fact("dnr", Status.ABSENT if comfort else Status.PRESENT, () if comfort else (newest.evidence,)),
-    )
+    if newest.value_set == COMFORT:
+        return Fact("comfort_care", Status.PRESENT, (newest.evidence,)), Fact("dnr", Status.ABSENT)
+    if newest.value_set == FULL_CODE:  # a newer full-code order ends an older DNR or comfort status
+        return Fact("comfort_care", Status.ABSENT), Fact("dnr", Status.ABSENT)
+    return Fact("comfort_care", Status.ABSENT), Fact("dnr", Status.PRESENT, (newest.evidence,))
 
 
 def _code_status_hit(concept: object) -> tuple[str, Evidence] | None:
@@ -132,19 +130,7 @@ def _order(resource: Resource, report: Report) -> _Entry | None:
     if not report.valid(resource):
         return None
     when = _first_time(resource.get("authoredOn"), resource.get("occurrenceDateTime"))
-    vs_id, ev = found
-    evidence = Evidence(
-        "ServiceRequest",
-        resource_id(resource),
-        ev.system,
-        ev.code,
-        ev.display,
-        time=when,
-        note=f"active order in {vs_id}",
-        what=vs_id,
-        status="active-order",
-    )
-    return _Entry(vs_id, when, evidence)
+    return _entry(resource, found, when, "active order in", "active-order")
 
 
 def _observation(resource: Resource, report: Report) -> _Entry | None:
@@ -158,17 +144,21 @@ def _observation(resource: Resource, report: Report) -> _Entry | None:
         when: datetime | None = effective_time(resource).start
     except TimeProblem:
         when = None
-    vs_id, ev = found
-    evidence = Evidence(
-        "Observation",
-        resource_id(resource),
-        ev.system,
-        ev.code,
-        ev.display,
+    return _entry(resource, found, when, "code-status Observation valued in", "recorded")
+
+
+def _entry(
+    resource: Resource, found: tuple[str, Evidence], when: datetime | None, note: str, status: str
+) -> _Entry:
+    """One code-status entry of any shape, as evidence named by its value set."""
+    vs_id, coded = found
+    evidence = replace(
+        coded,
+        resource_type=str(resource.get("resourceType")),
+        resource_id=resource_id(resource),
         time=when,
-        note=f"code-status Observation valued in {vs_id}",
-        what=vs_id,
-        status="recorded",
+        note=f"{note} {vs_id}",
+        status=status,
     )
     return _Entry(vs_id, when, evidence)
 

@@ -63,7 +63,9 @@ def test_readyz_is_200_when_value_sets_thresholds_and_database_are_usable(client
 def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(make_app: Callable[..., Flask]) -> None:
     # The database went away after start-up: a SQLite file under /proc can never be opened.
     app = make_app()
-    app.extensions["mrcds_store"] = Store(create_engine("sqlite:////proc/mr-cds-no-such-dir/feedback.sqlite3"))
+    app.extensions["mrcds_store"] = Store(
+        create_engine("sqlite:////proc/mr-cds-no-such-dir/feedback.sqlite3")
+    )
     client = app.test_client()
     response = client.get("/readyz")
     assert response.status_code == 503

@@ -1268,9 +1268,15 @@ def rendered() -> dict[Path, str]:
         )
         for c in SCENARIOS
     }
-    out.update({DEMO_DIR / f"{c.name}.json": _dump(c.request()) for c in DEMOS})
+    out.update({DEMO_DIR / f"{c.name}.json": _dump(demo_request(c)) for c in DEMOS})
     out[DEMO_DIR / "README.md"] = demo_readme()
     return out
+
+
+def demo_request(case: Case) -> dict[str, Any]:
+    """A demo patient's request file: resource ids prefixed with the patient's id, so that
+    every demo can be loaded into one FHIR server (README, sandbox recipe)."""
+    return k.with_ids_of(case.request(), case.pid)
 
 
 def demo_readme() -> str:
@@ -1309,6 +1315,9 @@ def demo_readme() -> str:
         "the only card asks to re-grade it. Patients 21 and 22 show drugs judged by whether they",
         "run now: an IV vasodilator infusion running in hypotension makes medical therapy critical",
         "(21), and an infusion the EHR names only in text counts, with 'name match: verify' (22).",
+        "Patients 23 and 24 show scope and goals of care: a child gets no card at all (23), and",
+        "comfort measures only remove every escalation card and the draft echo, leaving medical",
+        "therapy for symptom relief (24).",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",
