@@ -57,3 +57,18 @@ def _insert_once(dialect: str) -> Insert:
     if dialect == "postgresql":
         return postgresql.insert(issued_cards).on_conflict_do_nothing(index_elements=["card_uuid"])
     return sqlite.insert(issued_cards).on_conflict_do_nothing(index_elements=["card_uuid"])
+
+
+def record_issued(
+    engine: Engine,
+    service_id: str,
+    hook_instance: str,
+    cards: Sequence[Mapping[str, Any]],
+    *,
+    issued_at: datetime,
+) -> int:
+    """Store one response's cards now, in one transaction; the number recorded. (The service
+    hands them to its background writer instead: ``Store.record_issued``.)"""
+    rows = issued_rows(service_id, hook_instance, cards, issued_at)
+    write_rows(engine, rows)
+    return len(rows)
