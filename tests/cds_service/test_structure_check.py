@@ -14,8 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cds_service import http_input
 from cds_service.errors import CdsError
-from cds_service.http_input import MAX_DEPTH, _cleared_by_writer, _exact_walk, check_structure
+from cds_service.http_input import (
+    MAX_DEPTH,
+    MAX_KEYS,
+    WRITE_FROM_DEPTH,
+    _cleared_by_writer,
+    _exact_walk,
+    check_structure,
+)
 from cds_service.json_codec import WRITER_DEPTH_LIMIT
 
 json_values = st.recursive(
@@ -95,33 +103,58 @@ def _checked(body: dict[str, Any], cap: int | None) -> None:
 @given(
     body=st.dictionaries(st.sampled_from(["resourceType", "prefetch", "a"]), parsed_values, max_size=5),
     cap=st.none() | st.integers(0, 6),
+    max_keys=st.sampled_from([2, 3, 1000]),
+    write_from=st.integers(1, 4),
 )
-def test_writer_check_decides_as_the_exact_walk(body: dict[str, Any], cap: int | None) -> None:
-    assert _outcome(_checked, body, cap) == _outcome(_exact_walk, body, cap)
-    if _cleared_by_writer(body, cap):
-        assert _outcome(_exact_walk, body, cap) is None
+def test_writer_check_decides_as_the_exact_walk(
+    body: dict[str, Any], cap: int | None, max_keys: int, write_from: int
+) -> None:
+    # Small key limits and writing from any level exercise every branch on small bodies.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "MAX_KEYS", max_keys)
+        patch.setattr(http_input, "WRITE_FROM_DEPTH", write_from)
+        assert _outcome(_checked, body, cap) == _outcome(_exact_walk, body, cap)
+        if _cleared_by_writer(body, cap):
+            assert _outcome(_exact_walk, body, cap) is None
 
 
-# _nested(levels) holds levels - 1 containers and a leaf.
-@pytest.mark.parametrize("levels", [WRITER_DEPTH_LIMIT + 1, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
-def test_depth_beyond_what_orjson_writes_is_left_to_the_passes(levels: int) -> None:
+@pytest.mark.parametrize("levels", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 2])
+def test_depth_at_the_limit_with_parsed_strings_is_decided_as_the_exact_walk(levels: int) -> None:
     body = _nested(levels)
-    assert _cleared_by_writer(_nested(WRITER_DEPTH_LIMIT), None)  # one container fewer
     assert not _cleared_by_writer(body, None)
     assert _outcome(_checked, body, None) == _outcome(_exact_walk, body, None)
     assert (_outcome(_checked, body, None) is None) == (levels <= MAX_DEPTH)
 
 
-def test_orjson_refuses_nesting_below_the_depth_limit() -> None:
-    # Else a body deeper than MAX_DEPTH could be cleared by the writer check.
+def test_orjson_refuses_nesting_well_below_the_depth_limit() -> None:
+    # Else the writer check would clear nothing (it never clears a body deeper than MAX_DEPTH).
     assert WRITER_DEPTH_LIMIT is not None
-    assert WRITER_DEPTH_LIMIT <= MAX_DEPTH
+    assert WRITE_FROM_DEPTH + WRITER_DEPTH_LIMIT < MAX_DEPTH
+
+
+def test_nesting_orjson_does_not_write_is_left_to_the_passes() -> None:
+    assert WRITER_DEPTH_LIMIT is not None
+    # _nested(levels) holds levels - 1 containers; those from WRITE_FROM_DEPTH on are written.
+    deepest_written = WRITE_FROM_DEPTH + WRITER_DEPTH_LIMIT - 1
+    assert _cleared_by_writer(_nested(deepest_written), None)
+    assert not _cleared_by_writer(_nested(deepest_written + 1), None)
+    assert _outcome(_checked, _nested(deepest_written + 1), None) is None
+
+
+def test_an_object_with_more_keys_than_allowed_is_never_cleared_by_the_writer() -> None:
+    wide = {f"k{i}": i for i in range(MAX_KEYS + 1)}
+    body = {"prefetch": {"conditions": {"resourceType": "Bundle", "entry": [{"resource": wide}]}}}
+    assert not _cleared_by_writer(body, None)
+    assert _outcome(_checked, body, None) == _outcome(_exact_walk, body, None)
+    assert _outcome(_checked, body, None) is not None
 
 
 def test_a_key_that_only_ends_in_resource_type_never_lowers_the_count() -> None:
     body = {"a": [{'x"resourceType': 1}, {"resourceType": "Patient"}]}
-    assert not _cleared_by_writer(body, 1)  # counted twice: left to the quick pass
-    assert _outcome(_checked, body, 1) is None  # which counts one resource
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "WRITE_FROM_DEPTH", 1)  # the whole body written back
+        assert not _cleared_by_writer(body, 1)  # counted twice: left to the quick pass
+        assert _outcome(_checked, body, 1) is None  # which counts one resource
 
 
 def test_a_demo_chart_is_cleared_by_the_writer_check() -> None:
