@@ -181,10 +181,14 @@ def rules_failed(rule_ids: Iterable[str]) -> None:
 
 
 def issued_cards_written(count: int) -> None:
+    if not _Recording.on:
+        return
     _instruments().issued_written.inc(count)
 
 
 def issued_cards_dropped(reason: str, count: int) -> None:
+    if not _Recording.on:
+        return
     _instruments().issued_dropped.labels(reason).inc(count)
 
 

@@ -143,6 +143,8 @@ def test_metric_objects_are_untouched_when_metrics_are_off(
     assert len(response.get_json()["cards"]) == 3
     metrics.jwt_rejected("expired")
     metrics.fhir_fetched(0.1, "timeout")
+    metrics.issued_cards_written(3)
+    metrics.issued_cards_dropped("buffer-full", 1)
 
 
 def test_metrics_record_again_when_an_app_with_metrics_on_is_made(make_app: Callable[..., Flask]) -> None:

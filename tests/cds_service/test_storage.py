@@ -478,7 +478,9 @@ def test_a_retried_batch_never_stores_a_card_twice(store_app: Flask) -> None:
 def test_issued_cards_past_the_buffer_are_dropped_counted_and_logged(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app({"database_url": database_url, "warm_up": False, "issued_buffer_cards": 2})
+    app = create_app(
+        {"database_url": database_url, "warm_up": False, "issued_buffer_cards": 2, "metrics": "on"}
+    )
     try:
         before = _dropped("buffer full")
         cards = (
