@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_hook.py [--quick] [--out benchmarks/results]
 
-Charts (``benchmarks/charts.py``): the 9-resource severe-MR demo, and the demo padded to
-50, 450 and 4,400 resources with what the service's searches return. For each chart:
+Charts (``benchmarks/charts.py``): demo patients 05 (5 resources) and 02 (9), and demo 02
+padded to 50, 450 and 4,400 resources with what the service's searches return. For each chart:
 
 * **stages, in process**: body parse, schema validation, gathering, mapping (facts),
   rules and cards, response serialisation (median CPU ms of this thread);
@@ -12,8 +12,8 @@ Charts (``benchmarks/charts.py``): the 9-resource severe-MR demo, and the demo p
 * **CPU per request**: the worker's run time from ``/proc/<pid>/task/*/schedstat``, for the
   service and, side by side in alternating blocks, for ``benchmarks/bare_app.py`` (a bare
   Flask + gunicorn app that only parses the same body); their ratio, per block and overall;
-* **throughput**: ``--workers 2`` under ``--clients`` concurrent loopback connections
-  (a Python client: it shares the machine's cores with the servers);
+* **throughput**: ``--workers 2`` under ``--clients`` (32) concurrent loopback connections
+  from wrk when installed, else Python threads (either shares the machine's cores);
 * **peak RSS** of the one-worker service (``VmHWM``), a fresh server per chart.
 
 Writes ``<out>.md`` (a Markdown table) and ``<out>.json``. The run takes two to four
@@ -399,10 +399,12 @@ def main() -> int:
         help="throughput client: wrk when installed (default), else Python threads",
     )
     parser.add_argument("--seconds", type=float, default=4.0, help="per throughput run (default 4)")
-    parser.add_argument("--only", help="comma-separated chart names (default: all)")
+    parser.add_argument(
+        "--only", help='chart names separated by ";" (default: all), e.g. "demo 05 (5);4,400"'
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="path without suffix")
     args = parser.parse_args()
-    wanted = set(args.only.split(",")) if args.only else None
+    wanted = set(args.only.split(";")) if args.only else None
     started = time.monotonic()
     meta: dict[str, Any] = {
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

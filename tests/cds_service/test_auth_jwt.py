@@ -30,6 +30,12 @@ STRANGER = t.es384_key("ec-1")  # same kid as ES, a key the issuer never publish
 SERVICE_AUD = t.PUBLIC_BASE + SERVICE_URL
 
 
+@pytest.fixture(autouse=True)
+def _metrics_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read why a token was refused from the metrics, recorded only when on."""
+    monkeypatch.setenv("MRCDS_METRICS", "on")
+
+
 @pytest.fixture
 def jwks_server(httpserver: HTTPServer) -> HTTPServer:
     httpserver.expect_request("/jwks.json").respond_with_json(t.jwks(ES, RS))
