@@ -383,3 +383,10 @@ def test_the_sandbox_rx_sign_exchange_works_end_to_end(
     assert answer.get_json() == {"stored": 1, "duplicates": 0, "unknown_cards": 0}
     (row,) = feedback_rows(app.extensions["mrcds_store"].engine)
     assert (row["recommendation_id"], row["override_code"]) == (CRITICAL, "not-appropriate")
+
+
+def test_the_summary_names_the_pressure_that_met_its_cut_off(client: FlaskClient) -> None:
+    # SBP 95 is not low; MAP 55 at the same moment is: the card names the MAP.
+    chart = [*severe_mr(), ck.sbp("bp-1", 95, ck.at(hours=1)), ck.mean_bp("map-1", 55, ck.at(hours=1))]
+    (card,) = _cards(client, order_request(chart, [draft("d-1", NITROPRUSSIDE)]))
+    assert card["summary"].startswith("MAP 55: nitroprusside drafted")
