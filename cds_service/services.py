@@ -162,5 +162,10 @@ def registry() -> Mapping[str, Service]:
         service = load_service(where, json.loads(entry.read_text(encoding="utf-8")))
         if f"{service.id}.json" != entry.name:
             raise ServiceDefinitionError(f"{where}: the file must be named after the service id")
+        # Every rule needs its card texts; loaded now, not on the first call.
+        texts = {rec.id for rec in service.guideline.recommendations}
+        untitled = [rule_id for rule_id in service.rule_ids if rule_id not in texts]
+        if untitled:
+            raise ServiceDefinitionError(f"{where}: rule {untitled[0]!r} has no recommendation texts")
         services[service.id] = service
     return services
