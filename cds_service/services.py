@@ -19,6 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from cds_service.errors import ConfigurationError
 from cds_service.schemas import schema
 from cds_service.settings import Settings
 from fhir_mappings import map_chart
@@ -33,8 +34,9 @@ from hooks.guideline import Guideline, guideline
 CONTEXT_INPUTS = frozenset({"draftOrders", "selections"})
 
 
-class ServiceDefinitionError(ValueError):
-    """A service data file that cannot be served; the message names the file and the field."""
+class ServiceDefinitionError(ConfigurationError):
+    """A service data file that cannot be served; the message names the file and the field
+    (``mr-cds serve`` stops with that one line, as for a bad setting)."""
 
 
 @dataclass(frozen=True)
