@@ -18,6 +18,7 @@ from cds_service.demo import shift_times
 from cds_service.schemas import validate_response
 from fhir_mappings.codesystems import ICD10CM
 from tests.cds_service import jwt_tokens as t
+from tests.cds_service import order_demos
 from tests.cds_service.conftest import flush_issued
 from tests.cds_service.order_requests import (
     INTRAVENOUS,
@@ -393,3 +394,10 @@ def test_the_summary_names_the_pressure_that_met_its_cut_off(client: FlaskClient
     chart = [*severe_mr(), ck.sbp("bp-1", 95, ck.at(hours=1)), ck.mean_bp("map-1", 55, ck.at(hours=1))]
     (card,) = _cards(client, order_request(chart, [draft("d-1", NITROPRUSSIDE)]))
     assert card["summary"].startswith("MAP 55: nitroprusside drafted")
+
+
+def test_the_order_demo_files_are_the_generated_ones() -> None:
+    for path, text in order_demos.rendered().items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"stale: {path.name} (run python -m tests.cds_service.order_demos)"
+        )
