@@ -143,11 +143,15 @@ class MedicationClasses:
 
 @dataclass(frozen=True)
 class DataQualityNote:
-    """A resource that was left out, and why (never patient free text)."""
+    """A resource that was left out, and why (never patient free text); or, with ``kept``,
+    a resource used although part of it was not."""
 
     resource_type: str
     resource_id: str | None
     reason: str  # e.g. "entered-in-error", "unit 'mmol' not recognised", "failed validation: ..."
+    #: The resource still counts; the note names what in it was not used (an element R4
+    #: does not define, which no fact reads).
+    kept: bool = False
 
 
 @dataclass(frozen=True)

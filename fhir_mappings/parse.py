@@ -1,9 +1,10 @@
 """Prefetch -> the resources of the chart, what could not be obtained, and validation.
 
 Selection happens on the raw JSON (cheap); only resources a fact may use are validated
-with fhir.resources' R4B models (costly), once each. A resource that fails validation is
-left out and reported, never fatal. fhir.resources does not check code values, so the fact
-modules check statuses themselves.
+with fhir.resources' R4B models (costly), once each. A resource that fails validation in
+an element a fact reads is left out and reported, never fatal; one that fails only in
+elements no fact reads still counts, with a note (``liberal``). fhir.resources does not
+check code values, so the fact modules check statuses themselves.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
-
 from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
 from fhir_mappings.facts import DataQualityNote
 from fhir_mappings.keys import Key
+from fhir_mappings.liberal import verdict
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.timing import TimeProblem, parse_time
 
@@ -199,20 +198,24 @@ class Report:
         for note in initial:
             self._notes.setdefault((note.resource_type, note.resource_id, note.reason), note)
 
-    def note(self, resource: Resource, reason: str, *, routine: bool = False) -> None:
+    def note(self, resource: Resource, reason: str, *, routine: bool = False, kept: bool = False) -> None:
         """Record that ``resource`` was left out, and why (no patient data in ``reason``).
 
         ``routine``: simply too old for its window. A chart holds hundreds of those; they
         are listed after the unusual notes (status, unit, validation), which matter more.
+        ``kept``: the resource still counts; the note says what in it was not used.
         """
         key = (resource_type(resource), resource_id(resource), reason)
         if key not in self._notes:
-            self._notes[key] = DataQualityNote(*key)
+            self._notes[key] = DataQualityNote(*key, kept=kept)
         if routine:
             self._routine.add(key)
 
     def valid(self, resource: Resource) -> bool:
         """Validate with the R4B model; on failure note the first error and return False.
+
+        Errors only in elements no fact reads do not count against the resource (it is
+        used, and a note names those elements); an error in a read element does.
 
         Lazy: callers ask only for resources that decide a fact or are shown, newest first,
         and stop once one decides. The verdict is kept by object identity for the call:
@@ -221,10 +224,13 @@ class Report:
         """
         marker = id(resource)
         if marker not in self._valid:
-            self._valid[marker] = validation_error(resource)
-            error = self._valid[marker]
-            if error is not None:
-                self.note(resource, f"failed validation: {error}")
+            found = verdict(resource)
+            self._valid[marker] = found.error
+            if found.error is not None:
+                self.note(resource, f"failed validation: {found.error}")
+            elif found.tolerated:
+                elements = ", ".join(found.tolerated)
+                self.note(resource, f"{TOLERATED_PREFIX}{elements}", kept=True)
         return self._valid[marker] is None
 
     @property
@@ -235,19 +241,11 @@ class Report:
         return (*unusual, *(note for key, note in self._notes.items() if key in routine))
 
 
+#: How a note about elements not read begins (``--explain`` lists these apart).
+TOLERATED_PREFIX = "used; not valid FHIR R4 and not read: "
+
+
 def validation_error(resource: Resource) -> str | None:
-    """The first validation error as 'path: message' (never the offending value), or None."""
-    try:
-        model = get_fhir_model_class(resource_type(resource))
-    except (KeyError, ValueError):
-        return f"unknown resource type {resource_type(resource)[:40]!r}"
-    try:
-        model.model_validate(resource)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{path or 'resource'}: {first.get('msg', 'invalid')}"[:200]
-    except (TypeError, ValueError, RecursionError) as exc:
-        # RecursionError: nesting deeper than the model can walk (120 nested extensions).
-        return f"resource: {type(exc).__name__}"
-    return None
+    """The first error of STRICT validation as 'path: message' (never the value), or None."""
+    found = verdict(resource)
+    return found.error or (f"{found.tolerated[0]}: not valid" if found.tolerated else None)

@@ -66,9 +66,14 @@ def explanation_text(
     for result in results:
         lines += _rule_text(result, g)
         lines.append("")
-    if left_out:
+    dropped = [n for n in left_out if not n.kept]
+    kept = [n for n in left_out if n.kept]
+    if dropped:
         lines.append("Left out of the assessment:")
-        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in left_out]
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in dropped]
+    if kept:
+        lines.append("Used, with a data-quality problem in elements no rule reads:")
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in kept]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -101,7 +101,12 @@ def charts(draw: st.DrawFn, *, all_valid: bool = False) -> ChartInput:
     resources = draw(st.permutations(resources))  # searches may come in any order
     for resource in resources:
         if not all_valid and draw(st.integers(0, 5)) == 0:
-            resource["unknownElement"] = True  # fails R4B validation, read alike otherwise
+            # Fails R4B validation: in an element no fact reads (the resource still counts,
+            # noted) or in one a fact reads (left out); the raw JSON reads alike otherwise.
+            if draw(st.booleans()):
+                resource["unknownElement"] = True
+            else:
+                resource["meta"] = {"lastUpdated": "not an instant"}
     prefetch: dict[str, Any] = {key: None for key in KEY_LABELS}
     for resource in resources:
         key = _key(resource)
@@ -119,7 +124,8 @@ def _cards(facts: PatientFacts) -> str:
 
 
 def _failed_validation(note: Any) -> bool:
-    return str(note.reason).startswith("failed validation")
+    """A note of validation: failed, or used with elements no fact reads."""
+    return bool(note.kept) or str(note.reason).startswith("failed validation")
 
 
 def _evidence(value: Any) -> set[tuple[str, str | None]]:
