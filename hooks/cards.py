@@ -17,7 +17,7 @@ from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline, Recommendation
 from hooks.model import Check, Role, RuleResult
 from hooks.phrases import phrase
-from hooks.text import collapse, join_limited, plain, unique
+from hooks.text import collapse, first, plain, unique
 
 #: CDS Hooks: "summary ... <140 characters".
 SUMMARY_LIMIT = 140
@@ -70,7 +70,7 @@ def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
     one item per check: "Organ function: no creatinine in the last 48 h, ..."."""
     items = []
     for c in result.checks:
-        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing:
+        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing or c.quiet:
             continue
         missing = (m.split(": ", 1)[-1] if c.missing_named else m for m in c.missing)
         items.append(f"{g.fact(c.fact).short or check_label(c, g)}: {_grouped(missing)}")
@@ -91,10 +91,16 @@ def _grouped(gaps: Iterable[str]) -> str:
 
 
 def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
-    """The facts the card rests on, one clinical line each, at most five."""
-    lines: list[str] = []
+    """The criteria that were MET, one clinical line each, most decisive first, at most five.
+
+    Decisive first: the rule's conditions in the rule's order, then the context that shaped
+    the card. Never an "and N more" line: the full trail is ``--explain``.
+    """
+    decisive: list[str] = []
+    context: list[str] = []
     inactive: list[str] = []
     for check in result.checks:
+        lines = decisive if check.role is Role.CONDITION else context
         if check.fact == "medications":
             if check.status is Status.ABSENT:
                 inactive.append(check_label(check, g))
@@ -106,14 +112,17 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
                 lines.append(g.texts["no_support"])
             if check.fact == "current_grade":  # the echo whose grade is unreadable
                 lines += [phrase(ev, g, now) for ev in check.evidence]
-        elif check.met or check.role is Role.CONTEXT:
+        elif check.met:
             lines += [_haemodynamics(check.evidence, g, now)]
             lines += [phrase(ev, g, now) for ev in _one_per_drug(check.evidence) if ev.what not in _VITALS]
+        # Found but not counted (verify): said beside its criterion, met or not.
         lines += [phrase(ev, g, now) for ev in check.shown]
     if inactive:
-        lines.append(g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive)))
-    kept = unique(_upper_first(line) for line in lines if line)
-    return join_limited(kept, _MAX_WHY, g.texts["more"])
+        context.append(
+            g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive))
+        )
+    kept = unique(_upper_first(line) for line in [*decisive, *context] if line)
+    return first(kept, _MAX_WHY)
 
 
 #: Measurements said on one line, as a clinician reads a monitor: "SBP 78 mmHg, 1 h ago; lactate ...".
@@ -158,7 +167,7 @@ def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guid
     lines = why(result, g, now)
     if lines:
         parts.append(f"**{g.texts['why_heading']}**\n" + "\n".join(f"- {plain(line)}" for line in lines))
-    gaps = join_limited(could_change(result, g), _MAX_GAPS, g.texts["more"])
+    gaps = first(could_change(result, g), _MAX_GAPS)
     if gaps:
         parts.append(
             f"**{g.texts['not_assessed_heading']}:** " + "; ".join(plain(m, 2 * SUMMARY_LIMIT) for m in gaps)

@@ -39,6 +39,9 @@ class Check:
     missing_named: bool = False
     #: Found but not counted (name-only drug, support that may be running): to verify.
     shown: tuple[Evidence, ...] = ()
+    #: What was not assessed cannot change this card: ``--explain`` lists it, the card
+    #: does not (organ function of a stable patient with no failing organ).
+    quiet: bool = False
 
 
 @dataclass(frozen=True)

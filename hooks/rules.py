@@ -245,7 +245,14 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
 def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 3: prioritize surgical repair when feasible (not with MOF)."""
     mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True)
-    notes = _unconfirmed(facts) + (("mof_unknown",) if mof.status is Status.UNKNOWN else ())
+    # The caveat matters only when organs could be failing: a stable patient with no failing
+    # organ (an outpatient without 48-hour labs) does not need it (spec 2.1).
+    could_matter = bool(facts.hemodynamic_instability) or any(
+        f.present for f in facts.organ_dysfunction.values()
+    )
+    mof = replace(mof, quiet=not could_matter)
+    caveat = mof.status is Status.UNKNOWN and could_matter
+    notes = _unconfirmed(facts) + (("mof_unknown",) if caveat else ())
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
     supported = fact_check("on_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), mof, supported]
@@ -320,7 +327,8 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     named = [v for v in vasodilators if v]
     if named:
         slots["vasodilators"] = ", ".join(named)
-        more = g.texts["and_more"].format(count=len(named) - 1) if len(named) > 1 else ""
+        # Never "and N more" on a card: the detail names every one.
+        more = g.texts["and_others"] if len(named) > 1 else ""
         slots["vasodilator_first"] = named[0] + more
     if untreated:
         slots["untreated"] = g.texts["untreated_slot"]

@@ -92,6 +92,8 @@ class Case:
     contains: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: Card id -> texts its summary must contain.
     summary: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: Card id -> texts neither its summary nor its detail may contain.
+    not_contains: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: Card id -> the priority of its draft echo order, or None: no order offered.
     suggests: Mapping[str, str | None] = field(default_factory=dict)
     failed_keys: Mapping[str, str] = field(default_factory=dict)
@@ -117,6 +119,12 @@ class Case:
             "contains": {i: list(texts) for i, texts in self.contains.items()},
             "summary": {i: list(texts) for i, texts in self.summary.items()},
             "suggests": dict(self.suggests),
+            # Only where a case uses it, so that the other scenario files stay as they are.
+            **(
+                {"not_contains": {i: list(t) for i, t in self.not_contains.items()}}
+                if self.not_contains
+                else {}
+            ),
         }
 
 
@@ -354,7 +362,7 @@ SCENARIOS: list[Case] = [
             k.procedure("ecmo-1", k.VA_ECMO, "in-progress", start=at(days=2)),
         ],
         {"on-mechanical-support": "info", "medical-therapy": "info"},
-        {"on-mechanical-support": ["VA-ECMO running, since 2 days"]},
+        {"on-mechanical-support": ["VA-ECMO running for 2 days"]},
     ),
     Case(
         "severe_mr_shock_on_vv_ecmo",
@@ -820,11 +828,23 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "severe_mr_creatinine_unknown_unit",
-        "Creatinine in an unknown unit: the surgical card says organ function was not assessed, "
-        "in clinical words (no LOINC long name).",
-        [*SEVERE, k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6))],
+        "Creatinine in an unknown unit beside a failing liver: the surgical card says organ "
+        "function was not assessed, in clinical words (no LOINC long name).",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6)),
+            k.lab("bili-1", "bilirubin", 3.1, "mg/dL", at(hours=6)),
+        ],
         info(*STABLE),
         {"surgical-repair": ["a creatinine value left out: unit 'mg/L' is not a creatinine unit"]},
+    ),
+    Case(
+        "severe_mr_stable_creatinine_unknown_unit_no_organ_caveat",
+        "Stable, no failing organ, creatinine in an unknown unit: the multi-organ-failure caveat "
+        "could not change the surgical card, so it is left to --explain (spec 2.1).",
+        [*SEVERE, k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6))],
+        info(*STABLE),
+        not_contains={"surgical-repair": ["Multi-organ failure", "Not assessed", "creatinine"]},
     ),
     # --- revision 2: support that may be running -----------------------------------------
     Case(
