@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from fhir_mappings.gaps import Missing
+
 
 class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     """Whether a criterion is met, not met, or could not be decided."""
@@ -67,9 +69,10 @@ class Fact:
     name: str
     status: Status
     evidence: tuple[Evidence, ...] = ()
-    #: Why the fact is unknown or partly assessed, in plain words
-    #: ("no blood pressure in the last 24 h", "vital signs: the FHIR server did not answer in time").
-    missing: tuple[str, ...] = ()
+    #: Why the fact is unknown or partly assessed: a ``Gap`` (source, reason, parameters:
+    #: ``hooks`` words it) or, during the transition, plain words ("no blood pressure in the
+    #: last 24 h").
+    missing: tuple[Missing, ...] = ()
     #: Found but not counted (a drug matched by name only, support whose end is not
     #: recorded): shown to the clinician to verify, never deciding the fact.
     shown: tuple[Evidence, ...] = ()
@@ -97,7 +100,7 @@ class MRGrade:
     source: GradeSource
     machine_readable: bool = True
     evidence: tuple[Evidence, ...] = ()
-    missing: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
     #: A mitral valve repair/replacement or a resolved MR Condition dated after the deciding
     #: echo, with no active MR Condition left: the grade no longer describes the valve.
     superseded_by: tuple[Evidence, ...] = ()
@@ -131,7 +134,7 @@ class MedicationClasses:
 
     by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
     #: Why medication data could not be assessed (key not fetched, server error).
-    missing: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
 
     def active(self, value_set: str) -> tuple[MedicationMatch, ...]:
         return self.by_class.get(value_set, ())

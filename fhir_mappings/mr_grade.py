@@ -21,6 +21,7 @@ from fhir_mappings.codesystems import UCUM
 from fhir_mappings.conditions import ActiveCondition
 from fhir_mappings.elements import Resource, codings, number, resource_id, token
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MRGrade, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.observations import Candidate, select
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
@@ -137,7 +138,7 @@ def mr_grade(
     mr_conditions: tuple[ActiveCondition, ...],
     *,
     thresholds: Thresholds,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> MRGrade:
     """Latest echo grade in the window; else Condition.severity; else unknown."""
     window = thresholds.echo_grade_window
@@ -163,7 +164,7 @@ def mr_on_echo(
     *,
     now: datetime,
     thresholds: Thresholds,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> Fact:
     """The latest echo, if within the window (30 days), shows MR 2+ or worse (docs/clinical-rules.md).
 

@@ -9,6 +9,7 @@ check code values, so the fact modules check statuses themselves.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,12 +17,14 @@ from typing import Any
 
 from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
 from fhir_mappings.facts import DataQualityNote
+from fhir_mappings.gaps import Gap, Reason
 from fhir_mappings.keys import Key
 from fhir_mappings.liberal import verdict
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.timing import TimeProblem, parse_time
 
-#: Keys whose data the facts read, with the words used when they are missing.
+#: Keys whose data the facts read (the names are for the trail; cards word a missing key
+#: from ``hooks/guideline.json``, section ``gaps``).
 KEY_LABELS: Mapping[str, str] = {
     Key.CONDITIONS: "conditions",
     Key.MR_GRADE: "echo MR grade",
@@ -42,14 +45,18 @@ class Collected:
     resources: tuple[Resource, ...]
     #: ``Type/id`` -> resource, including ``search.mode == "include"`` entries.
     by_reference: Mapping[str, Resource]
-    #: Keys that could not be (fully) obtained -> reason in plain words.
+    #: Keys that could not be (fully) obtained -> the detail, for the trail.
     unavailable: Mapping[str, str]
     notes: tuple[DataQualityNote, ...]
+    #: Keys that could not be (fully) obtained -> why, as a key ``hooks`` words.
+    reasons: Mapping[str, Reason] = dataclasses.field(default_factory=dict)
 
-    def missing(self, key: str) -> str | None:
-        """'vital signs: <reason>' when ``key`` could not be obtained, else None."""
-        reason = self.unavailable.get(key)
-        return None if reason is None else f"{KEY_LABELS.get(key, key)}: {reason}"
+    def missing(self, key: str) -> Gap | None:
+        """What is missing when ``key`` could not be (fully) obtained, else None."""
+        detail = self.unavailable.get(key)
+        if detail is None:
+            return None
+        return Gap.of(str(key), self.reasons.get(key, Reason.NOT_OBTAINED), detail=detail)
 
     def of_type(self, *type_names: str) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.get("resourceType") in type_names)
@@ -58,13 +65,14 @@ class Collected:
 def collect(chart: ChartInput) -> Collected:
     """Flatten every prefetch value into resources; note what could not be obtained."""
     unavailable: dict[str, str] = dict(chart.unavailable)
+    reasons = dict.fromkeys(unavailable, Reason.NOT_OBTAINED)
     seen: dict[tuple[str, str], Resource] = {}
     anonymous: list[Resource] = []
     notes: list[DataQualityNote] = []
     for key, value in chart.prefetch.items():
         if key in unavailable:
             continue
-        for resource in _resources_of(key, value, unavailable, notes):
+        for resource in _resources_of(key, value, unavailable, notes, reasons):
             rid = resource_id(resource)
             if rid is None:
                 anonymous.append(resource)
@@ -75,14 +83,17 @@ def collect(chart: ChartInput) -> Collected:
     for key in KEY_LABELS:
         if key not in chart.prefetch and key not in unavailable:
             unavailable[key] = "not provided by the EHR"
+            reasons[key] = Reason.NOT_SENT
     for key, why in chart.incomplete.items():
         # Like a partly answered search: what came is used, but "nothing found" cannot be
         # read as "absent" (the deciding resource may be on a page that was not read).
-        unavailable.setdefault(key, f"results may be incomplete ({why})")
+        if key not in unavailable:
+            unavailable[key] = f"results may be incomplete ({why})"
+            reasons[key] = Reason.PARTIAL
     resources = tuple(seen.values()) + tuple(anonymous)
     by_reference = {f"{t}/{i}": r for (t, i), r in seen.items()}
     kept = tuple(_same_patient(resources, chart.patient_id, notes))
-    return Collected(kept, by_reference, unavailable, tuple(notes))
+    return Collected(kept, by_reference, unavailable, tuple(notes), reasons)
 
 
 def _newer(candidate: Resource, kept: Resource) -> bool:
@@ -99,20 +110,29 @@ def _last_updated(resource: Resource) -> datetime:
 
 
 def _resources_of(
-    key: str, value: Any, unavailable: dict[str, str], notes: list[DataQualityNote]
+    key: str,
+    value: Any,
+    unavailable: dict[str, str],
+    notes: list[DataQualityNote],
+    reasons: dict[str, Reason],
 ) -> Iterable[Resource]:
     kind = classify(value)
     if kind is PrefetchKind.EMPTY:
         return ()
     if kind is PrefetchKind.INVALID:
         unavailable[key] = "the value received is not a FHIR resource"
+        reasons[key] = Reason.NOT_OBTAINED
         return ()
     if kind is PrefetchKind.ERROR:
         unavailable[key] = f"could not be fetched ({_outcome_codes(value)})"
+        reasons[key] = Reason.NOT_OBTAINED
         return ()
     if kind is PrefetchKind.RESOURCE:
         return (value,)
-    return _bundle_resources(key, value, unavailable, notes)
+    found = _bundle_resources(key, value, unavailable, notes)
+    if key in unavailable:
+        reasons[key] = Reason.PARTIAL
+    return found
 
 
 def _bundle_resources(

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.numbers import fmt
 from fhir_mappings.observations import Candidate, Reading, reading_of, select
 from fhir_mappings.parse import Report
@@ -157,7 +158,7 @@ def _computed_map(sbp: Reading, dbp: Reading) -> Reading:
     return replace(sbp, code=code, measured=Measured(value, MM_HG), computed=True)
 
 
-def hypotension(pressures: BloodPressures, thresholds: Thresholds, unavailable: str | None) -> Fact:
+def hypotension(pressures: BloodPressures, thresholds: Thresholds, unavailable: Missing | None) -> Fact:
     """Latest SBP < cut-off or latest MAP < cut-off, within the vitals window."""
     window = describe_window(thresholds.vitals_window)
     evidence: list[Evidence] = []

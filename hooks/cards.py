@@ -14,6 +14,7 @@ from typing import Any
 from fhir_mappings.codesystems import SNOMED
 from fhir_mappings.facts import Evidence, PatientFacts, Status
 from fhir_mappings.valuesets import value_set
+from hooks.gaps import grouped
 from hooks.guideline import Guideline, Recommendation
 from hooks.model import Check, Role, RuleResult
 from hooks.phrases import phrase
@@ -67,27 +68,17 @@ def check_statement(check: Check, g: Guideline) -> str:
 
 def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
     """What was not assessed and could change this card (the gaps of unknown checks only),
-    one item per check: "Organ function: no creatinine in the last 48 h, ..."."""
+    one item per check, in clinical words: "Medications: medication list could not be read"."""
     items = []
     for c in result.checks:
         if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing or c.quiet:
             continue
-        missing = (m.split(": ", 1)[-1] if c.missing_named else m for m in c.missing)
-        items.append(f"{g.fact(c.fact).short or check_label(c, g)}: {_grouped(missing)}")
+        # A criterion's own name ("Hypotension: ...") is left out: the check's short name leads.
+        missing = (m.split(": ", 1)[-1] if c.missing_named and isinstance(m, str) else m for m in c.missing)
+        items.append(
+            f"{g.fact(c.fact).short or check_label(c, g)}: {grouped(missing, g, part=not c.missing_named)}"
+        )
     return unique(items)
-
-
-def _grouped(gaps: Iterable[str]) -> str:
-    """Gaps sharing a reason said once: "procedures, devices: the EHR could not fetch it"."""
-    by_reason: dict[str, list[str]] = {}
-    for gap in unique(gaps):
-        what, sep, reason = gap.partition(": ")
-        key, item = (reason, what) if sep else (gap, "")
-        by_reason.setdefault(key, []).append(item)
-    return ", ".join(
-        f"{', '.join(i for i in items if i)}: {reason}" if any(items) else reason
-        for reason, items in by_reason.items()
-    )
 
 
 def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_mappings.facts import DataQualityNote, Evidence, Status
 from hooks.cards import check_label, check_statement
+from hooks.gaps import as_json, trail
 from hooks.guideline import Guideline, guideline
 from hooks.model import Check, Role, RuleResult
 from hooks.text import PLAIN, describe, fmt_time
@@ -48,7 +49,7 @@ def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
         lines.append(f"    {_mark(check)} {_criterion(check, g)}: {PLAIN.esc(check_statement(check, g))}")
         lines += [f"          - {describe(ev, g.units, PLAIN)}" for ev in check.evidence]
         lines += [f"          shown, not counted: {describe(ev, g.units, PLAIN)}" for ev in check.shown]
-        lines += [f"          could not be assessed: {PLAIN.esc(m)}" for m in check.missing]
+        lines += [f"          could not be assessed: {PLAIN.esc(trail(m, g))}" for m in check.missing]
     return lines
 
 
@@ -108,7 +109,7 @@ def _check_json(check: Check, g: Guideline) -> dict[str, Any]:
         "statement": check_statement(check, g),
         "evidence": [_evidence_json(ev) for ev in check.evidence],
         "shown": [_evidence_json(ev) for ev in check.shown],
-        "missing": list(check.missing),
+        "missing": [as_json(m) for m in check.missing],
     }
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
+from fhir_mappings.gaps import Gap
 from fhir_mappings.keys import Key
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
@@ -54,7 +55,10 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
         statement=", ".join(words.get(n, n) for n, _ in present),
         evidence=tuple(ev for _, f in present for ev in f.evidence),
         missing=tuple(
-            f"{_upper_first(words.get(n, n))}: {m}" for n, f in named if not f.present for m in f.missing
+            m.within(n) if isinstance(m, Gap) else f"{_upper_first(words.get(n, n))}: {m}"
+            for n, f in named
+            if not f.present
+            for m in f.missing
         ),
         missing_named=True,
         shown=tuple(ev for _, f in named for ev in f.shown),

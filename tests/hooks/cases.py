@@ -415,7 +415,7 @@ SCENARIOS: list[Case] = [
         {
             "mechanical-support": [
                 "check before acting",
-                "could not fetch it",
+                "procedures, devices and device records could not be read",
             ]
         },
         failed_keys={"procedures": "timeout", "devices": "timeout", "device-use-statements": "timeout"},

@@ -42,6 +42,8 @@ FORBIDDEN = {
     "unrounded decimal": re.compile(r"\d\.\d{3,}|\b(SBP|MAP|DBP) \d+\.\d|\d\.\d+ mmHg"),
     # Older than 30 days is a month and year ("March 2022"), never "1410 days ago".
     "N days ago over 30": re.compile(r"\b(3[1-9]|[4-9]\d|\d{3,}) days ago\b"),
+    # "Not assessed" speaks clinically ("medication list could not be read"), spec 2.1.
+    "server words": re.compile(r"(?i)\b(servers?|allowlist|prefetch\w*|OperationOutcome|FHIR|fetch\w*)\b"),
     # "for 3 days", never "since 3 days".
     "since N": re.compile(r"\bsince \d+ (min|h|days?)\b"),
 }
@@ -119,6 +121,8 @@ def test_each_link_is_given_once_and_only_in_links(name: str, card: dict[str, An
         "Echo: severe MR (4+), 31 days ago",
         "MR on the problem list, onset 1410 days ago",
         "VA-ECMO running, since 2 days",
+        "medication orders: the EHR could not fetch it (it sent an OperationOutcome)",
+        "vital signs: not prefetched, and fetching from FHIR servers is turned off (empty allowlist)",
     ],
 )
 def test_each_forbidden_form_is_caught(text: str) -> None:
