@@ -13,11 +13,12 @@ from typing import Any
 
 from fhir_mappings.codesystems import SNOMED
 from fhir_mappings.facts import Evidence, PatientFacts, Status
+from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
 from hooks.gaps import grouped
 from hooks.guideline import Guideline, Recommendation
 from hooks.model import Check, Role, RuleResult
-from hooks.phrases import phrase
+from hooks.phrases import measured_name, phrase
 from hooks.text import collapse, first, plain, unique
 
 #: CDS Hooks: "summary ... <140 characters".
@@ -36,15 +37,43 @@ def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
     An unconfirmed MR diagnosis changes the action: the summary says so (docs/clinical-rules.md).
     """
     templates = rec.summaries.get(result.variant) or rec.summaries["default"]
+    numbers = deciding_numbers(result, g)
+    slots = {**({"numbers": numbers} if numbers else {}), **result.slots}
     for template in templates:
         needed = {name for _, name, _, _ in Formatter().parse(template) if name}
-        if not needed <= result.slots.keys():
+        if not needed <= slots.keys():
             continue
-        text = _caveat(collapse(template.format(**result.slots), SUMMARY_LIMIT * 2), result, g)
+        text = _caveat(collapse(template.format(**slots), SUMMARY_LIMIT * 2), result, g)
         if len(text) < SUMMARY_LIMIT:
             return text
     # The data file's last template per variant has no slots and is short (tested).
     return collapse(_caveat(templates[-1], result, g), SUMMARY_LIMIT - 1)
+
+
+#: Drug states that mean "on it now" in a summary ("on norepinephrine").
+_RUNNING = frozenset({"running"})
+
+
+def deciding_numbers(result: RuleResult, g: Guideline) -> str:
+    """The patient's numbers behind the met criteria, for a critical summary (spec 2.1):
+    "SBP 78, lactate 4.2, on norepinephrine" rather than "hypotension, hypoperfusion".
+    Empty when there are none (a coded shock alone), or when a drug needs verifying: then
+    the summary names the criteria, with their caveat."""
+    readings: list[str] = []
+    drugs: list[str] = []
+    for check in result.checks:
+        if check.role is not Role.CONDITION or not check.met or check.negated:
+            continue
+        for ev in check.evidence:
+            if ev.what in _VITALS and ev.value is not None:
+                value = ev.value_text or fmt(ev.value, ev.unit)
+                readings.append(f"{_lower_first(measured_name(ev.what))} {value}")
+            elif ev.resource_type.startswith("Medication") and ev.status in _RUNNING and ev.what:
+                if ev.reason is not None:
+                    # A drug to verify (matched by name): the summary's own caveat says so.
+                    return ""
+                drugs.append(f"on {ev.what}")
+    return ", ".join(unique([*readings, *drugs]))
 
 
 def _caveat(text: str, result: RuleResult, g: Guideline) -> str:

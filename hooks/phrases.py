@@ -24,6 +24,11 @@ _MEASURED = {
 _GRADE_WORDS = {0: "no", 1: "mild", 2: "moderate", 3: "moderate-to-severe", 4: "severe"}
 
 
+def measured_name(what: str) -> str:
+    """The short name of a measurement: "SBP", "MAP", "Lactate" (the key itself if unknown)."""
+    return _MEASURED.get(what, what)
+
+
 def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     """One line for the card's "Why" list; never a resource id, code system or raw unit."""
     when = ago(ev.time, now) if ev.time is not None else ""

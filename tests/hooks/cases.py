@@ -771,7 +771,7 @@ SCENARIOS: list[Case] = [
         "A coded norepinephrine infusion in progress counts as vasoactive support.",
         [*SEVERE, k.med_admin("ma-1", k.NOREPINEPHRINE, "in-progress", start=at(hours=4))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["vasoactive drugs", "consider ECMO or IABP"]},
+        summary={"mechanical-support": ["unstable (on norepinephrine)", "consider ECMO or IABP"]},
     ),
     Case(
         "severe_mr_sbp_0_artefact",
@@ -790,7 +790,7 @@ SCENARIOS: list[Case] = [
         "SBP 40 is plausible and < 90: hypotension.",
         [*SEVERE, k.sbp("bp-1", 40, at(hours=1))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["hypotension"]},
+        summary={"mechanical-support": ["unstable (SBP 40)"]},
     ),
     Case(
         "severe_mr_sbp_300_after_85",
@@ -803,14 +803,14 @@ SCENARIOS: list[Case] = [
         "SBP 301 (an artefact) after SBP 85: the latest plausible reading (85) decides.",
         [*SEVERE, k.sbp("bp-1", 85, at(hours=3)), k.sbp("bp-2", 301, at(hours=1))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["hypotension"]},
+        summary={"mechanical-support": ["unstable (SBP 85)"]},
     ),
     Case(
         "severe_mr_lactate_30",
         "Lactate 30 mmol/L is plausible: hypoperfusion.",
         [*SEVERE, k.lab("lac-1", "lactate", 30, "mmol/L", at(hours=2))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["hypoperfusion"]},
+        summary={"mechanical-support": ["unstable (lactate 30)"]},
     ),
     Case(
         "severe_mr_lactate_31",
@@ -824,7 +824,7 @@ SCENARIOS: list[Case] = [
         [*SEVERE, LACTATE_ABOVE_15],
         {"mechanical-support": "critical", **info(*STABLE)},
         {"mechanical-support": ["Lactate >15 mmol/L, 2 h ago"]},
-        summary={"mechanical-support": ["hypoperfusion"]},
+        summary={"mechanical-support": ["unstable (lactate >15)"]},
     ),
     Case(
         "severe_mr_creatinine_unknown_unit",

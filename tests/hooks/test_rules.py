@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -137,12 +138,24 @@ def test_severe_mr_with_shock_and_no_support_gets_critical_card() -> None:
     cards = run(f)
     card = by_id(cards, "mechanical-support")
     assert card["indicator"] == "critical"
+    # Spec 2.1: a critical summary carries the deciding numbers, not category names.
     assert card["summary"] == (
-        "Severe MR (4+), unstable (hypoperfusion, cardiogenic shock): "
-        "consider ECMO or IABP as a bridge to definitive therapy or recovery"
+        "Severe MR (4+), unstable (lactate 4.1), no mechanical support: consider ECMO or IABP as a bridge"
     )
     assert "- Lactate 4.1 mmol/L, 3 h ago" in card["detail"]
     assert "Observation/lac-1" not in card["detail"]
+
+
+def test_critical_summary_names_the_category_when_no_number_decides() -> None:
+    card = by_id(run(severe(cardiogenic_shock=present("cs", SHOCK))), "mechanical-support")
+    assert "(cardiogenic shock)" in card["summary"]
+
+
+def test_critical_summary_keeps_the_verify_caveat_of_a_name_matched_drug() -> None:
+    drip = ev("MedicationAdministration/ma-9", what="norepinephrine", status="running")
+    named = present("vasoactive_support", replace(drip, reason="name-only"))
+    card = by_id(run(severe(vasoactive_support=named)), "mechanical-support")
+    assert "on norepinephrine" not in card["summary"]  # never a bare name: the criteria are said
 
 
 @pytest.mark.parametrize("field", ["hypotension", "hypoperfusion", "cardiogenic_shock", "vasoactive_support"])
