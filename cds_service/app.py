@@ -21,6 +21,7 @@ from cds_service.json_codec import JsonProvider
 from cds_service.settings import Settings
 from cds_service.views import blueprint, feedback_store
 from cds_service.warmup import warm_up
+from fhir_mappings.valuesets import use_site_codes
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     ``bind_host`` (given by ``mr-cds serve``) decides the default authentication mode."""
     settings = Settings.load(config)
     _configure_logging(settings.log_level)
+    _use_site_codes(settings)
     auth = resolve_auth(settings, bind_host)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
@@ -59,6 +61,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     if settings.warm_up:
         warm_up(settings)
     return app
+
+
+def _use_site_codes(settings: Settings) -> None:
+    """The site's own codes (``MRCDS_VALUESETS_DIR``) join the shipped value sets before
+    discovery lists its prefetch templates, which carry every code."""
+    site = use_site_codes(settings.valuesets_dir or None)
+    if site is not None:
+        log.info("site codes from %s: %s", site.folder, site.summary())
 
 
 def _register_error_handlers(app: Flask) -> None:

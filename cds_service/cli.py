@@ -65,6 +65,20 @@ def _serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"mr-cds: cannot listen on {bind}: {problem}", file=sys.stderr)
         return 2
+    if settings.metrics and settings.metrics_port:
+        if settings.metrics_port == args.port:
+            print(
+                f"mr-cds: MRCDS_METRICS_PORT: must differ from the service's port {args.port}",
+                file=sys.stderr,
+            )
+            return 2
+        problem = port_problem(args.host, settings.metrics_port)
+        if problem:
+            print(
+                f"mr-cds: MRCDS_METRICS_PORT: cannot listen on port {settings.metrics_port}: {problem}",
+                file=sys.stderr,
+            )
+            return 2
     try:
         resolve_auth(settings, args.host, warn=False)  # the mode depends on the address
     except ConfigurationError as exc:
@@ -76,7 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(
         f"mr-cds {_version()}: serving on http://{bind} with {args.workers} worker(s); "
         f"feedback database {database_shown(settings.database_url)}; "
-        f"metrics {'at /metrics' if settings.metrics else 'off'}. Press Ctrl-C to stop.",
+        f"metrics {_metrics_shown(settings, args.host)}. Press Ctrl-C to stop.",
         file=sys.stderr,
         flush=True,
     )
@@ -85,6 +99,14 @@ def _serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     os.execv(sys.executable, command)  # noqa: S606 (our own module, no shell)
     return 0  # pragma: no cover (execv does not return)
+
+
+def _metrics_shown(settings: Settings, host: str) -> str:
+    if not settings.metrics:
+        return "off"
+    if settings.metrics_port:
+        return f"at http://{_bracket(host)}:{settings.metrics_port}/metrics only"
+    return "at /metrics"
 
 
 def _refuse(exc: ConfigurationError) -> int:

@@ -6,7 +6,7 @@ only with ``MRCDS_METRICS=on``; keep it off the public network (see the README).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from cds_service import metrics, readiness
 from cds_service.errors import operation_outcome
@@ -24,7 +24,20 @@ def ready() -> tuple[Response, int]:
     if failed:
         body = operation_outcome("transient", f"not ready: {'; '.join(failed)}", severity="error")
         return jsonify(body), 503
-    return jsonify({"status": "ready", "checks": dict(checks)}), 200
+    body = {"status": "ready", "checks": dict(checks), "siteCodes": readiness.site_codes(settings)}
+    return jsonify(body), 200
+
+
+@blueprint.before_app_request
+def _metrics_port_serves_metrics_only() -> None:
+    """With ``MRCDS_METRICS_PORT``, /metrics is answered on that port alone, and that port
+    answers nothing else (gunicorn gives the listener's port as ``SERVER_PORT``)."""
+    settings: Settings = current_app.config["SETTINGS"]
+    if not (settings.metrics and settings.metrics_port):
+        return
+    on_metrics_port = request.environ.get("SERVER_PORT") == str(settings.metrics_port)
+    if on_metrics_port != (request.path == "/metrics"):
+        abort(404)
 
 
 @blueprint.get("/metrics")

@@ -19,6 +19,7 @@ from cds_service.hook_request import HookRequest
 from cds_service.schemas import validate_request
 from cds_service.services import Service
 from cds_service.settings import Settings
+from fhir_mappings.valuesets import use_site_codes
 from hooks import Evaluation
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def run_hook_detailed(
     ids: Callable[[], str] = _new_id,
 ) -> HookResult:
     """``run_hook``, keeping the rules' decisions (no rules run for an empty chart)."""
+    use_site_codes(settings.valuesets_dir or None)  # loaded once per folder (create_app did already)
     validate_request(body)
     if body["hook"] != service.hook:
         # The caller's value is not quoted: it may be anything, patient data included.

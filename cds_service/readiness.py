@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from cds_service.services import registry
 from cds_service.settings import Settings
 from fhir_mappings.thresholds import load_thresholds
-from fhir_mappings.valuesets import all_value_sets
+from fhir_mappings.valuesets import all_value_sets, use_site_codes
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,15 @@ OK = "ok"
 def check(settings: Settings, database_reachable: Callable[[], bool]) -> Mapping[str, str]:
     """Each check's result: ``ok``, or what is wrong in a few fixed words."""
     return {
-        "valuesets": _run("value sets", lambda: _require(all_value_sets() and registry())),
+        "valuesets": _run("value sets", lambda: _value_sets(settings)),
         "thresholds": _run("thresholds", lambda: load_thresholds(settings.thresholds_file or None)),
         "database": _run("database", lambda: _require(database_reachable())),
     }
+
+
+def _value_sets(settings: Settings) -> None:
+    use_site_codes(settings.valuesets_dir or None)  # the site's codes, as the hook path uses them
+    _require(all_value_sets() and registry())
 
 
 def _require(loaded: object) -> None:
@@ -41,3 +46,11 @@ def _run(name: str, probe: Callable[[], object]) -> str:
         log.warning("readiness: %s not ready (%s)", name, type(exc).__name__)
         return f"{name} unavailable"
     return OK
+
+
+def site_codes(settings: Settings) -> list[dict[str, object]]:
+    """The site-code files in use (``MRCDS_VALUESETS_DIR``): file, value set, codes added."""
+    site = use_site_codes(settings.valuesets_dir or None)
+    if site is None:
+        return []
+    return [{"file": f.name, "valueSet": f.value_set_id, "codesAdded": f.added} for f in site.files]

@@ -61,9 +61,13 @@ def _bracket(host: str) -> str:
 def run(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
-    if Settings.load().metrics:
+    service_settings = Settings.load()
+    if service_settings.metrics:
         metrics.enable_multiprocess(_metrics_directory())
     settings = options(host, port, workers)
+    if service_settings.metrics and service_settings.metrics_port:
+        # A second listener for /metrics alone (the app refuses everything else on it).
+        settings["bind"] = [settings["bind"], f"{_bracket(host)}:{service_settings.metrics_port}"]
 
     class App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -1,5 +1,5 @@
-"""Start-up checks for settings whose value names something outside the process: a database
-and a thresholds file. Each takes the variable's text and returns the value to keep, or
+"""Start-up checks for settings whose value names something outside the process: a database,
+a thresholds file and a folder of site codes. Each takes the variable's text and returns the value to keep, or
 raises ValueError with a one-line reason (``Settings.load`` adds the variable's name).
 
 They run before gunicorn starts, so a typo stops start-up instead of failing every request.
@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from fhir_mappings.thresholds import load_thresholds
+from fhir_mappings.valuesets import load_site_codes
 
 #: The stores the service is built and tested for.
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -62,4 +63,12 @@ def thresholds_file(value: str) -> str:
     path = value.strip()
     if path:
         load_thresholds(path)  # ValueError names what is wrong; the result is cached per path
+    return path
+
+
+def valuesets_dir(value: str) -> str:
+    """Empty (shipped codes only), or a folder of site codes that reads and validates."""
+    path = value.strip()
+    if path:
+        load_site_codes(path)  # ValueError names the file and what is wrong with it
     return path

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from cds_service.errors import ConfigurationError
 from cds_service.fhir_base import FhirBase
-from cds_service.setting_checks import database_url, thresholds_file
+from cds_service.setting_checks import database_url, thresholds_file, valuesets_dir
 
 ENV_PREFIX = "MRCDS_"
 
@@ -110,6 +110,16 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _port_or_zero(value: str) -> int:
+    """A TCP port, or 0 (empty) for none."""
+    text = value.strip()
+    if not text:
+        return 0
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"must be a whole number from 1 to 65535, not {value!r}")
+    return int(text)
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -120,8 +130,15 @@ def _log_level(value: str) -> str:
     return level
 
 
-def _setting(default: Any, parse: Callable[[str], Any], doc: str, *, factory: bool = False) -> Any:
-    meta = {"parse": parse, "doc": doc}
+#: Ending of the variable that names a file holding a secret setting's value (a mounted
+#: Kubernetes or Docker secret), so that the secret is not in the process environment.
+FILE_SUFFIX = "_FILE"
+
+
+def _setting(
+    default: Any, parse: Callable[[str], Any], doc: str, *, factory: bool = False, secret: bool = False
+) -> Any:
+    meta = {"parse": parse, "doc": doc, "secret": secret}
     if factory:
         return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -169,6 +186,7 @@ class Settings:
         database_url,
         "SQLAlchemy URL of the feedback store (SQLite file by default, PostgreSQL in production).",
         factory=True,
+        secret=True,
     )
     database_lock_timeout_s: float = _setting(
         5.0,
@@ -203,14 +221,25 @@ class Settings:
         thresholds_file,
         "JSON file overriding clinical thresholds and time windows (empty: built-in defaults).",
     )
-    log_level: str = _setting(
-        "INFO", _log_level, "Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    valuesets_dir: str = _setting(
+        "",
+        valuesets_dir,
+        "Folder of site codes: JSON files in the shipped value-set format, each adding its codes "
+        "(each with a `source`) to the shipped value set its `id` names (empty: shipped codes only).",
     )
+    log_level: str = _setting("INFO", _log_level, "Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     expose_openapi: bool = _setting(True, _bool, "Serve `GET /openapi.yaml`.")
     metrics: bool = _setting(
         False,
         _bool,
         "Serve Prometheus metrics at `GET /metrics` (`on` or `off`); keep it off the public network.",
+    )
+    metrics_port: int = _setting(
+        0,
+        _port_or_zero,
+        "With metrics on: a port of `mr-cds serve` that serves `GET /metrics` and nothing else, "
+        "which the service's port then refuses (0: metrics on the service's port), so that a "
+        "firewall or NetworkPolicy can keep metrics inside.",
     )
     warm_up: bool = _setting(
         True, _bool, "Evaluate one synthetic chart at start-up so the first real request is not slow."
@@ -226,11 +255,12 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             name = ENV_PREFIX + f.name.upper()
-            if name in env:
+            text, source = _environment_value(env, name, secret=f.metadata["secret"])
+            if text is not None:
                 try:
-                    values[f.name] = f.metadata["parse"](env[name])
+                    values[f.name] = f.metadata["parse"](text)
                 except ValueError as exc:
-                    raise ConfigurationError(f"{name}: {exc}") from None
+                    raise ConfigurationError(f"{source}: {exc}") from None
         settings = replace(cls(), **values)
         if overrides:
             unknown = set(overrides) - {f.name for f in fields(cls)}
@@ -240,13 +270,40 @@ class Settings:
         return settings
 
 
+def _environment_value(env: Mapping[str, str], name: str, *, secret: bool) -> tuple[str | None, str]:
+    """The variable's text and the variable to name in errors; a secret may come from the
+    file named by ``<name>_FILE`` instead (its content, without the final line break)."""
+    file_variable = name + FILE_SUFFIX
+    if not secret or file_variable not in env:
+        return env.get(name), name
+    if name in env:
+        raise ConfigurationError(f"{file_variable}: set either {name} or {file_variable}, not both")
+    path = Path(env[file_variable].strip())
+    if path.is_dir():
+        raise ConfigurationError(
+            f"{file_variable}: {str(path)!r} is a folder, not a file (a container mount of a file "
+            "missing on the host leaves a folder in its place)"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ConfigurationError(f"{file_variable}: cannot read {str(path)!r} ({why})") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{file_variable}: {str(path)!r} is not UTF-8 text") from None
+    text = text.strip()  # secret files usually end with a line break; no value has surrounding space
+    if not text:
+        raise ConfigurationError(f"{file_variable}: {str(path)!r} is empty")
+    return text, file_variable
+
+
 #: Variables of the test suite (e.g. MRCDS_TEST_POSTGRES_URL), not of the service.
 TEST_PREFIX = ENV_PREFIX + "TEST_"
 
 
 def _refuse_unknown_variables(env: Mapping[str, str]) -> None:
     """A misspelt variable name would otherwise be ignored without a word."""
-    known = [ENV_PREFIX + f.name.upper() for f in fields(Settings)]
+    known = [variable for variable, _, _ in settings_table()]
     for name in sorted(env):
         if name.startswith(ENV_PREFIX) and not name.startswith(TEST_PREFIX) and name not in known:
             close = difflib.get_close_matches(name, known, n=1)
@@ -282,5 +339,15 @@ def settings_table() -> list[tuple[str, str, str]]:
             shown = f"`{str(default).lower()}`"
         else:
             shown = f"`{default}`" if default != "" else "(empty)"
-        rows.append((ENV_PREFIX + f.name.upper(), shown, f.metadata["doc"]))
+        variable = ENV_PREFIX + f.name.upper()
+        rows.append((variable, shown, f.metadata["doc"]))
+        if f.metadata["secret"]:
+            rows.append(
+                (
+                    variable + FILE_SUFFIX,
+                    "(empty)",
+                    f"A file holding `{variable}` (e.g. a mounted secret), so that it is not in the "
+                    "environment; set one of the two, not both.",
+                )
+            )
     return rows

@@ -60,8 +60,17 @@ def facts_table(t: Thresholds) -> tuple[tuple[str, str, str], ...]:
         (
             "mr_grade",
             "Observation: `echo-mr-grade`; else Condition.severity",
-            f"latest echo within {echo} decides; superseded by a later `mitral-valve-intervention` "
-            "Procedure or resolved MR Condition when no active MR Condition is left",
+            f"newest echo within {echo} decides (preliminary counts, never lowers a grade); an ungraded "
+            f"newest echo falls back to a readable one within {describe_window(t.echo_fallback_window)} "
+            "before it; else Condition.severity recorded within "
+            f"{describe_window(t.problem_list_severity_window)}; superseded by any later completed "
+            "`mitral-valve-intervention` Procedure, or a resolved MR Condition when no active MR "
+            "Condition is left",
+        ),
+        (
+            "recent_echo",
+            "Observation: `echo-mr-grade`; Procedure: `echocardiography`",
+            f"an echo within {describe_window(t.echo_recent_window)}: no new echo is suggested",
         ),
         ("mr_on_echo", "Observation: `echo-mr-grade`", f"latest echo within {on_echo} is 2+ or worse"),
         (
@@ -153,17 +162,27 @@ No LOINC code exists for a categorical MR grade and no precoordinated SNOMED CT 
 for "severe MR" was found. Send one Observation per echo:
 
 - `code`: SNOMED CT `48724000` (Mitral valve regurgitation), system `http://snomed.info/sct`
-- `status`: `final`, `amended` or `corrected`
-- `effectiveDateTime`: the date of the study (a date alone is enough for this 365-day window)
+- `status`: `final`, `amended` or `corrected`; `preliminary` also counts, and every card
+  that cites it says "preliminary" (a preliminary echo may raise a grade, never lower one)
+- `effectiveDateTime`: the date of the study (a date alone is enough for this 365-day window);
+  two echoes at the same time are told apart by status (amended or corrected, then final,
+  then preliminary), then `issued`, then `meta.lastUpdated`
 - the grade, in one of these forms (in this order of preference):
-  - `valueCodeableConcept` with a SNOMED CT severity qualifier (table below);
+  - `valueCodeableConcept` with a SNOMED CT severity qualifier (table below), or with an
+    exact grade word as its `text` or as the `display` of a local coding;
   - `valueInteger` 0-4, or `valueQuantity` 0-4 with no unit or UCUM `{grade}` or `1`;
-  - `valueString` that is exactly a grade: `0`-`4`, optionally followed by `+` (`4+`).
+  - `valueString` that is exactly a grade (`0`-`4`, optionally followed by `+`: `4+`), a
+    range (`3-4+`), or an exact grade word.
 
-A range (`3-4+`), a fraction of a grade (`3.5`), a phrase ("moderate-severe, eccentric
-jet") or a code not listed is **not machine-readable**: the grade is then unknown (the
-service does not fall back to an older echo or to the Condition's severity) and the card
-asks for a structured grade. Nothing is rounded up: "mild to moderate" is 1+.
+Grade words (case and hyphens do not matter; a trailing "MR", "mitral regurgitation" or
+"regurgitation" is allowed): none, trace, trivial (0); mild (1+); mild to moderate (the
+range 1-2+); moderate (2+); moderate to severe, moderately severe (3+); severe (4+). They
+live in `fhir_mappings/mr_grade_map.json`. Nothing else is read: "not severe", "severe AS"
+or "severe MR, see report" are **not machine-readable**, and so are a fraction of a grade
+(`3.5`) and a code not listed. A range is never severe; one that reaches 4+ asks for a single
+grade. When the newest echo has no readable grade (or a `dataAbsentReason`), a readable grade
+from an echo at most 30 days before it decides, and the cards say so; otherwise the grade is
+unknown and the card asks for a structured grade. Nothing is rounded up.
 
 ```json
 {
@@ -179,7 +198,8 @@ asks for a structured grade. Nothing is rounded up: "mild to moderate" is 1+.
 ```
 
 Only when there is no echo grade within the window is `Condition.severity` on the MR
-Condition used, coded with the same qualifiers.
+Condition used, coded with the same qualifiers, and only when that Condition was recorded
+(`recordedDate`, else onset) within 365 days; the grade card then still asks for an echo.
 """
 
 STATUS_TEXT = """\
@@ -187,7 +207,8 @@ STATUS_TEXT = """\
 
 | resource | counts | does not count (listed when unusual) |
 |---|---|---|
-| Observation | {observation} | registered, preliminary, unknown, cancelled, entered-in-error |
+| Observation | {observation} (an echo MR grade also when preliminary) | \
+registered, preliminary, unknown, cancelled, entered-in-error |
 | Condition | clinicalStatus {condition} (no clinicalStatus: active unless `abatement[x]` is set); \
 verificationStatus not {excluded} | inactive, remission, resolved; refuted, entered-in-error (listed) |
 | Condition (unconfirmed) | verificationStatus {unconfirmed}: counted, but the card says "unconfirmed" | |

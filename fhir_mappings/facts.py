@@ -101,13 +101,34 @@ class MRGrade:
     machine_readable: bool = True
     evidence: tuple[Evidence, ...] = ()
     missing: tuple[Missing, ...] = ()
-    #: A mitral valve repair/replacement or a resolved MR Condition dated after the deciding
-    #: echo, with no active MR Condition left: the grade no longer describes the valve.
+    #: A completed mitral valve repair/replacement dated after the deciding echo (whatever
+    #: the problem list says), or a resolved MR Condition dated after it with no active MR
+    #: Condition left: the grade no longer describes the valve.
     superseded_by: tuple[Evidence, ...] = ()
+    #: A grade recorded as a range (``3-4+``, "mild to moderate"): (lowest, highest). Never
+    #: severe; a range below 4+ is a current grade, one reaching 4+ asks for a single grade.
+    grade_range: tuple[int, int] | None = None
+    #: The deciding echo is preliminary: it may raise a card, labelled, never lower one.
+    preliminary: bool = False
+    #: The newest echo had no readable grade: the grade is from an echo before it (evidence
+    #: holds the deciding echo first, then this newest one).
+    fallback: bool = False
 
     @property
     def severe(self) -> bool:
         return self.grade is not None and self.grade >= 4 and not self.superseded_by
+
+    @property
+    def level(self) -> int | None:
+        """The highest grade the record allows (a range by its top), for comparing readings."""
+        return self.grade_range[1] if self.grade_range else self.grade
+
+    @property
+    def current_echo_grade(self) -> bool:
+        """A current grade from an echo: a single grade, or a range that stays below 4+."""
+        if self.source is not GradeSource.ECHO or self.superseded_by:
+            return False
+        return self.grade is not None or (self.grade_range is not None and self.grade_range[1] < 4)
 
 
 class MatchKind(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -187,6 +208,13 @@ class PatientFacts:
     data_quality: tuple[DataQualityNote, ...] = ()
     #: Data sources that could not be obtained: (prefetch key, reason).
     unavailable: tuple[tuple[str, str], ...] = ()
+    #: MR looked at on echo: an echo MR-grade Observation within 365 days, readable or not.
+    mr_on_echo_any: Fact = Fact("mr_on_echo_any", Status.ABSENT)
+    #: An echo (an echo MR-grade Observation or an echocardiography Procedure) within
+    #: ``echo_recent_days``: a new echo is not suggested, the grade is to be recorded.
+    recent_echo: Fact = Fact("recent_echo", Status.ABSENT)
+    #: The MR grade comes from an echo within ``echo_graded_urgent_hours`` (no urgent echo).
+    echo_graded_recently: Fact = Fact("echo_graded_recently", Status.ABSENT)
 
     @property
     def data_quality_by_reason(self) -> tuple[tuple[str, int], ...]:

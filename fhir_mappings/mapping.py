@@ -27,7 +27,16 @@ from fhir_mappings.labs import (
     assess,
 )
 from fhir_mappings.medications import MedicationFindings, medications
-from fhir_mappings.mr_grade import echo_grades, latest_echo, mr_grade, mr_on_echo, superseded
+from fhir_mappings.mr_grade import (
+    decide_echo,
+    echo_graded_recently,
+    echo_grades,
+    mr_grade,
+    mr_on_echo,
+    mr_on_echo_any,
+    recent_echo,
+    superseded,
+)
 from fhir_mappings.parse import Collected, Report, collect
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.procedures import (
@@ -37,6 +46,7 @@ from fhir_mappings.procedures import (
     Support,
     Supports,
     devices,
+    echo_procedures,
     interventions,
     procedures,
 )
@@ -109,16 +119,24 @@ class _Mapper:
         echoes = echo_grades(
             self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
         )
-        latest = latest_echo(echoes, self.report)
+        decision = decide_echo(echoes, thresholds=self.thresholds, report=self.report)
         unavailable = self.chart.missing(Key.MR_GRADE)
-        grade = mr_grade(latest, mr, thresholds=self.thresholds, unavailable=unavailable)
-        if not mr:
-            # A repair, a replacement or a resolution after the echo, and no active MR left.
-            after = interventions(self.procedures, self.report) + resolved_in(
+        grade = mr_grade(decision, mr, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
+        # Any completed repair or replacement after the echo supersedes it, whatever the problem
+        # list still says; a resolved MR Condition only when no MR Condition is active.
+        resolutions = (
+            ()
+            if mr
+            else resolved_in(
                 self.conditions_in.get("mitral-regurgitation", ()), "mitral-regurgitation", self.report
             )
-            grade = superseded(grade, after)
-        on_echo = mr_on_echo(latest, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
+        )
+        grade = superseded(grade, interventions(self.procedures, self.report), resolutions)
+        on_echo = mr_on_echo(
+            decision, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable
+        )
+        done = echo_procedures(self.procedures, self.report)
+        recent = recent_echo(echoes, done, self.report, now=self.now, thresholds=self.thresholds)
         return PatientFacts(
             as_of=self.now,
             patient_id=patient_id,
@@ -143,6 +161,9 @@ class _Mapper:
             medications=self.medication_classes(meds),
             data_quality=self.report.notes,
             unavailable=tuple(sorted(self.chart.unavailable.items())),
+            mr_on_echo_any=mr_on_echo_any(echoes, self.report, unavailable),
+            recent_echo=recent,
+            echo_graded_recently=echo_graded_recently(grade, now=self.now, thresholds=self.thresholds),
         )
 
     # -- Conditions --------------------------------------------------------------------

@@ -31,7 +31,7 @@ from fhir_mappings.observations import effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, parse_time
-from fhir_mappings.valuesets import value_set
+from fhir_mappings.valuesets import on_value_sets_changed, value_set
 
 CLASSES = ("loop-diuretics", "ace-inhibitors", "arbs", "vasodilators-iv", "inotropes", "vasopressors")
 VASOACTIVE = ("vasopressors", "inotropes")
@@ -65,6 +65,9 @@ def ingredient_names() -> Mapping[str, tuple[str, ...]]:
         found = (_INGREDIENT_DISPLAY.match(c.display) for c in value_set(vs_id).codes if c.system == RXNORM)
         names[vs_id] = tuple(m.group(1) for m in found if m)
     return names
+
+
+on_value_sets_changed(ingredient_names.cache_clear)  # a site's RxNorm codes add names
 
 
 def identify(resource: Resource, by_reference: Mapping[str, Resource]) -> tuple[DrugMatch, ...]:

@@ -94,8 +94,11 @@ def select(
     window: timedelta,
     need_time_of_day: bool,
     report: Report,
+    statuses: frozenset[str] = COUNTED,
 ) -> tuple[Candidate, ...]:
     """Counted Observations coded in the value sets and within the window, newest first.
+
+    ``statuses``: the statuses that count (an echo grade also counts when preliminary).
 
     Not yet validated: only the newest decide, so callers validate lazily (``Report.valid``)
     and skip to the next on failure; the rest never pay for validation.
@@ -105,7 +108,7 @@ def select(
     for resource in resources:
         coded_as = codings(resource.get("code"))
         hit = next((h for vs in sets if (h := vs.match(coded_as)) is not None), None)
-        if hit is None or not _counted(resource, report):
+        if hit is None or not _counted(resource, report, statuses):
             continue
         time = _time_in_window(resource, now, window, need_time_of_day, hit, report)
         if time is not None:
@@ -113,13 +116,12 @@ def select(
     return tuple(sorted(found, key=lambda c: c.time.end, reverse=True))
 
 
-def _counted(resource: Resource, report: Report) -> bool:
+def _counted(resource: Resource, report: Report, statuses: frozenset[str] = COUNTED) -> bool:
     status = token(resource.get("status"))
-    if status in COUNTED:
+    if status in statuses:
         return True
-    report_status(
-        resource, status, known=COUNTED | NOT_YET | WITHDRAWN, reported=NOT_YET | WITHDRAWN, report=report
-    )
+    known = COUNTED | NOT_YET | WITHDRAWN
+    report_status(resource, status, known=known, reported=(NOT_YET | WITHDRAWN) - statuses, report=report)
     return False
 
 

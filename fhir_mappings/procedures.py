@@ -184,32 +184,69 @@ MITRAL_INTERVENTION = "mitral-valve-intervention"
 
 def interventions(resources: Iterable[Resource], report: Report) -> tuple[Evidence, ...]:
     """Completed mitral valve repairs or replacements, dated by when they were performed."""
-    vs = value_set(MITRAL_INTERVENTION)
+    return _performed(
+        resources,
+        MITRAL_INTERVENTION,
+        frozenset({"completed"}),
+        report,
+        note="completed mitral valve repair or replacement",
+        undated="mitral valve intervention not dated",
+    )
+
+
+#: Echocardiography procedures (SNOMED, CPT 93306 and the like): an echo was done.
+ECHOCARDIOGRAPHY = "echocardiography"
+
+
+def echo_procedures(resources: Iterable[Resource], report: Report) -> tuple[Evidence, ...]:
+    """Echocardiograms done (completed or in progress), dated by when they were performed:
+    they feed the "recent echo" test, never a grade (a Procedure carries no MR grade)."""
+    return _performed(
+        resources,
+        ECHOCARDIOGRAPHY,
+        frozenset({"completed", "in-progress"}),
+        report,
+        note="echocardiogram performed",
+        undated="echocardiogram not dated",
+    )
+
+
+def _performed(
+    resources: Iterable[Resource],
+    value_set_id: str,
+    statuses: frozenset[str],
+    report: Report,
+    *,
+    note: str,
+    undated: str,
+) -> tuple[Evidence, ...]:
+    """Procedures of the value set in one of ``statuses``, dated by performedPeriod.end (else
+    its start) or performedDateTime; an undated one is left out and said."""
+    vs = value_set(value_set_id)
     found: list[Evidence] = []
     for resource in resources:
         hit = vs.match(codings(resource.get("code")))
-        if hit is None or token(resource.get("status")) != "completed" or not report.valid(resource):
+        if hit is None or token(resource.get("status")) not in statuses or not report.valid(resource):
             continue
         period = resource.get("performedPeriod")
         raw = (period.get("end") or period.get("start")) if isinstance(period, Mapping) else None
         try:
             when = parse_time(raw or resource.get("performedDateTime")).start
         except TimeProblem as problem:
-            report.note(resource, f"mitral valve intervention not dated: {problem}")
+            report.note(resource, f"{undated}: {problem}")
             continue
-        found.append(
-            Evidence(
-                "Procedure",
-                resource_id(resource),
-                hit.system,
-                hit.code,
-                hit.display,
-                time=when,
-                note="completed mitral valve repair or replacement",
-                what=MITRAL_INTERVENTION,
-                status="performed",
-            )
+        evidence = Evidence(
+            "Procedure",
+            resource_id(resource),
+            hit.system,
+            hit.code,
+            hit.display,
+            time=when,
+            note=note,
+            what=value_set_id,
+            status="performed",
         )
+        found.append(evidence)
     return tuple(found)
 
 

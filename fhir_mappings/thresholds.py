@@ -52,6 +52,11 @@ class Thresholds:
     map_plausible_min_mmhg: float
     map_plausible_max_mmhg: float
     lactate_plausible_max_mmol_l: float
+    #: Echo windows of docs/clinical-rules.md, sections 'MR grade' and 'grade-severity'.
+    echo_fallback_window_days: float
+    problem_list_severity_window_days: float
+    echo_recent_days: float
+    echo_graded_urgent_hours: float
 
     def creatinine_cut_off(self, unit: str) -> float:
         """The creatinine cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
@@ -88,6 +93,22 @@ class Thresholds:
     @property
     def mr_on_echo_window(self) -> timedelta:
         return timedelta(days=self.mr_on_echo_window_days)
+
+    @property
+    def echo_fallback_window(self) -> timedelta:
+        return timedelta(days=self.echo_fallback_window_days)
+
+    @property
+    def problem_list_severity_window(self) -> timedelta:
+        return timedelta(days=self.problem_list_severity_window_days)
+
+    @property
+    def echo_recent_window(self) -> timedelta:
+        return timedelta(days=self.echo_recent_days)
+
+    @property
+    def echo_graded_urgent_window(self) -> timedelta:
+        return timedelta(hours=self.echo_graded_urgent_hours)
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Thresholds))

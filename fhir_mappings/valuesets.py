@@ -2,15 +2,22 @@
 
 Matching is on (system, code) only, never on display text: a value set here is exactly
 the codes listed (no terminology server, so no SNOMED descendants).
+
+A site adds its own codes (WHO ICD-10, ICD-10-GM, local lab codes) without editing these
+files: a folder of files in the same format (``MRCDS_VALUESETS_DIR``), each naming a
+shipped value set by ``id``, whose codes are added to it (``load_site_codes``,
+``use_site_codes``). A site code is marked with the file it came from.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -21,6 +28,8 @@ class ValueSetCode:
     display: str
     source: str
     strength: str
+    #: The site file (``MRCDS_VALUESETS_DIR``) this code was added by; empty when shipped.
+    site_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ class ValueSet:
 
 
 @cache
-def all_value_sets() -> Mapping[str, ValueSet]:
+def shipped_value_sets() -> Mapping[str, ValueSet]:
     """Every value set shipped with the package, keyed by id."""
     folder = resources.files("fhir_mappings").joinpath("valuesets")
     found: dict[str, ValueSet] = {}
@@ -63,6 +72,18 @@ def all_value_sets() -> Mapping[str, ValueSet]:
         )
         found[doc["id"]] = ValueSet(doc["id"], doc["title"], codes)
     return found
+
+
+@cache
+def all_value_sets() -> Mapping[str, ValueSet]:
+    """Every value set in use, keyed by id: the shipped ones with the active site codes."""
+    site = _active.site
+    if site is None:
+        return shipped_value_sets()
+    return {
+        vs_id: replace(vs, codes=vs.codes + site.added.get(vs_id, ()))
+        for vs_id, vs in shipped_value_sets().items()
+    }
 
 
 def value_set(value_set_id: str) -> ValueSet:
@@ -96,3 +117,143 @@ def value_sets_of(codings: Iterable[Mapping[str, Any]]) -> frozenset[str]:
         if isinstance(key[0], str) and isinstance(key[1], str):
             found |= index.get((key[0], key[1]), frozenset())
     return frozenset(found)
+
+
+# --------------------------------------------------------------------------- site codes
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """One file of a site's folder, as loaded: its name, the value set it adds to, how many codes."""
+
+    name: str
+    value_set_id: str
+    added: int
+
+
+@dataclass(frozen=True)
+class SiteCodes:
+    """A site's folder of extra codes, read and checked (``load_site_codes``)."""
+
+    folder: str
+    files: tuple[SiteFile, ...]
+    #: Value-set id -> the codes added to it, in file order (codes already listed are not).
+    added: Mapping[str, tuple[ValueSetCode, ...]]
+
+    def summary(self) -> str:
+        """``file.json -> value-set-id (n codes)`` for each file, for logs and ``/readyz``."""
+        if not self.files:
+            return "none (the folder has no .json file)"
+        return ", ".join(f"{f.name} -> {f.value_set_id} ({f.added} codes)" for f in self.files)
+
+
+def load_site_codes(folder: str | Path) -> SiteCodes:
+    """Read every ``*.json`` file of ``folder``; ValueError says, in one line, what is wrong.
+
+    Each file is in the shipped format: ``{"id": <a shipped value-set id>, "codes": [{"system",
+    "code", "display", "source", "strength"?}, ...]}`` (``title`` and a file-level ``source``
+    may be given and are not used). Every code must name its source: a code nobody can trace
+    must not change a card. A code already listed (shipped, or by an earlier file) is skipped.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        raise ValueError(f"{str(path)!r} is not a folder")
+    shipped = shipped_value_sets()
+    known = {vs_id: set(vs.keys) for vs_id, vs in shipped.items()}
+    added: dict[str, list[ValueSetCode]] = {}
+    files: list[SiteFile] = []
+    for entry in sorted(path.glob("*.json")):
+        vs_id, codes = _read_site_file(entry, shipped)
+        fresh = [c for c in codes if (c.system, c.code) not in known[vs_id]]
+        known[vs_id].update((c.system, c.code) for c in fresh)
+        added.setdefault(vs_id, []).extend(fresh)
+        files.append(SiteFile(entry.name, vs_id, len(fresh)))
+    return SiteCodes(str(path), tuple(files), {k: tuple(v) for k, v in added.items()})
+
+
+def _read_site_file(entry: Path, shipped: Mapping[str, ValueSet]) -> tuple[str, list[ValueSetCode]]:
+    name = entry.name
+    try:
+        doc = json.loads(entry.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{name}: must hold a JSON object with 'id' and 'codes'")
+    vs_id = doc.get("id")
+    if not isinstance(vs_id, str) or vs_id not in shipped:
+        shown = repr(vs_id) if isinstance(vs_id, str) else "missing"
+        raise ValueError(f"{name}: id {shown} is not a shipped value set (see docs/data-requirements.md)")
+    raw_codes = doc.get("codes")
+    if not isinstance(raw_codes, list) or not raw_codes:
+        raise ValueError(f"{name}: 'codes' must be a non-empty list")
+    codes = []
+    for index, raw in enumerate(raw_codes):
+        where = f"{name}: codes[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where} must be an object")
+        for key in ("system", "code", "display", "source"):
+            value = raw.get(key)
+            if not isinstance(value, str) or not value.strip():
+                why = " (every site code names the public or local source it was checked against)"
+                raise ValueError(f"{where} has no {key}" + (why if key == "source" else ""))
+        if raw["code"] != raw["code"].strip() or ":" not in raw["system"]:
+            raise ValueError(f"{where}: system must be a URI and code carry no surrounding spaces")
+        strength = raw.get("strength", "site")
+        if not isinstance(strength, str):
+            raise ValueError(f"{where}: strength must be text")
+        codes.append(ValueSetCode(raw["system"], raw["code"], raw["display"], raw["source"], strength, name))
+    return vs_id, codes
+
+
+@dataclass
+class _Active:
+    folder: str | None = None
+    site: SiteCodes | None = None
+
+
+_active = _Active()
+_switch = threading.Lock()
+#: Caches elsewhere that are computed from value sets (registered by their modules).
+_derived: list[Callable[[], None]] = []
+
+
+def on_value_sets_changed(clear: Callable[[], None]) -> None:
+    """Register a cache of another module to clear when the site codes in use change."""
+    _derived.append(clear)
+
+
+def use_site_codes(folder: str | None) -> SiteCodes | None:
+    """Use the site codes of ``folder`` (``None`` or empty: shipped codes only) from now on,
+    in this process. Loading and checking happen once per folder; asking again is a no-op.
+    """
+    folder = folder or None
+    if folder == _active.folder:
+        return _active.site
+    with _switch:
+        if folder != _active.folder:
+            _active.site = load_site_codes(folder) if folder else None
+            _active.folder = folder
+            for clear in (all_value_sets.cache_clear, _index.cache_clear, _membership.cache_clear, *_derived):
+                clear()
+    return _active.site
+
+
+def site_codes_in_use() -> SiteCodes | None:
+    """The site codes in use in this process, if any."""
+    return _active.site
+
+
+def site_file_of(system: str | None, code: str | None) -> str | None:
+    """The site file that added (system, code), when a site code matched; None for shipped codes."""
+    site = _active.site
+    if site is None or system is None or code is None:
+        return None
+    for codes in site.added.values():
+        for c in codes:
+            if c.system == system and c.code == code:
+                return c.site_file
+    return None

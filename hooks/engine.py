@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -26,7 +27,19 @@ _failures_lock = threading.Lock()
 def explain(facts: PatientFacts) -> tuple[RuleResult, ...]:
     """Every rule's decision, fired or not, with the checks that decided it (no logging)."""
     g = guideline()
-    return tuple(_decide(rule_id, rule, facts, g)[0] for rule_id, rule in RULES)
+    return one_draft_echo([_decide(rule_id, rule, facts, g)[0] for rule_id, rule in RULES])
+
+
+def one_draft_echo(results: Sequence[RuleResult]) -> tuple[RuleResult, ...]:
+    """At most one draft echo per response: when an urgent one is offered (acute MR), the
+    routine one of ``grade-severity`` is left out (docs/clinical-rules.md, grade-severity)."""
+    urgent = any(r.fired and r.suggestion == "urgent" for r in results)
+    if not urgent:
+        return tuple(results)
+    return tuple(
+        replace(r, suggestion=None) if r.suggestion is not None and r.suggestion != "urgent" else r
+        for r in results
+    )
 
 
 def evaluate_detailed(facts: PatientFacts, *, now: datetime, ids: Callable[[], str]) -> Evaluation:
@@ -35,8 +48,10 @@ def evaluate_detailed(facts: PatientFacts, *, now: datetime, ids: Callable[[], s
     results: list[RuleResult] = []
     cards: list[tuple[tuple[int, int], dict[str, Any]]] = []
     failed: list[str] = []
-    for index, (rule_id, rule) in enumerate(RULES):
-        result, exc = _decide(rule_id, rule, facts, g)
+    outcomes = [_decide(rule_id, rule, facts, g) for rule_id, rule in RULES]
+    decided = one_draft_echo([result for result, _ in outcomes])
+    for index, ((rule_id, _rule), (_, exc)) in enumerate(zip(RULES, outcomes, strict=True)):
+        result = decided[index]
         if exc is None and result.fired:
             try:
                 cards.append(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fhir_mappings.facts import DataQualityNote, Evidence, Status
+from fhir_mappings.valuesets import site_file_of
 from hooks.cards import check_label, check_statement
 from hooks.gaps import as_json, trail
 from hooks.guideline import Guideline, guideline
@@ -47,10 +48,19 @@ def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
     lines.append(f"    rule: {RULES_DOC}#{result.rule_id}")
     for check in result.checks:
         lines.append(f"    {_mark(check)} {_criterion(check, g)}: {PLAIN.esc(check_statement(check, g))}")
-        lines += [f"          - {describe(ev, g.units, PLAIN)}" for ev in check.evidence]
-        lines += [f"          shown, not counted: {describe(ev, g.units, PLAIN)}" for ev in check.shown]
+        lines += [f"          - {_evidence_text(ev, g)}" for ev in check.evidence]
+        lines += [f"          shown, not counted: {_evidence_text(ev, g)}" for ev in check.shown]
         lines += [f"          could not be assessed: {PLAIN.esc(trail(m, g))}" for m in check.missing]
     return lines
+
+
+def _evidence_text(ev: Evidence, g: Guideline) -> str:
+    """The evidence line; a code that only the site's own files list is marked as such."""
+    text = describe(ev, g.units, PLAIN)
+    site_file = site_file_of(ev.system, ev.code)
+    if site_file is not None:
+        text += f" [site code {ev.system}|{ev.code}, from MRCDS_VALUESETS_DIR {site_file}]"
+    return text
 
 
 def explanation_text(
@@ -95,6 +105,7 @@ def _evidence_json(ev: Evidence) -> dict[str, Any]:
         "what": ev.what,
         "status": ev.status,
         "reason": ev.reason,
+        "siteFile": site_file_of(ev.system, ev.code),
     }
 
 

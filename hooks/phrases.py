@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fhir_mappings.facts import Evidence
+from fhir_mappings.mr_grade import grade_name
 from fhir_mappings.numbers import fmt
 from hooks.guideline import Guideline
 from hooks.text import ago, collapse, duration
@@ -21,7 +22,6 @@ _MEASURED = {
     "bilirubin-total": "Bilirubin",
     "platelets": "Platelets",
 }
-_GRADE_WORDS = {0: "no", 1: "mild", 2: "moderate", 3: "moderate-to-severe", 4: "severe"}
 
 
 def measured_name(what: str) -> str:
@@ -39,10 +39,12 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
         value = ev.value_text or fmt(ev.value, ev.unit)  # a bound keeps its comparator: ">15"
         return _join(f"{_MEASURED[what]} {value} {unit}".rstrip() + computed, when)
     if what in ("echo-grade", "condition-grade"):
-        return _grade(ev, when)
+        return _grade(ev, when, g)
     label = g.value_set_labels.get(what)
     if ev.resource_type in ("MedicationRequest", "MedicationAdministration"):
         return _drug(ev, g, now)
+    if what == "echocardiography" and label:
+        return g.texts["echo_done"].format(label=label, when=when).replace("  ", " ")
     if ev.resource_type in ("Procedure", "Device", "DeviceUseStatement") and label:
         return _support(ev, label, g, now)
     if ev.resource_type == "Condition" and label:
@@ -54,11 +56,23 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     return collapse(ev.display or ev.resource_type, 80)
 
 
-def _grade(ev: Evidence, when: str) -> str:
-    source = "Echo" if ev.what == "echo-grade" else "MR Condition severity"
-    if ev.value is not None and int(ev.value) in _GRADE_WORDS:
+def _grade(ev: Evidence, when: str, g: Guideline) -> str:
+    """An echo grade ("Echo (preliminary): severe MR (4+), 2 h ago") or a problem-list severity."""
+    status = ev.status or ""
+    if status == "not-graded":
+        return g.texts["echo_newest_not_graded"].format(when=when)
+    if ev.what == "condition-grade" and ev.value is not None:
         grade = int(ev.value)
-        return _join(f"{source}: {_GRADE_WORDS[grade]} MR ({grade}+)", when)
+        name = grade_name(grade).capitalize()
+        recorded = g.texts["recorded_when"].format(when=when) if when else ""
+        return g.texts["grade_on_problem_list"].format(name=name, grade=grade, when=recorded)
+    source = "Echo" if ev.what == "echo-grade" else "MR Condition severity"
+    source += g.texts["preliminary_label"] if status.endswith("preliminary") else ""
+    if ev.value is not None:
+        grade = int(ev.value)
+        return _join(f"{source}: {grade_name(grade)} MR ({grade}+)", when)
+    if status.startswith("range") and ev.value_text:
+        return _join(f"{source}: MR {ev.value_text}", when)
     shown = f" '{ev.value_text}'" if ev.value_text else ""
     return _join(f"{source}: MR grade{shown} not machine-readable", when)
 

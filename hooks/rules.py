@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
 from fhir_mappings.gaps import Gap
@@ -17,7 +17,7 @@ from fhir_mappings.keys import Key
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
 from hooks.model import Check, Role, RuleResult
-from hooks.text import ago, unique, utc
+from hooks.text import ago, on_day, unique, utc
 
 Rule = Callable[[PatientFacts, Guideline], RuleResult]
 
@@ -68,17 +68,31 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
 def grade_statement(grade: MRGrade, g: Guideline) -> str:
     """The MR grade in words: its value and where it came from, or why there is none."""
     if grade.superseded_by:
-        return g.texts["grade_superseded"].format(grade=grade.grade)
+        return g.texts["grade_superseded"].format(grade=_grade_words(grade))
+    if grade.grade_range is not None:
+        return g.texts["grade_range"].format(grade=_grade_words(grade))
     if grade.grade is None:
         return g.texts["no_grade" if grade.machine_readable else "grade_unreadable_short"]
     key = "grade_from_condition" if grade.source is GradeSource.CONDITION else "grade_from_echo"
-    return g.texts[key].format(grade=grade.grade)
+    text = g.texts[key].format(grade=grade.grade)
+    return text + (g.texts["preliminary_word"] if grade.preliminary else "")
+
+
+def _grade_words(grade: MRGrade) -> str:
+    """ "4+" or "3-4+" (a range)."""
+    if grade.grade_range is not None:
+        low, high = grade.grade_range
+        return f"{low}-{high}+"
+    return f"{grade.grade}+" if grade.grade is not None else "?"
 
 
 def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
-    """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade."""
+    """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade,
+    or with a range that reaches 4+ (a range is never severe, nor surely not severe)."""
     grade = facts.mr_grade
-    status = Status.PRESENT if grade.severe else Status.UNKNOWN if grade.grade is None else Status.ABSENT
+    level = grade.level
+    undecided = level is None or level >= 4
+    status = Status.PRESENT if grade.severe else Status.UNKNOWN if undecided else Status.ABSENT
     if grade.superseded_by:
         status = Status.ABSENT
     return Check(
@@ -135,16 +149,15 @@ def _result(
     )
 
 
-def _echo_within(facts: PatientFacts, window: timedelta) -> bool:
-    """The latest echo MR-grade Observation (readable or not) is younger than ``window``."""
-    times = [
-        ev.time for ev in facts.mr_grade.evidence if ev.resource_type == "Observation" and ev.time is not None
-    ]
-    return any(utc(facts.as_of) - utc(t) < window for t in times)
-
-
-def _grade_slot(facts: PatientFacts) -> dict[str, str]:
-    return {"grade": f"{facts.mr_grade.grade}+"} if facts.mr_grade.grade is not None else {}
+def _grade_slot(facts: PatientFacts, g: Guideline) -> dict[str, str]:
+    """The grade as the summaries say it: "4+", "4+, preliminary", "4+ on the problem list"."""
+    grade = facts.mr_grade
+    if grade.grade is None:
+        return {}
+    label = g.texts["grade_slot_problem_list" if grade.source is GradeSource.CONDITION else "grade_slot"]
+    if grade.preliminary:
+        label = g.texts["grade_slot_preliminary"]
+    return {"grade": label.format(grade=grade.grade)}
 
 
 def support_to_check(shown: Sequence[Evidence], now: datetime, g: Guideline) -> str:
@@ -189,8 +202,7 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
     if shocked and not facts.mechanical_support.present:
         notes += ("acute_bridge",)
     # No echo grade within 24 h: an urgent echo is offered (a draft order, never placed).
-    graded = facts.mr_grade.grade is not None and _echo_within(facts, timedelta(hours=24))
-    priority = None if graded else "urgent"
+    priority = None if facts.echo_graded_recently.present else "urgent"
     return _result("acute-mr-emergency", g, checks, slots=slots, notes=notes, suggestion=priority)
 
 
@@ -211,7 +223,7 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     if facts.respiratory_ecmo.present:
         checks.append(fact_check("respiratory_ecmo", facts.respiratory_ecmo, role=Role.CONTEXT))
     notes = _unconfirmed(facts)
-    slots = {**_grade_slot(facts), "criteria": instability.statement}
+    slots = {**_grade_slot(facts, g), "criteria": instability.statement}
     variant = "default"
     if support.status is Status.UNKNOWN:
         notes += ("support_unknown",)
@@ -241,7 +253,7 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     mof = replace(
         mof, statement=", ".join(present), evidence=tuple(e for e in mof.evidence if e not in shown)
     )
-    slots = {**_grade_slot(facts), **({"organs": ", ".join(present)} if present else {})}
+    slots = {**_grade_slot(facts, g), **({"organs": ", ".join(present)} if present else {})}
     checks = [severe_mr_check(facts, g), mof, *organs]
     return _result("transcatheter-repair", g, checks, slots=slots, notes=_unconfirmed(facts))
 
@@ -260,7 +272,7 @@ def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
     supported = fact_check("on_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), mof, supported]
-    return _result("surgical-repair", g, checks, slots=_grade_slot(facts), notes=notes)
+    return _result("surgical-repair", g, checks, slots=_grade_slot(facts, g), notes=notes)
 
 
 def _group_label(group: Sequence[str], g: Guideline) -> str:
@@ -356,42 +368,92 @@ def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
         replace(support, statement=devices),
         fact_check("multi_organ_failure", facts.multi_organ_failure, role=Role.CONTEXT),
     ]
-    slots = {**_grade_slot(facts), **({"devices": devices} if devices else {})}
+    slots = {**_grade_slot(facts, g), **({"devices": devices} if devices else {})}
     return _result("on-mechanical-support", g, checks, slots=slots, notes=_unconfirmed(facts))
 
 
+def _superseding_event(facts: PatientFacts, g: Guideline) -> str:
+    """What superseded the grade, with its day: "the valve repair or replacement on 10 Jan"."""
+    latest = max(
+        (ev for ev in facts.mr_grade.superseded_by if ev.time is not None),
+        key=lambda ev: utc(ev.time) if ev.time is not None else utc(facts.as_of),
+        default=None,
+    )
+    if latest is None or latest.time is None:
+        return ""
+    key = "superseded_by_resolution" if latest.resource_type == "Condition" else "superseded_by_intervention"
+    return g.texts[key].format(when=on_day(latest.time, facts.as_of))
+
+
+def _recent_echo(facts: PatientFacts) -> bool:
+    """An echo within ``echo_recent_days`` (and, for a superseded grade, after what superseded it)."""
+    if not facts.recent_echo.present:
+        return False
+    done = [utc(ev.time) for ev in facts.recent_echo.evidence if ev.time is not None]
+    since = [utc(ev.time) for ev in facts.mr_grade.superseded_by if ev.time is not None]
+    return not since or any(t > max(since) for t in done)
+
+
 def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """G diagnosis: echocardiography is essential for grading severity."""
+    """G diagnosis: echocardiography is essential for grading severity.
+
+    Fires on MR on the problem list or MR seen on echo, without a current echo grade: no
+    echo grade, one that is not machine-readable or a range reaching 4+, a grade only from
+    the problem list, or a grade superseded by a later intervention.
+    """
     grade = facts.mr_grade
-    known = grade.grade is not None and not grade.superseded_by
+    known = grade.current_echo_grade
     status = Status.PRESENT if known else Status.UNKNOWN if grade.missing else Status.ABSENT
     current = Check(
         "current_grade",
         not known,
         status,
         statement=grade_statement(grade, g),
-        evidence=grade.evidence,
+        evidence=grade.evidence + grade.superseded_by,
         missing=grade.missing,
         negated=True,
     )
-    unreadable = not known and not grade.machine_readable
+    open_range = not known and grade.grade_range is not None and not grade.superseded_by
+    unreadable = not known and not grade.machine_readable and not grade.superseded_by
     # Echo results not obtained: the grade is unknown, not absent; the card says so.
     not_obtained = not known and any(key == Key.MR_GRADE for key, _ in facts.unavailable)
-    recent = _echo_within(facts, timedelta(days=30))
+    recent = _recent_echo(facts)
     notes = _unconfirmed(facts) + (("grade_unreadable",) if unreadable else ())
-    notes += ("grade_unreadable_recent",) if unreadable and recent else ()
+    notes += ("grade_range_note",) if open_range else ()
+    notes += ("grade_unreadable_recent",) if recent and not known else ()
     notes += ("grade_not_obtained",) if not_obtained and not unreadable else ()
-    mr_word = g.texts["mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed"]
-    checks = [fact_check("mr_documented", facts.mr_documented), current]
-    variant = "unreadable" if unreadable else "not-obtained" if not_obtained else "default"
-    # An echo under 30 days old whose grade is unreadable needs a structured grade, not a new echo.
+    coded = facts.mr_documented.present
+    word = "mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed" if coded else "mr_echo_only"
+    mr_word = g.texts[word]
+    seen = any_of(
+        "mr_seen",
+        [("mr_documented", facts.mr_documented), ("mr_on_echo_any", facts.mr_on_echo_any)],
+        dict(g.mr_labels),
+    )
+    checks = [seen, current]
+    if recent:
+        checks.append(fact_check("recent_echo", facts.recent_echo, role=Role.CONTEXT))
+    slots = {"mr": mr_word}
+    variant = "default"
+    if grade.superseded_by:
+        variant, slots["event"] = "superseded", _superseding_event(facts, g)
+    elif open_range:
+        variant, slots["range"] = "range", _grade_words(grade)
+    elif unreadable:
+        variant = "unreadable"
+    elif not_obtained:
+        variant = "not-obtained"
+    # A range that may be 4+ in an unstable patient: the single grade decides the bridge.
+    indicator = "warning" if open_range and facts.hemodynamic_instability else None
+    # An echo under 30 days old needs its grade recorded as structured data, not a new echo.
     return _result(
         "grade-severity",
         g,
         checks,
         variant=variant,
-        slots={"mr": mr_word},
+        slots=slots,
         notes=notes,
+        indicator=indicator,
         suggestion=None if recent else "routine",
     )
 

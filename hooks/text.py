@@ -117,6 +117,13 @@ def _span(seconds: float) -> str:
     return f"{min(MAX_DAYS_AGO, round(seconds / 86400))} days"
 
 
+def on_day(moment: datetime, now: datetime) -> str:
+    """A day as people write it: "9 Mar", with the year when it is not ``now``'s ("9 Mar 2025")."""
+    day, here = utc(moment).astimezone(UTC), utc(now).astimezone(UTC)
+    text = f"{day.day} {day.strftime('%b')}"
+    return text if day.year == here.year else f"{text} {day.year}"
+
+
 def fmt_unit(unit: str | None, units: Mapping[str, str]) -> str:
     """The unit for people (``mm[Hg]`` -> ``mmHg``); unknown units are shown as recorded."""
     if unit is None:

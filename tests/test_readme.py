@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BLOCK = re.compile(r"(?:<!-- ([^>]*?) -->\n)?```sh\n(.*?)\n```", re.S)
 #: Blocks run elsewhere: CI runs the install and test commands on a clean clone; the
-#: container's command is checked against the Dockerfile (tests/deploy).
-RUN_ELSEWHERE = {"install-command", "plain-install", "test-command", "container-command"}
+#: container's command is checked against the Dockerfile, and the compose trial steps run in
+#: a copy of deploy/ (tests/deploy).
+RUN_ELSEWHERE = {"install-command", "plain-install", "test-command", "container-command", "trial-setup"}
 SERVE = "serve-command"
 
 

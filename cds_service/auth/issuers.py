@@ -23,6 +23,8 @@ from jwt.exceptions import PyJWKError
 from cds_service.auth.urls import check_key_url
 
 DEFAULT_ALGORITHMS = ("ES384", "RS384")
+#: Docker makes an empty folder where a bind-mounted file is missing on the host.
+FOLDER_HINT = " (a container mount of a file missing on the host leaves a folder in its place)"
 #: Asymmetric signature algorithms only: never ``none``, never HS*.
 ALLOWED_ALGORITHMS = frozenset(
     {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
@@ -40,6 +42,8 @@ class TrustedIssuer:
 
 def load_issuers(path: str) -> dict[str, TrustedIssuer]:
     """The issuers in the file at ``path``, by ``iss``."""
+    if Path(path).is_dir():
+        raise ValueError(f"{path!r} is a folder, not a file{FOLDER_HINT}")
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:

@@ -56,6 +56,7 @@ def test_readyz_is_200_when_value_sets_thresholds_and_database_are_usable(client
     assert response.get_json() == {
         "status": "ready",
         "checks": {"valuesets": "ok", "thresholds": "ok", "database": "ok"},
+        "siteCodes": [],
     }
 
 

@@ -98,6 +98,7 @@ BAD_VALUES = {
     "MRCDS_MAX_BODY_BYTES": "5MB",
     "MRCDS_CORS_ORIGINS": "ehr.example.org",  # no scheme: would never match a browser's Origin
     "MRCDS_DATABASE_URL": "nonsense",
+    "MRCDS_DATABASE_URL_FILE": "/no-such-secret-file",
     "MRCDS_DATABASE_LOCK_TIMEOUT_S": "inf",
     "MRCDS_DATABASE_UPGRADE_ON_START": "perhaps",
     "MRCDS_FHIR_ALLOWLIST": "http://ehr.example.org/fhir",
@@ -105,9 +106,11 @@ BAD_VALUES = {
     "MRCDS_FHIR_MAX_PAGES": "0",
     "MRCDS_FHIR_MAX_WORKERS": "-1",
     "MRCDS_THRESHOLDS_FILE": "/typo.json",
+    "MRCDS_VALUESETS_DIR": "/no-such-site-codes",
     "MRCDS_LOG_LEVEL": "LOUD",
     "MRCDS_EXPOSE_OPENAPI": "maybe",
     "MRCDS_METRICS": "sometimes",
+    "MRCDS_METRICS_PORT": "99999",
     "MRCDS_WARM_UP": "2",
 }
 

@@ -46,17 +46,53 @@ def test_postgresql_holds_the_state_and_the_schema_is_upgraded_first(compose: di
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["mrcds"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert env_of(services["mrcds"])["MRCDS_DATABASE_UPGRADE_ON_START"] == "false"
-    url = env_of(services["mrcds"])["MRCDS_DATABASE_URL"]
-    assert url.startswith("postgresql+psycopg://mrcds:")
-    # A database that does not answer fails readiness in seconds, not at the TCP timeout.
-    assert url.endswith("@db:5432/mrcds?connect_timeout=3")
+    # The URL and the password come from files (tests/deploy/test_trial_setup.py checks
+    # what the trial steps write there), never from the environment.
+    assert "MRCDS_DATABASE_URL" not in env_of(services["mrcds"])
+    assert env_of(services["mrcds"])["MRCDS_DATABASE_URL_FILE"] == "/run/secrets/mrcds_database_url"
+    assert (
+        bind_mounts(services["mrcds"])["/run/secrets/mrcds_database_url"] == "./deploy/secrets/database_url"
+    )
+    assert "POSTGRES_PASSWORD" not in env_of(services["db"])
+    assert env_of(services["db"])["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert (
+        bind_mounts(services["db"])["/run/secrets/postgres_password"] == "./deploy/secrets/postgres_password"
+    )
+
+
+def bind_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Target -> source of the service's bind mounts of files (long syntax)."""
+    return {
+        v["target"]: v["source"]
+        for v in service.get("volumes", [])
+        if isinstance(v, dict) and v["type"] == "bind"
+    }
+
+
+def test_every_mounted_file_must_exist_rather_than_become_a_folder(compose: dict[str, Any]) -> None:
+    # Short syntax (and create_host_path) makes Docker create a missing source as an empty
+    # folder owned by root; long syntax without it makes `up` fail naming the path.
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            if isinstance(volume, str):
+                source = volume.split(":", 1)[0]
+                if source.startswith("."):  # only files shipped in the repository
+                    assert (ROOT / source).is_file(), f"{name}: bind-mount {source} with the long syntax"
+            elif volume["type"] == "bind":
+                assert volume["bind"]["create_host_path"] is False, (name, volume["source"])
+                assert volume["read_only"] is True, (name, volume["source"])
 
 
 def test_the_service_sees_only_real_settings(compose: dict[str, Any]) -> None:
     known = {variable for variable, _, _ in settings_table()}
     variables = {k for k in env_of(compose["services"]["mrcds"]) if k.startswith(ENV_PREFIX)}
     assert variables <= known, variables - known
-    assert {"MRCDS_DATABASE_URL", "MRCDS_PUBLIC_BASE_URL", "MRCDS_CORS_ORIGINS", "MRCDS_METRICS"} <= variables
+    assert {
+        "MRCDS_DATABASE_URL_FILE",
+        "MRCDS_PUBLIC_BASE_URL",
+        "MRCDS_CORS_ORIGINS",
+        "MRCDS_METRICS",
+    } <= variables
 
 
 def test_replicas_authenticate_clients_with_the_mounted_issuers_file(compose: dict[str, Any]) -> None:
@@ -64,7 +100,7 @@ def test_replicas_authenticate_clients_with_the_mounted_issuers_file(compose: di
         service = compose["services"][name]
         env = env_of(service)
         assert env["MRCDS_AUTH"] == "jwt"
-        assert f"./deploy/issuers.json:{env['MRCDS_TRUSTED_ISSUERS']}:ro" in service["volumes"]
+        assert bind_mounts(service)[env["MRCDS_TRUSTED_ISSUERS"]] == "./deploy/issuers.json"
         assert env["MRCDS_PUBLIC_BASE_URL"].startswith("${MRCDS_PUBLIC_BASE_URL:?")
 
 
@@ -73,6 +109,9 @@ def test_nginx_fronts_the_replicas_with_the_template(compose: dict[str, Any]) ->
     assert proxy["image"].startswith("nginx:")
     mounts = proxy["volumes"]
     assert "./deploy/nginx/mr-cds.conf.template:/etc/nginx/templates/default.conf.template:ro" in mounts
+    tls = bind_mounts(proxy)
+    assert tls["/etc/nginx/tls/fullchain.pem"] == "./deploy/tls/fullchain.pem"
+    assert tls["/etc/nginx/tls/privkey.pem"] == "./deploy/tls/privkey.pem"
     assert "mrcds" in proxy["depends_on"]
 
 

@@ -84,7 +84,8 @@ def test_file_name_is_the_value_set_id() -> None:
 
 def test_grade_map_codes_are_the_severity_qualifiers() -> None:
     assert set(qualifier_grades()) == set(value_set("mr-severity-qualifiers").keys)
-    assert qualifier_grades()[(codesystems.SNOMED, "371923003")] == 1  # mild to moderate: never round up
+    # mild to moderate is the range 1-2+: never rounded up, never a single grade
+    assert qualifier_grades()[(codesystems.SNOMED, "371923003")] == (1, 2)
 
 
 def test_every_value_set_named_by_the_code_exists() -> None:

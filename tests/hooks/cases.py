@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.hooks import cases_grades
 from tests.hooks import chartkit as k
 from tests.hooks.chartkit import at
 
@@ -646,10 +647,10 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "mr_echo_range_string",
-        "Latest echo says '3-4+': not machine-readable, no fall-back.",
+        "Latest echo says '3-4+': a range, never severe, no fall-back to an older grade.",
         [MR, k.echo("echo-2", at(days=5), string="3-4+"), k.echo("echo-1", at(days=100), concept=k.SEVERE)],
         info("grade-severity"),
-        {"grade-severity": ["not machine-readable"]},
+        {"grade-severity": ["recorded as a range"]},
     ),
     Case(
         "mr_echo_string_4_plus",
@@ -672,10 +673,11 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "severe_mr_from_condition_severity",
-        "No echo; the MR Condition's severity is severe.",
-        [k.condition("mr-1", k.MR, severity=k.SEVERE)],
-        info(*STABLE),
-        {"surgical-repair": ["MR Condition severity: severe MR (4+)"]},
+        "No echo; the MR Condition's severity (recorded 100 days ago) is severe: severe cards and "
+        "the grade card.",
+        [k.condition("mr-1", k.MR, severity=k.SEVERE, recorded=at(days=100))],
+        info(*STABLE, "grade-severity"),
+        {"surgical-repair": ["Severe MR (4+) on the problem list, recorded October 2025"]},
     ),
     # --- revision 2: acute MR on echo before it is coded --------------------------------
     Case(
@@ -898,12 +900,13 @@ SCENARIOS: list[Case] = [
     # --- revision 2: stale severity ----------------------------------------------------------
     Case(
         "severe_echo_then_mr_resolved",
-        "Severe MR on an echo 60 days ago; the MR Condition resolved 10 days ago: the grade is superseded.",
+        "Severe MR on an echo 60 days ago; the MR Condition resolved 10 days ago: the grade is superseded, "
+        "the grade card asks to re-grade.",
         [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=10), recorded=at(days=400)),
             k.echo("echo-1", at(days=60), concept=k.SEVERE),
         ],
-        {},
+        info("grade-severity"),
     ),
     Case(
         "severe_echo_after_mr_resolved",
@@ -917,19 +920,20 @@ SCENARIOS: list[Case] = [
     Case(
         "severe_echo_then_transcatheter_repair",
         "Severe MR on an echo 40 days ago, transcatheter edge-to-edge repair 7 days ago, no active MR "
-        "Condition: the grade is superseded, no severe-MR card.",
+        "Condition: the grade is superseded, no severe-MR card; the grade card asks to re-grade.",
         [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=7), recorded=at(days=400)),
             k.echo("echo-1", at(days=40), concept=k.SEVERE),
             performed(k.TEER, at(days=7)),
         ],
-        {},
+        info("grade-severity"),
     ),
     Case(
         "severe_echo_then_valve_replacement_echo_alone",
-        "Severe MR on echo only (never coded), mitral valve replacement 5 days later: superseded, no card.",
+        "Severe MR on echo only (never coded), mitral valve replacement 5 days later: superseded, only the "
+        "grade card (re-grade after the replacement).",
         [k.echo("echo-1", at(days=20), concept=k.SEVERE), performed(k.MV_REPLACEMENT, at(days=15))],
-        {},
+        info("grade-severity"),
     ),
     Case(
         "valve_replacement_before_severe_echo",
@@ -1221,13 +1225,14 @@ DEMOS: list[Case] = [
     Case(
         "18-mr-repaired-after-echo",
         "Severe MR on an echo 40 days ago, transcatheter edge-to-edge repair 7 days ago, MR "
-        "Condition resolved: the old grade is superseded, no card.",
+        "Condition resolved: the old grade is superseded, no severe-MR card; the grade card asks to "
+        "re-grade after the repair.",
         [
             k.condition("mr-1", k.MR, clinical="resolved", abatement=at(days=7), recorded=at(days=400)),
             k.echo("echo-1", at(days=40), concept=k.SEVERE),
             performed(k.TEER, at(days=7)),
         ],
-        {},
+        info("grade-severity"),
         pid="demo-repaired",
         patient=person("demo-repaired", "Fischer", "Karl", "male", "1949-01-30"),
     ),
@@ -1248,6 +1253,11 @@ DEMOS: list[Case] = [
         patient=person("demo-hypotensive-acei", "Andersson", "Lena", "female", "1956-07-07"),
     ),
 ]
+
+
+# Revision 3, section 1.1 (grades): kept in their own module, added here.
+SCENARIOS += cases_grades.scenarios()
+DEMOS += cases_grades.demos()
 
 
 def _dump(data: Any) -> str:
@@ -1298,7 +1308,9 @@ def demo_readme() -> str:
         "and a hypotensive patient's medical-therapy summary keeps its vasodilator caution (19).",
         "Patient 05 shows one card per decision (no surgical-repair beside on-mechanical-support);",
         "patient 07 gets no draft echo order, because its echo is recent and only the grade is",
-        "unreadable.",
+        "unreadable. Patient 20 (clinical spec revision 3) had a MitraClip after its last severe",
+        "echo: the problem list still says MR, but the old grade no longer describes the valve, so",
+        "the only card asks to re-grade it.",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",

@@ -273,7 +273,8 @@ def test_severe_grade_from_condition_severity_is_enough_and_says_where_it_came_f
         mr_grade=grade(4, source=GradeSource.CONDITION, evidence=(CONDITION_GRADE,)),
     )
     card = by_id(run(f), "surgical-repair")
-    assert "MR Condition severity: severe MR (4+)" in card["detail"]
+    assert "Severe MR (4+) on the problem list" in card["detail"]
+    assert "(4+ on the problem list)" in card["summary"]
 
 
 def test_severe_mr_on_echo_alone_is_enough_for_severe_cards() -> None:
