@@ -156,9 +156,15 @@ class MedicationClasses:
     by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
     #: Why medication data could not be assessed (key not fetched, server error).
     missing: tuple[Missing, ...] = ()
+    #: Drugs RUNNING now per class (newest administration in progress, or an active inpatient
+    #: continuous-infusion order): the same test as vasoactive support.
+    running_by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
 
     def active(self, value_set: str) -> tuple[MedicationMatch, ...]:
         return self.by_class.get(value_set, ())
+
+    def running(self, value_set: str) -> tuple[MedicationMatch, ...]:
+        return self.running_by_class.get(value_set, ())
 
     @property
     def assessed(self) -> bool:

@@ -9,14 +9,25 @@ that unit; other accepted units are converted.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from fhir_mappings.elements import Resource
+from fhir_mappings.elements import Resource, resource_id
 from fhir_mappings.facts import Evidence, Status
 from fhir_mappings.numbers import fmt
 from fhir_mappings.observations import Reading, latest, select
 from fhir_mappings.parse import Report
+from fhir_mappings.series import (
+    ARTEFACT,
+    BOUND,
+    Point,
+    Timed,
+    judge,
+    problem_key,
+    raw_value,
+    timed,
+    unknown_reason,
+)
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import describe_window
 from fhir_mappings.units import (
@@ -27,7 +38,10 @@ from fhir_mappings.units import (
     PLATELETS,
     THOUSAND_PER_UL,
     Analyte,
+    Measured,
+    UnitProblem,
     convert,
+    measure,
     to_canonical,
 )
 
@@ -90,6 +104,8 @@ class LabFinding:
     status: Status
     evidence: tuple[Evidence, ...] = ()
     missing: tuple[str, ...] = ()
+    #: Newer readings that could not be used (a time series only), named on the cards.
+    shown: tuple[Evidence, ...] = ()
 
 
 def assess(
@@ -107,6 +123,56 @@ def assess(
     met, note = _compare(rule, found.reading, thresholds)
     status = Status.PRESENT if met else Status.ABSENT
     return LabFinding(status, (found.reading.evidence(note, rule.value_set),), found.left_out)
+
+
+def assess_series(
+    rule: LabRule, resources: Iterable[Resource], *, now: datetime, thresholds: Thresholds, report: Report
+) -> LabFinding:
+    """Decide ``rule`` at the NEWEST reading in its window (lactate: docs/clinical-rules.md,
+    section 'Time series'): an unusable newest reading leaves a normal older one unknown."""
+    window = rule.window(thresholds)
+    rejects = _implausible(rule, thresholds)
+    points: list[Point] = []
+    for entry in timed(resources, (rule.value_set,), now=now, window=window, report=report):
+        if not entry.precise or report.valid(entry.resource):  # an imprecise one is only named
+            points.append(_lab_point(rule, entry, rejects, report))
+    verdict = judge(points, lambda p: _compare(rule, _reading(p), thresholds)[0])
+    evidence = tuple(p.evidence(_compare(rule, _reading(p), thresholds)[1]) for p in verdict.deciding)
+    shown = tuple(p.evidence(f"{rule.label} not used: {p.why}") for p in verdict.newer_unusable[:2])
+    if not points:
+        return LabFinding(Status.UNKNOWN, (), (f"no {rule.label} in the last {describe_window(window)}",))
+    missing = (unknown_reason(verdict, {}),) if verdict.status is Status.UNKNOWN else ()
+    return LabFinding(verdict.status, evidence, missing, shown)
+
+
+def _lab_point(
+    rule: LabRule, entry: Timed, rejects: Callable[[Reading], str | None], report: Report
+) -> Point:
+    quantity = entry.resource.get("valueQuantity")
+    try:
+        measured = measure(quantity, rule.analyte)
+    except UnitProblem as problem:
+        report.note(entry.resource, f"{entry.code.display}: {problem}")
+        key = problem_key(str(problem))
+        return Point(rule.value_set, rule.label, entry, entry.code, raw_value(quantity), None, key)
+    what, label, code = rule.value_set, rule.label, entry.code
+    point = Point(what, label, entry, code, measured.value, measured.unit, comparator=measured.comparator)
+    reason = rejects(_reading(point))
+    if reason is not None:
+        report.note(entry.resource, reason)
+        return replace(point, problem=BOUND if "bound" in reason else ARTEFACT)
+    return point
+
+
+def _reading(point: Point) -> Reading:
+    assert point.value is not None
+    assert point.unit is not None
+    return Reading(
+        point.code,
+        Measured(point.value, point.unit, point.comparator),
+        point.timed.start,
+        resource_id(point.resource),
+    )
 
 
 def _implausible(rule: LabRule, thresholds: Thresholds) -> Callable[[Reading], str | None]:

@@ -25,6 +25,7 @@ from fhir_mappings.labs import (
     LabFinding,
     LabRule,
     assess,
+    assess_series,
 )
 from fhir_mappings.medications import MedicationFindings, medications
 from fhir_mappings.mr_grade import (
@@ -115,6 +116,9 @@ class _Mapper:
             report=self.report,
         )
         meds = medications(self.medication_use, self.chart.by_reference, report=self.report)
+        # Under mechanical circulatory support only the MAP is read (a durable VAD, once it is
+        # a fact, joins here through the same ``map_only`` parameter of ``hypotension``).
+        support = self.mechanical_support()
         organs = self.organ_dysfunction()
         echoes = echo_grades(
             self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
@@ -144,11 +148,13 @@ class _Mapper:
             mr_unconfirmed=bool(mr) and all(c.unconfirmed for c in mr),
             mr_grade=grade,
             mr_on_echo=on_echo,
-            hypotension=hypotension(pressures, self.thresholds, self.chart.missing(Key.VITAL_SIGNS)),
-            hypoperfusion=self.lab_fact("hypoperfusion", self.lab(LACTATE_RULE)),
+            hypotension=hypotension(
+                pressures, self.thresholds, self.chart.missing(Key.VITAL_SIGNS), map_only=support.present
+            ),
+            hypoperfusion=self.lab_fact("hypoperfusion", self.lactate()),
             cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.active("cardiogenic-shock")),
             vasoactive_support=self.vasoactive_support(meds),
-            mechanical_support=self.mechanical_support(),
+            mechanical_support=support,
             respiratory_ecmo=self.respiratory_ecmo(),
             organ_dysfunction=organs,
             multi_organ_failure=self.multi_organ_failure(organs),
@@ -215,13 +221,24 @@ class _Mapper:
             rule, self.coded(rule.value_set), now=self.now, thresholds=self.thresholds, report=self.report
         )
 
+    def lactate(self) -> LabFinding:
+        """Lactate is a time series: the newest reading decides (docs/clinical-rules.md)."""
+        return assess_series(
+            LACTATE_RULE,
+            self.coded(LACTATE_RULE.value_set),
+            now=self.now,
+            thresholds=self.thresholds,
+            report=self.report,
+        )
+
     def lab_fact(self, name: str, finding: LabFinding) -> Fact:
         unavailable = self.chart.missing(Key.LABS)
         if finding.status is Status.PRESENT:
-            return Fact(name, Status.PRESENT, finding.evidence, finding.missing)
+            return Fact(name, Status.PRESENT, finding.evidence, finding.missing, finding.shown)
         if unavailable is not None:
-            return Fact(name, Status.UNKNOWN, finding.evidence, (unavailable, *finding.missing))
-        return Fact(name, finding.status, finding.evidence, finding.missing)
+            missing: tuple[Missing, ...] = (unavailable, *finding.missing)
+            return Fact(name, Status.UNKNOWN, finding.evidence, missing, finding.shown)
+        return Fact(name, finding.status, finding.evidence, finding.missing, finding.shown)
 
     # -- Organ dysfunction -------------------------------------------------------------
 
@@ -319,7 +336,8 @@ class _Mapper:
         return replace(fact, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
-        return MedicationClasses(dict(meds.by_class), _opt(self.chart.missing(Key.MEDICATION_REQUESTS)))
+        missing = _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
+        return MedicationClasses(dict(meds.by_class), missing, dict(meds.running))
 
     def coded(self, *value_set_ids: str) -> list[Resource]:
         """Observations coded in any of the value sets, in chart order, without repeats."""

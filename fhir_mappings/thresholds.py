@@ -57,6 +57,8 @@ class Thresholds:
     problem_list_severity_window_days: float
     echo_recent_days: float
     echo_graded_urgent_hours: float
+    #: A second reading this close confirms an SBP or MAP below the plausible minimum.
+    bp_confirm_window_minutes: float = 30
 
     def creatinine_cut_off(self, unit: str) -> float:
         """The creatinine cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
@@ -89,6 +91,10 @@ class Thresholds:
     @property
     def support_procedure_window(self) -> timedelta:
         return timedelta(days=self.support_procedure_window_days)
+
+    @property
+    def bp_confirm_window(self) -> timedelta:
+        return timedelta(minutes=self.bp_confirm_window_minutes)
 
     @property
     def mr_on_echo_window(self) -> timedelta:

@@ -20,9 +20,11 @@ UMOL_L = "umol/L"
 MMOL_L = "mmol/L"
 THOUSAND_PER_UL = "10*3/uL"
 BILLION_PER_L = "10*9/L"
+KPA = "kPa"
 
 #: Unit text (no UCUM system) accepted as a known spelling -> UCUM code. Source: spec
-#: section 1 ("mmHg, mg/dL, umol/L or µmol/L, mmol/L, 10*3/uL or 10^3/uL or K/uL, 10*9/L");
+#: section 1 ("mmHg, mg/dL, umol/L or µmol/L, mmol/L, 10*3/uL or 10^3/uL or K/uL, 10*9/L"),
+#: and kPa for blood pressure (section 'Time series');
 #: the UCUM codes themselves are accepted as text too, and "µ" as micro sign or Greek mu.
 KNOWN_SPELLINGS: Mapping[str, str] = {
     "mmHg": MM_HG,
@@ -36,6 +38,7 @@ KNOWN_SPELLINGS: Mapping[str, str] = {
     "10^3/uL": THOUSAND_PER_UL,
     "K/uL": THOUSAND_PER_UL,
     "10*9/L": BILLION_PER_L,
+    "kPa": KPA,
 }
 
 
@@ -65,8 +68,10 @@ class Analyte:
 CREATININE_UMOL_PER_MG_DL = 88.4
 BILIRUBIN_UMOL_PER_MG_DL = 17.1
 LACTATE_MG_DL_PER_MMOL_L = 9.008
+#: 1 kPa = 7.50062 mmHg (1 mmHg = 133.322 Pa, the conventional millimetre of mercury).
+MM_HG_PER_KPA = 7.50062
 
-BLOOD_PRESSURE = Analyte("blood pressure", {MM_HG: 1.0}, MM_HG)
+BLOOD_PRESSURE = Analyte("blood pressure", {MM_HG: 1.0, KPA: MM_HG_PER_KPA}, MM_HG)
 LACTATE = Analyte(
     "lactate", {MMOL_L: 1.0, MG_DL: 1 / LACTATE_MG_DL_PER_MMOL_L}, MMOL_L, comparator_decides=True
 )

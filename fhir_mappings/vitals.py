@@ -1,8 +1,12 @@
-"""Hypotension: latest SBP < 90 mm[Hg] or latest MAP < 60 mm[Hg] within 24 h (docs/clinical-rules.md).
+"""Hypotension: at the NEWEST blood-pressure reading within 24 h, SBP < 90 or MAP < 60 mmHg
+(docs/clinical-rules.md, sections 'Hypotension' and 'Time series').
 
 SBP comes standalone (LOINC 8480-6) or as a component of the blood-pressure panel
 (85354-9). MAP is measured (8478-0, standalone or in the panel) or computed as
-(SBP + 2 * DBP) / 3 from the SBP and DBP of one panel, never across Observations.
+(SBP + 2 * DBP) / 3 from the SBP and DBP of one panel, never across Observations, and
+rounded to a whole mmHg. Readings at the same instant form one moment; the newest moment
+decides (``series.judge``). Under mechanical circulatory support or a durable VAD only the
+MAP is read: systolic pressure misleads under a balloon pump, ECMO or an LVAD.
 """
 
 from __future__ import annotations
@@ -12,72 +16,30 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fhir_mappings.elements import Resource, codings
-from fhir_mappings.facts import Evidence, Fact, Status
+from fhir_mappings.facts import Fact, Status
 from fhir_mappings.gaps import Missing
 from fhir_mappings.numbers import fmt
-from fhir_mappings.observations import Candidate, Reading, reading_of, select
 from fhir_mappings.parse import Report
+from fhir_mappings.series import (
+    ARTEFACT,
+    IMPOSSIBLE,
+    Point,
+    Timed,
+    confirm_low,
+    judge,
+    problem_key,
+    raw_value,
+    timed,
+    unknown_reason,
+)
 from fhir_mappings.thresholds import Thresholds
 from fhir_mappings.timing import describe_window
-from fhir_mappings.units import BLOOD_PRESSURE, MM_HG, Measured
-from fhir_mappings.valuesets import value_set
+from fhir_mappings.units import BLOOD_PRESSURE, MM_HG, UnitProblem, measure
+from fhir_mappings.valuesets import ValueSetCode, value_set
 
 PANEL = "85354-9"
-
-
-@dataclass(frozen=True)
-class BloodPressures:
-    """Usable SBP and MAP readings in the window, newest first."""
-
-    systolic: tuple[Reading, ...]
-    mean: tuple[Reading, ...]
-    left_out: tuple[str, ...]
-
-
-def blood_pressures(
-    resources: Iterable[Resource], *, now: datetime, thresholds: Thresholds, report: Report
-) -> BloodPressures:
-    """Collect SBP and MAP readings from standalone Observations and panels."""
-    candidates = select(
-        resources,
-        ("systolic-bp", "mean-arterial-pressure"),
-        now=now,
-        window=thresholds.vitals_window,
-        need_time_of_day=True,
-        report=report,
-    )
-    systolic: list[Reading] = []
-    mean: list[Reading] = []
-    left_out: list[str] = []
-    for candidate in candidates:
-        # Newest first: once the latest SBP and MAP are known, older readings cannot decide.
-        if systolic and mean:
-            break
-        if not _can_still_decide(candidate, bool(systolic), bool(mean)) or not report.valid(
-            candidate.resource
-        ):
-            continue
-        if candidate.code.code == PANEL:
-            sbp, map_ = _from_panel(candidate, report, left_out)
-            kept = _plausible(sbp, SBP_LIMITS, thresholds, report, candidate, left_out)
-            if len(kept) < len(sbp):
-                map_ = [m for m in map_ if not m.computed]  # never computed from an artefact
-            systolic.extend(kept)
-            mean.extend(_plausible(map_, MAP_LIMITS, thresholds, report, candidate, left_out))
-            continue
-        result = reading_of(candidate, BLOOD_PRESSURE, report)
-        if isinstance(result, str):
-            left_out.append(result)
-        elif candidate.code in value_set("mean-arterial-pressure").codes:
-            mean.extend(_plausible([result], MAP_LIMITS, thresholds, report, candidate, left_out))
-        else:
-            systolic.extend(_plausible([result], SBP_LIMITS, thresholds, report, candidate, left_out))
-    # Sorted is stable: at equal times a measured MAP (appended first) stays ahead of a computed one.
-    return BloodPressures(
-        tuple(sorted(systolic, key=lambda r: r.time, reverse=True)),
-        tuple(sorted(mean, key=lambda r: r.time, reverse=True)),
-        tuple(left_out),
-    )
+#: How the trail writes units (the card's own words come from ``hooks``).
+UNIT_WORDS: Mapping[str, str] = {MM_HG: "mmHg"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +53,7 @@ class Limits:
 
 SBP_LIMITS = Limits("SBP", lambda t: t.sbp_plausible_min_mmhg, lambda t: t.sbp_plausible_max_mmhg)
 MAP_LIMITS = Limits("MAP", lambda t: t.map_plausible_min_mmhg, lambda t: t.map_plausible_max_mmhg)
+_LIMITS = {"sbp": SBP_LIMITS, "map": MAP_LIMITS}
 
 
 def implausible(value: float, low: float, high: float) -> bool:
@@ -98,98 +61,159 @@ def implausible(value: float, low: float, high: float) -> bool:
     return not low <= value <= high
 
 
-def _plausible(
-    readings: list[Reading],
-    limits: Limits,
-    thresholds: Thresholds,
-    report: Report,
-    candidate: Candidate,
-    left_out: list[str],
-) -> list[Reading]:
-    """The readings inside the plausible range; the others are reported and listed."""
-    low, high = limits.low(thresholds), limits.high(thresholds)
-    kept: list[Reading] = []
-    for reading in readings:
-        if not implausible(reading.measured.value, low, high):
-            kept.append(reading)
+@dataclass(frozen=True)
+class BloodPressures:
+    """Every SBP and MAP reading in the window, usable or not."""
+
+    points: tuple[Point, ...]
+
+
+def blood_pressures(
+    resources: Iterable[Resource], *, now: datetime, thresholds: Thresholds, report: Report
+) -> BloodPressures:
+    """Collect SBP and MAP readings from standalone Observations and panels."""
+    found = timed(
+        resources,
+        ("systolic-bp", "mean-arterial-pressure"),
+        now=now,
+        window=thresholds.vitals_window,
+        report=report,
+    )
+    points: list[Point] = []
+    for entry in found:
+        # A reading without a usable time fails strict validation for that very reason; it is
+        # only named (never read for its value), so it is kept to be named.
+        if entry.precise and not report.valid(entry.resource):
             continue
-        reason = f"{limits.label} outside the plausible {fmt(low)}-{fmt(high)} {MM_HG}: artefact, not used"
-        report.note(candidate.resource, reason)
-        left_out.append(f"{limits.label} left out: {reason}")
-    return kept
+        if entry.code.code == PANEL:
+            points.extend(_from_panel(entry, thresholds, report))
+            continue
+        is_mean = entry.code in value_set("mean-arterial-pressure").codes
+        what = "map" if is_mean else "sbp"
+        quantity = entry.resource.get("valueQuantity")
+        points.append(_point(what, entry, entry.code, quantity, thresholds, report))
+    return BloodPressures(confirm_low(points, thresholds.bp_confirm_window))
 
 
-def _can_still_decide(candidate: Candidate, have_systolic: bool, have_mean: bool) -> bool:
-    if candidate.code.code == PANEL:
-        return True
-    is_mean = candidate.code in value_set("mean-arterial-pressure").codes
-    return not (have_mean if is_mean else have_systolic)
+def _point(
+    what: str, entry: Timed, code: ValueSetCode, quantity: object, thresholds: Thresholds, report: Report
+) -> Point:
+    """One reading in mmHg (kPa converted and rounded), or why it cannot be used."""
+    label = _LIMITS[what].label
+    try:
+        measured = measure(quantity, BLOOD_PRESSURE)
+    except UnitProblem as problem:
+        report.note(entry.resource, f"{code.display}: {problem}")
+        return Point(what, label, entry, code, raw_value(quantity), None, problem_key(str(problem)))
+    value, recorded = measured.value, None
+    if measured.unit != MM_HG:
+        recorded = f"{fmt(measured.value)} {measured.unit}"
+        value = float(round(measured.value * BLOOD_PRESSURE.to_canonical[measured.unit]))
+    point = Point(what, label, entry, code, value, MM_HG, recorded=recorded)
+    return _plausible(point, thresholds, report)
 
 
-def _from_panel(
-    candidate: Candidate, report: Report, left_out: list[str]
-) -> tuple[list[Reading], list[Reading]]:
-    by_role: dict[str, Reading] = {}
+def _plausible(point: Point, thresholds: Thresholds, report: Report) -> Point:
+    limits = _LIMITS[point.what]
+    low, high = limits.low(thresholds), limits.high(thresholds)
+    if point.value is None or not implausible(point.value, low, high):
+        return point
+    report.note(
+        point.resource,
+        f"{limits.label} outside the plausible {fmt(low)}-{fmt(high)} {MM_HG}: artefact unless confirmed",
+    )
+    return replace(point, problem=ARTEFACT, low=point.value < low)
+
+
+def _from_panel(entry: Timed, thresholds: Thresholds, report: Report) -> list[Point]:
+    found: dict[str, Point] = {}
+    diastolic: float | None = None
     roles = {"systolic-bp": "sbp", "diastolic-bp": "dbp", "mean-arterial-pressure": "map"}
-    components = candidate.resource.get("component")
+    components = entry.resource.get("component")
     for component in components if isinstance(components, list) else ():
         if not isinstance(component, Mapping) or component.get("valueQuantity") is None:
             continue
         for vs_id, role in roles.items():
             hit = value_set(vs_id).match(codings(component.get("code")))
-            if hit is None or hit.code == PANEL or role in by_role:
+            if hit is None or hit.code == PANEL or role in found or (role == "dbp" and diastolic is not None):
                 continue
-            result = reading_of(candidate, BLOOD_PRESSURE, report, component["valueQuantity"], hit)
-            if isinstance(result, str):
-                left_out.append(result)
+            if role == "dbp":
+                diastolic = _mm_hg(component["valueQuantity"], entry, hit, report)
             else:
-                by_role[role] = result
-    systolic = [by_role["sbp"]] if "sbp" in by_role else []
-    if "map" in by_role:
-        return systolic, [by_role["map"]]
-    if "sbp" in by_role and "dbp" in by_role:
-        return systolic, [_computed_map(by_role["sbp"], by_role["dbp"])]
-    return systolic, []
+                found[role] = _point(role, entry, hit, component["valueQuantity"], thresholds, report)
+    sbp, mean = found.get("sbp"), found.get("map")
+    if sbp is not None and sbp.value is not None and diastolic is not None and sbp.value <= diastolic:
+        # An impossible panel (transposed or mistyped): neither its SBP nor its MAP is used.
+        report.note(entry.resource, "blood pressure panel: systolic not above diastolic, not used")
+        return [replace(p, problem=IMPOSSIBLE, low=False) for p in (sbp, mean) if p is not None]
+    points = [p for p in (sbp, mean) if p is not None]
+    if mean is None and sbp is not None and sbp.usable and diastolic is not None:
+        assert sbp.value is not None
+        computed = float(round((sbp.value + 2 * diastolic) / 3))
+        code = value_set("mean-arterial-pressure").codes[0]
+        points.append(
+            _plausible(Point("map", "MAP", entry, code, computed, MM_HG, computed=True), thresholds, report)
+        )
+    return points
 
 
-def _computed_map(sbp: Reading, dbp: Reading) -> Reading:
-    value = (sbp.measured.value + 2 * dbp.measured.value) / 3
-    code = value_set("mean-arterial-pressure").codes[0]
-    return replace(sbp, code=code, measured=Measured(value, MM_HG), computed=True)
+def _mm_hg(quantity: object, entry: Timed, code: ValueSetCode, report: Report) -> float | None:
+    """A diastolic pressure in mmHg (kPa converted), or None when its unit is not usable."""
+    try:
+        measured = measure(quantity, BLOOD_PRESSURE)
+    except UnitProblem as problem:
+        report.note(entry.resource, f"{code.display}: {problem}")
+        return None
+    return measured.value * BLOOD_PRESSURE.to_canonical[measured.unit]
 
 
-def hypotension(pressures: BloodPressures, thresholds: Thresholds, unavailable: Missing | None) -> Fact:
-    """Latest SBP < cut-off or latest MAP < cut-off, within the vitals window."""
+def hypotension(
+    pressures: BloodPressures,
+    thresholds: Thresholds,
+    unavailable: Missing | None,
+    *,
+    map_only: bool = False,
+) -> Fact:
+    """At the newest reading within the vitals window: SBP < cut-off or MAP < cut-off.
+
+    ``map_only``: the patient is on mechanical circulatory support (or a durable VAD): only
+    a MAP below its cut-off is hypotension, and SBP readings are not read.
+    """
     window = describe_window(thresholds.vitals_window)
-    evidence: list[Evidence] = []
-    met = False
-    if pressures.systolic:
-        sbp = pressures.systolic[0]
-        hit = sbp.measured.value < thresholds.sbp_below_mmhg
-        met |= hit
-        evidence.append(sbp.evidence(_note("SBP", sbp, thresholds.sbp_below_mmhg, hit), "sbp"))
-    if pressures.mean:
-        mean = pressures.mean[0]
-        hit = mean.measured.value < thresholds.map_below_mmhg
-        met |= hit
-        label = "MAP (SBP + 2 x DBP) / 3" if mean.computed else "MAP"
-        evidence.append(mean.evidence(_note(label, mean, thresholds.map_below_mmhg, hit), "map"))
-    missing = list(pressures.left_out)
-    if not pressures.systolic and not pressures.mean:
-        missing.insert(0, f"no blood pressure in the last {window}")
-    elif not pressures.mean:
-        missing.append(f"no mean arterial pressure in the last {window}")
-    elif not pressures.systolic:
-        missing.append(f"no systolic blood pressure in the last {window}")
-    if met:
-        return Fact("hypotension", Status.PRESENT, tuple(evidence), tuple(missing))
+    points = [p for p in pressures.points if not (map_only and p.what == "sbp")]
+    verdict = judge(points, lambda p: _below(p, thresholds))
+    evidence = tuple(p.evidence(_note(p, thresholds)) for p in verdict.deciding)
+    shown = tuple(p.evidence(_note(p, thresholds)) for p in verdict.newer_unusable[:2])
+    missing: list[str] = []
+    if not points:
+        kind = "mean arterial pressure" if map_only else "blood pressure"
+        missing.append(f"no {kind} in the last {window}")
+    elif verdict.status is Status.UNKNOWN:
+        missing.append(unknown_reason(verdict, UNIT_WORDS))
+    if map_only and any(p.what == "sbp" for p in pressures.points):
+        missing.append("on mechanical circulatory support: only the MAP is read")
+    if verdict.status is Status.PRESENT:
+        return Fact("hypotension", Status.PRESENT, evidence, tuple(missing), shown)
     if unavailable is not None:
-        return Fact("hypotension", Status.UNKNOWN, tuple(evidence), (unavailable, *missing))
-    status = Status.ABSENT if evidence else Status.UNKNOWN
-    return Fact("hypotension", status, tuple(evidence), tuple(missing))
+        return Fact("hypotension", Status.UNKNOWN, evidence, (unavailable, *missing), shown)
+    return Fact("hypotension", verdict.status, evidence, tuple(missing), shown)
 
 
-def _note(label: str, reading: Reading, cut_off: float, met: bool) -> str:
+def _below(point: Point, thresholds: Thresholds) -> bool:
+    cut_off = thresholds.map_below_mmhg if point.what == "map" else thresholds.sbp_below_mmhg
+    return point.value is not None and point.value < cut_off
+
+
+def _note(point: Point, thresholds: Thresholds) -> str:
+    if point.why is not None:
+        return f"{point.label} not used: {point.why}"
+    label = "MAP (SBP + 2 x DBP) / 3, rounded" if point.computed else point.label
+    cut_off = thresholds.map_below_mmhg if point.what == "map" else thresholds.sbp_below_mmhg
+    met = _below(point, thresholds)
     relation = "<" if met else ">="
     outcome = "" if met else " (not met)"
-    return f"{label} {fmt(reading.measured.value)} {MM_HG} {relation} {fmt(cut_off)} {MM_HG}{outcome}"
+    recorded = f" (recorded {point.recorded})" if point.recorded else ""
+    confirmed = "; below the plausible minimum, confirmed by a second reading" if point.confirmed else ""
+    assert point.value is not None
+    value = f"{fmt(point.value)} {MM_HG}{recorded}"
+    return f"{label} {value} {relation} {fmt(cut_off)} {MM_HG}{outcome}{confirmed}"

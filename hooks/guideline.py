@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fhir_mappings.drug_classes import drug_classes
+
 
 @dataclass(frozen=True)
 class Link:
@@ -60,6 +62,10 @@ class Recommendation:
     links: tuple[str, ...]
     indicator_when_untreated_symptoms: str | None = None
     suggestion: Suggestion | None = None
+    #: medical-therapy: an IV vasodilator running in hypotension (critical), an inpatient
+    #: ACE inhibitor / ARB / ARNI order in hypotension (at least warning).
+    indicator_when_vasodilator_running: str | None = None
+    indicator_when_ras_in_hypotension: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,8 @@ def _recommendation(raw: Mapping[str, Any]) -> Recommendation:
         evidence=Evidence(**raw["evidence"]),
         links=tuple(raw["links"]),
         indicator_when_untreated_symptoms=raw.get("indicator_when_untreated_symptoms"),
+        indicator_when_vasodilator_running=raw.get("indicator_when_vasodilator_running"),
+        indicator_when_ras_in_hypotension=raw.get("indicator_when_ras_in_hypotension"),
         suggestion=Suggestion(**suggestion) if suggestion else None,
     )
 
@@ -164,9 +172,10 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         mr_labels=doc["mr_labels"],
         value_set_labels=doc["value_set_labels"],
         trigger_value_sets=tuple(doc["trigger_value_sets"]),
-        first_line_classes=tuple(tuple(group) for group in doc["first_line_classes"]),
-        vasodilator_classes=tuple(doc["vasodilator_classes"]),
-        loop_diuretic_class=doc["loop_diuretic_class"],
+        # Drug classes live in one place, fhir_mappings/drug_classes.json (not in this file).
+        first_line_classes=drug_classes().first_line_groups,
+        vasodilator_classes=drug_classes().vasodilators,
+        loop_diuretic_class=drug_classes().loop_diuretic,
         units=doc["units"],
         status_words=doc["status_words"],
         texts=doc["texts"],

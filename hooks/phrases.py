@@ -37,7 +37,13 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
         unit = g.units.get(ev.unit or "", ev.unit or "")
         computed = " (computed from the BP panel)" if ev.status == "computed" else ""
         value = ev.value_text or fmt(ev.value, ev.unit)  # a bound keeps its comparator: ">15"
-        return _join(f"{_MEASURED[what]} {value} {unit}".rstrip() + computed, when)
+        text = f"{_MEASURED[what]} {value} {unit}".rstrip() + computed
+        if ev.status == "time-unknown" and ev.time is not None:
+            when = f"of {ev.time.day} {ev.time.strftime('%b')}"  # no time to count hours from
+        if ev.status == "confirmed":
+            text += f" ({g.texts['reading_confirmed']})"
+        reason = g.texts.get(f"reading_{(ev.reason or '').replace('-', '_')}") if ev.reason else None
+        return _join(text, when) + (f": {reason}" if reason else "")
     if what in ("echo-grade", "condition-grade"):
         return _grade(ev, when, g)
     label = g.value_set_labels.get(what)
@@ -87,7 +93,9 @@ def _drug(ev: Evidence, g: Guideline, now: datetime) -> str:
     text = f"{name} {state}".strip()
     if ev.status in _ONGOING and ev.time is not None:
         text = f"{text} {duration(ev.time, now)}".rstrip()
-    if ev.reason:
+    if ev.reason == "name-match":  # counted, but only by its name: the clinician verifies
+        text += f" ({g.texts['drug_name_match']})"
+    elif ev.reason:
         text += f" ({g.texts['not_counted_' + ev.reason.replace('-', '_')]})"
     return text
 

@@ -11,9 +11,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, PatientFacts, Status
+from fhir_mappings.drug_classes import drug_classes
+from fhir_mappings.facts import (
+    Evidence,
+    Fact,
+    GradeSource,
+    MatchKind,
+    MedicationMatch,
+    MRGrade,
+    PatientFacts,
+    Status,
+)
 from fhir_mappings.gaps import Gap
 from fhir_mappings.keys import Key
+from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
 from hooks.model import Check, Role, RuleResult
@@ -208,6 +219,11 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
 
 def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 2: ECMO / IABP for severe MR with hemodynamic instability."""
+    labels = dict(g.instability_labels)
+    running = facts.vasoactive_support.evidence
+    if running and all(ev.reason == "name-match" for ev in running):
+        # Every running drug was matched by its name only: the summary says "verify".
+        labels["vasoactive_support"] += g.texts["name_match_slot"]
     instability = any_of(
         "hemodynamic_instability",
         [
@@ -216,7 +232,7 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
             ("cardiogenic_shock", facts.cardiogenic_shock),
             ("vasoactive_support", facts.vasoactive_support),
         ],
-        dict(g.instability_labels),
+        labels,
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), instability, support]
@@ -280,15 +296,25 @@ def _group_label(group: Sequence[str], g: Guideline) -> str:
 
 
 def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...]:
-    """Evidence of the group's active orders; a match on the name alone says so (docs/clinical-rules.md)."""
+    """Evidence of the group's active orders and running drugs; a match on the name alone is
+    shown as such ("name match: verify") and never called "not counted" (docs/clinical-rules.md)."""
     return tuple(
-        replace(m.evidence, reason="name-only") if m.match_kind is MatchKind.NAME else m.evidence
+        replace(m.evidence, reason="name-match") if m.match_kind is MatchKind.NAME else m.evidence
         for vs in group
         for m in facts.medications.active(vs)
     )
 
 
-def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+def _may_list_inactive(group: Sequence[str], unstable: bool) -> bool:
+    """IV vasodilators and inotropes are ICU drugs: "not active" only in an unstable patient.
+    In an unstable patient vasodilators are never "not active" (it would read as "start one")."""
+    classes = drug_classes()
+    if unstable:
+        return not set(group) & set(classes.vasodilators)
+    return not set(group) & {classes.iv_vasodilator, classes.inotrope}
+
+
+def _medication_checks(facts: PatientFacts, g: Guideline, unstable: bool) -> list[Check]:
     """One line per first-line group (ACE inhibitor or ARB is one); one line without data."""
     meds = facts.medications
     if not meds.assessed:
@@ -296,6 +322,8 @@ def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
     checks = []
     for group in g.first_line_classes:
         evidence = _active_in(facts, group)
+        if not evidence and not _may_list_inactive(group, unstable):
+            continue
         checks.append(
             Check(
                 "medications",
@@ -310,51 +338,99 @@ def _medication_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
     return checks
 
 
+def _drug_names(matches: Iterable[MedicationMatch]) -> list[str]:
+    """Drugs by ingredient, each once ("lisinopril", "sacubitril/valsartan")."""
+    return [n for n in unique(m.evidence.what or m.evidence.display or "" for m in matches) if n]
+
+
+def _reading(fact: Fact) -> str:
+    """The deciding reading of a fact in summary words: "SBP 78", "MAP 55"."""
+    for ev in fact.evidence:
+        if ev.what in ("sbp", "map") and ev.value is not None:
+            return f"{ev.what.upper()} {fmt(ev.value)}"
+    return ""
+
+
 def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """G first-line treatments: diuretics, vasodilators (ACE inhibitor / ARB), inotropes."""
+    """G first-line treatments: diuretics, vasodilators (ACE inhibitor / ARB), inotropes.
+
+    Critical when an IV vasodilator infusion runs during hypotension; at least a warning,
+    naming the drug, for an inpatient ACE inhibitor / ARB / ARNI order during hypotension;
+    the vasodilator caution in any hemodynamic instability (docs/clinical-rules.md).
+    """
     rec = g.recommendation("medical-therapy")
+    classes = drug_classes()
     meds = facts.medications
     hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=Role.CONTEXT)
     hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
-    # "No active loop diuretic" needs medication data: unknown is not "none" (docs/clinical-rules.md).
-    untreated = hf.met and meds.assessed and not meds.active(g.loop_diuretic_class)
+    unstable = bool(facts.hemodynamic_instability)
+    # "Loop diuretic not active" needs medication data: unknown is not "none" (docs/clinical-rules.md).
+    untreated = hf.met and meds.assessed and not meds.active(classes.loop_diuretic)
     groups = g.first_line_classes
     active = [_group_label(gr, g) for gr in groups if any(meds.active(vs) for vs in gr)]
-    inactive = [_group_label(gr, g) for gr in groups if not any(meds.active(vs) for vs in gr)]
-    variant = (
-        "hypotensive"
-        if hypotension.met
-        else "untreated-symptoms"
-        if untreated
-        else "not-assessed"
-        if not meds.assessed
-        else "default"
-        if active
-        else "none-active"
+    inactive = [
+        _group_label(gr, g)
+        for gr in groups
+        if not any(meds.active(vs) for vs in gr) and _may_list_inactive(gr, unstable)
+    ]
+    running_iv = _drug_names(meds.running(classes.iv_vasodilator))
+    ras_orders = _drug_names(
+        m
+        for vs in classes.renin_angiotensin
+        for m in meds.active(vs)
+        if m.evidence.status == "active-order"  # an inpatient order; outpatient lists do not count
     )
+    vasodilators = _drug_names(m for vs in classes.vasodilators for m in meds.active(vs))
     slots = {
         "active": ", ".join(active) or g.texts["none"],
         "inactive": ", ".join(inactive) or g.texts["none"],
+        "reading": _reading(facts.hypotension),
     }
-    # Hypotensive: the summary always carries the caution, and names the active vasodilators.
-    vasodilators = unique(
-        m.evidence.what or m.evidence.display or "" for vs in g.vasodilator_classes for m in meds.active(vs)
-    )
-    named = [v for v in vasodilators if v]
-    if named:
-        slots["vasodilators"] = ", ".join(named)
-        # Never "and N more" on a card: the detail names every one.
-        more = g.texts["and_others"] if len(named) > 1 else ""
-        slots["vasodilator_first"] = named[0] + more
+    if vasodilators:
+        slots["vasodilators"] = ", ".join(vasodilators)
     if untreated:
         slots["untreated"] = g.texts["untreated_slot"]
     notes = _unconfirmed(facts)
     notes += ("meds_not_assessed",) if not meds.assessed else ()
-    checks = [severe_mr_check(facts, g), hf, *_medication_checks(facts, g), hypotension]
     indicator = rec.indicator_when_untreated_symptoms if untreated else rec.indicator
+    if hypotension.met and running_iv:
+        variant, indicator = "vasodilator-running", rec.indicator_when_vasodilator_running
+        slots["drug"] = running_iv[0]
+        notes += ("vasodilator_running_hypotension",)
+    elif hypotension.met and ras_orders:
+        variant = "ras-hypotension"
+        indicator = _at_least(indicator, rec.indicator_when_ras_in_hypotension)
+        slots["drug"] = ras_orders[0]
+        notes += ("ras_hypotension",)
+    elif unstable:
+        variant = "unstable"
+    elif untreated:
+        variant = "untreated-symptoms"
+    elif not meds.assessed:
+        variant = "not-assessed"
+    else:
+        variant = "default" if active else "none-active"
+    running = {ev.what for ev in facts.vasoactive_support.evidence}
+    if running & set(classes.afterload_raising):
+        notes += ("phenylephrine_afterload",)
+    medication_lines = _medication_checks(facts, g, unstable)
+    if hypotension.met:  # the deciding reading first, then the drugs it is about
+        checks = [severe_mr_check(facts, g), hypotension, *medication_lines, hf]
+    else:
+        checks = [severe_mr_check(facts, g), hf, *medication_lines, hypotension]
     return _result(
         "medical-therapy", g, checks, indicator=indicator, variant=variant, slots=slots, notes=notes
     )
+
+
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _at_least(indicator: str | None, floor: str | None) -> str | None:
+    """The more urgent of two indicators."""
+    if indicator is None or floor is None:
+        return indicator or floor
+    return indicator if _RANK[indicator] <= _RANK[floor] else floor
 
 
 def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:

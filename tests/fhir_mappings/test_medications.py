@@ -57,11 +57,12 @@ def test_atc_dobutamine_is_an_inotrope_not_a_vasopressor_by_prefix() -> None:
     assert meds.active("vasopressors") == ()
 
 
-def test_unlisted_rxnorm_code_matches_by_name_only_and_is_flagged() -> None:
+def test_product_coded_torsemide_matches_by_its_clinical_drug_code_and_is_named_by_ingredient() -> None:
+    # RxNorm 198372 "torsemide 5 MG Oral Tablet" is in the VSAC "Diuretics" expansion.
     (match,) = facts(medication_requests="meds/name_only_torsemide.json").medications.active("loop-diuretics")
-    assert match.match_kind is MatchKind.NAME
-    assert match.evidence.display == "torsemide"
-    assert match.evidence.code is None
+    assert match.match_kind is MatchKind.CODE
+    assert match.evidence.code == "198372"
+    assert match.evidence.what == "torsemide"
 
 
 def test_name_match_is_case_insensitive_and_does_not_confuse_epinephrine() -> None:
@@ -89,7 +90,7 @@ def test_norepinephrine_order_is_vasoactive_support() -> None:
 def test_dobutamine_administration_in_progress_is_vasoactive_support() -> None:
     result = facts(medication_administrations="meds/admin_dobutamine_in_progress.json")
     assert result.vasoactive_support.status is Status.PRESENT
-    assert result.medications.active("inotropes") == ()  # classes list orders only
+    assert [m.evidence.status for m in result.medications.active("inotropes")] == ["running"]
 
 
 def test_completed_norepinephrine_administration_is_not_vasoactive_support() -> None:
@@ -157,10 +158,12 @@ def _norepinephrine_order(route: str | None) -> dict[str, object]:
         },
         "subject": {"reference": "Patient/pat-1"},
     }
+    ucum = "http://unitsofmeasure.org"
+    rate = {"rateQuantity": {"value": 8, "unit": "ug/min", "system": ucum, "code": "ug/min"}}
+    dosage: dict[str, object] = {"doseAndRate": [rate]}
     if route:
-        order["dosageInstruction"] = [
-            {"route": {"coding": [{"system": "http://snomed.info/sct", "code": route}]}}
-        ]
+        dosage["route"] = {"coding": [{"system": "http://snomed.info/sct", "code": route}]}
+    order["dosageInstruction"] = [dosage]
     return order
 
 

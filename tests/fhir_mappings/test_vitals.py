@@ -41,9 +41,9 @@ def test_map_computed_from_one_panel_below_60_is_hypotension() -> None:
     assert fact.status is Status.PRESENT
     computed = fact.evidence[1]
     assert computed.code == "8478-0"
-    assert computed.value == pytest.approx((95 + 2 * 40) / 3)
+    assert computed.value == 58  # (95 + 2 x 40) / 3 = 58.33, rounded to a whole mmHg
     assert computed.note is not None
-    assert computed.note.startswith("MAP (SBP + 2 x DBP) / 3 58.333 mm[Hg] < 60")
+    assert computed.note.startswith("MAP (SBP + 2 x DBP) / 3, rounded 58 mm[Hg] < 60")
     assert "computed" in (computed.display or "")
 
 
@@ -64,7 +64,6 @@ def test_sbp_and_dbp_from_different_observations_make_no_map() -> None:
     fact = facts(vital_signs="vitals/sbp_dbp_separate.json").hypotension
     assert fact.status is Status.ABSENT
     assert references(fact) == ["Observation/bp-15"]
-    assert "no mean arterial pressure in the last 24 h" in fact.missing
 
 
 def test_latest_sbp_decides_not_the_worst() -> None:
@@ -112,15 +111,14 @@ def test_amended_sbp_counts() -> None:
     assert facts(vital_signs="vitals/sbp_amended.json").hypotension.status is Status.PRESENT
 
 
-def test_sbp_in_unknown_unit_is_left_out_and_reported() -> None:
+def test_sbp_in_kpa_is_converted_and_rounded() -> None:
     result = facts(vital_signs="vitals/sbp_unknown_unit.json")
-    # 11.2 kPa is about 84 mmHg, but kPa is not a unit the spec names: never converted.
-    assert result.hypotension.status is Status.ABSENT
-    assert references(result.hypotension) == ["Observation/bp-12"]
-    assert reasons(result)["Observation/bp-11"] == [
-        "Systolic blood pressure: unit 'kPa' is not a blood pressure unit"
-    ]
-    assert any("not a blood pressure unit" in m for m in result.hypotension.missing)
+    # 11.2 kPa x 7.50062 = 84.0 mmHg: the newest reading decides, in mmHg.
+    assert result.hypotension.status is Status.PRESENT
+    assert references(result.hypotension) == ["Observation/bp-11"]
+    evidence = result.hypotension.evidence[0]
+    assert (evidence.value, evidence.unit) == (84, "mm[Hg]")
+    assert evidence.note == "SBP 84 mm[Hg] (recorded 11.2 kPa) < 90 mm[Hg]"
 
 
 def test_sbp_with_mmhg_text_and_no_ucum_system_is_accepted() -> None:
@@ -146,8 +144,9 @@ def test_sbp_with_a_date_but_no_time_of_day_is_left_out() -> None:
     result = facts(vital_signs="vitals/sbp_date_only.json")
     assert result.hypotension.status is Status.UNKNOWN
     assert reasons(result)["Observation/bp-17"] == [
-        "Systolic blood pressure: effective time has no time of day"
+        "Systolic blood pressure: time of day or zone not recorded, not used"
     ]
+    assert result.hypotension.shown[0].reason == "time-unknown"
 
 
 def test_sbp_after_now_is_left_out() -> None:
@@ -229,8 +228,9 @@ def test_sbp_above_300_is_an_artefact_and_the_latest_plausible_decides(value: fl
     )
 
 
-def test_sbp_0_artefact_after_118_gives_no_hypotension() -> None:
+def test_sbp_0_artefact_after_118_leaves_hypotension_unknown() -> None:
+    # The newest reading is unusable and the usable one before it is normal: not "no".
     assert (
         _vitals(_sbp("bp-1", 118, "2026-11-20T11:00:00Z"), _sbp("bp-2", 0, "2026-11-20T11:30:00Z"))
-        is Status.ABSENT
+        is Status.UNKNOWN
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hooks import cases_grades
+from tests.hooks import cases_grades, cases_series
 from tests.hooks import chartkit as k
 from tests.hooks.chartkit import at
 
@@ -579,7 +579,12 @@ SCENARIOS: list[Case] = [
         "Heart failure, no loop diuretic: medical therapy is a warning.",
         [*SEVERE, k.condition("hf-1", k.HEART_FAILURE), k.med_request("rx-1", k.LISINOPRIL)],
         {"medical-therapy": "warning", "surgical-repair": "info"},
-        {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril ordered (active)", "no active loop diuretic"]},
+        {
+            "medical-therapy": [
+                "ACE inhibitor or ARB: Lisinopril ordered (active)",
+                "loop diuretic not active",
+            ]
+        },
     ),
     Case(
         "severe_mr_dyspnea_with_furosemide",
@@ -608,14 +613,14 @@ SCENARIOS: list[Case] = [
     ),
     Case(
         "severe_mr_name_only_torsemide",
-        "A loop diuretic recognised by its name only is flagged.",
+        "A loop diuretic recognised by its name only is flagged, and never called 'not counted'.",
         [
             *SEVERE,
             k.condition("hf-1", k.HEART_FAILURE),
             k.med_request("rx-1", None, text="Torsemide 20 mg tablet"),
         ],
         info(*STABLE),
-        {"medical-therapy": ["matched by name only: verify"]},
+        {"medical-therapy": ["Loop diuretic: Torsemide ordered (active) (name match: verify)"]},
     ),
     # --- grade-severity ---------------------------------------------------------------------
     Case(
@@ -944,11 +949,11 @@ SCENARIOS: list[Case] = [
     # --- revision 2: medical therapy when hypotensive ------------------------------------------
     Case(
         "severe_mr_hypotensive_on_lisinopril",
-        "Severe MR, SBP 84 on lisinopril: the summary keeps the caution and names lisinopril.",
+        "Severe MR, SBP 84 with an inpatient lisinopril order: a warning that names lisinopril.",
         [*SEVERE, k.sbp("bp-1", 84, at(hours=1)), k.med_request("rx-1", k.LISINOPRIL)],
-        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
         {"medical-therapy": ["ACE inhibitor or ARB"]},
-        summary={"medical-therapy": ["hypotensive: vasodilators need caution (lisinopril active)"]},
+        summary={"medical-therapy": ["SBP 84 with lisinopril ordered: review or hold it"]},
     ),
     Case(
         "severe_mr_hypotensive_heart_failure_no_diuretic",
@@ -1162,9 +1167,18 @@ DEMOS: list[Case] = [
     Case(
         "13-arterial-line-artefact",
         "Severe MR; SBP 0 mmHg (an arterial-line artefact) 30 minutes after SBP 118 mmHg: the "
-        "artefact is ignored, no critical card.",
+        "artefact never counts, and with a normal reading before it the blood pressure is unknown "
+        "(not normal): the medical-therapy card names both readings; no critical card.",
         [*SEVERE, k.sbp("bp-1", 118, at(hours=1)), k.sbp("bp-2", 0, at(hours=0.5))],
         info(*STABLE),
+        # Both readings named: the artefact in "Why", the normal reading before it in the one
+        # "Not assessed" line (spec 2.1: "Why" lists only criteria that were met).
+        {
+            "medical-therapy": [
+                "SBP 0 mmHg, 30 min ago: looks like an artefact",
+                "SBP 118 mmHg at 09:30 UTC: check",
+            ]
+        },
         pid="demo-artefact",
         patient=person("demo-artefact", "Iversen", "Sofie", "female", "1962-03-28"),
     ),
@@ -1238,21 +1252,25 @@ DEMOS: list[Case] = [
     ),
     Case(
         "19-hypotensive-on-lisinopril",
-        "Severe MR, SBP 84 mmHg, on lisinopril and furosemide: the medical-therapy summary keeps "
-        "the vasodilator caution and names lisinopril; ACE inhibitor or ARB is one line.",
+        "Severe MR, SBP 84 mmHg, on inpatient lisinopril and furosemide: the medical-therapy card "
+        "is a warning that names lisinopril (review or hold it); ACE inhibitor or ARB is one line.",
         [
             *SEVERE,
             k.sbp("bp-1", 84, at(hours=1)),
             k.med_request("rx-1", k.LISINOPRIL),
             k.med_request("rx-2", k.FUROSEMIDE),
         ],
-        {"mechanical-support": "critical", **info(*STABLE)},
+        {"mechanical-support": "critical", "medical-therapy": "warning", "surgical-repair": "info"},
         {"medical-therapy": ["ACE inhibitor or ARB: Lisinopril"]},
-        summary={"medical-therapy": ["vasodilators need caution (lisinopril active)"]},
+        summary={"medical-therapy": ["SBP 84 with lisinopril ordered: review or hold it"]},
         pid="demo-hypotensive-acei",
         patient=person("demo-hypotensive-acei", "Andersson", "Lena", "female", "1956-07-07"),
     ),
 ]
+
+# Revision 3, time series, running drugs and medical therapy (tests/hooks/cases_series.py).
+SCENARIOS += cases_series.scenarios(Case)
+DEMOS += cases_series.demos(Case, person)
 
 
 # Revision 3, section 1.1 (grades): kept in their own module, added here.
@@ -1310,7 +1328,9 @@ def demo_readme() -> str:
         "patient 07 gets no draft echo order, because its echo is recent and only the grade is",
         "unreadable. Patient 20 (clinical spec revision 3) had a MitraClip after its last severe",
         "echo: the problem list still says MR, but the old grade no longer describes the valve, so",
-        "the only card asks to re-grade it.",
+        "the only card asks to re-grade it. Patients 21 and 22 show drugs judged by whether they",
+        "run now: an IV vasodilator infusion running in hypotension makes medical therapy critical",
+        "(21), and an infusion the EHR names only in text counts, with 'name match: verify' (22).",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",
