@@ -211,7 +211,7 @@ class Settings:
     )
     fhir_max_pages: int = _setting(5, _positive_int, "Most `next` pages followed per search.")
     fhir_max_workers: int = _setting(
-        10,
+        11,
         _positive_int,
         "Concurrent FHIR requests per hook call (default: one per prefetch key, so only a "
         "search's own pages wait for each other).",

@@ -12,10 +12,12 @@ fetched, FHIR server error, no measurement in the window, unit not usable).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from fhir_mappings.criteria import INSTABILITY
 from fhir_mappings.gaps import Missing
 
 
@@ -184,6 +186,38 @@ class DataQualityNote:
     kept: bool = False
 
 
+def _absent(name: str) -> Callable[[], Fact]:
+    return lambda: Fact(name, Status.ABSENT)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The scope facts; defaults say "nothing recorded" so older callers keep working."""
+
+    #: Age in whole years at the evaluation time, the oldest the birthDate allows (a year
+    #: alone: born on 1 January); None without a birthDate.
+    age_years: int | None = None
+    deceased: Fact = field(default_factory=_absent("deceased"))
+    comfort_care: Fact = field(default_factory=_absent("comfort_care"))
+    dnr: Fact = field(default_factory=_absent("dnr"))
+    pregnant: Fact = field(default_factory=_absent("pregnant"))
+    durable_vad: Fact = field(default_factory=_absent("durable_vad"))
+    mitral_stenosis: Fact = field(default_factory=_absent("mitral_stenosis"))
+    #: CKD stage 4-5, end-stage renal disease or cirrhosis on the problem list.
+    surgical_risk: Fact = field(default_factory=_absent("surgical_risk"))
+    #: The adult age the guideline starts at (thresholds: ``adult_age_years``).
+    adult_age: int = 18
+
+    @property
+    def out_of_scope(self) -> str | None:
+        """Why no card may be shown at all (``under-18``, ``deceased``), else None."""
+        if self.deceased.present:
+            return "deceased"
+        if self.age_years is not None and self.age_years < self.adult_age:
+            return "under-18"
+        return None
+
+
 @dataclass(frozen=True)
 class PatientFacts:
     """Everything the rules may use, as of ``as_of``."""
@@ -221,6 +255,8 @@ class PatientFacts:
     recent_echo: Fact = Fact("recent_echo", Status.ABSENT)
     #: The MR grade comes from an echo within ``echo_graded_urgent_hours`` (no urgent echo).
     echo_graded_recently: Fact = Fact("echo_graded_recently", Status.ABSENT)
+    #: Age, death, goals of care and contraindications (docs/clinical-rules.md, section 'Scope').
+    scope: Scope = field(default_factory=lambda: Scope())
 
     @property
     def data_quality_by_reason(self) -> tuple[tuple[str, int], ...]:
@@ -237,11 +273,14 @@ class PatientFacts:
     @property
     def hemodynamic_instability(self) -> tuple[Fact, ...]:
         """The instability criteria that are present (empty: none present)."""
-        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
-        return tuple(f for f in criteria if f.present)
+        return tuple(f for f in self.instability_criteria if f.present)
 
     @property
     def hemodynamic_instability_unknown(self) -> tuple[Fact, ...]:
         """The instability criteria that could not be assessed."""
-        criteria = (self.hypotension, self.hypoperfusion, self.cardiogenic_shock, self.vasoactive_support)
-        return tuple(f for f in criteria if f.status is Status.UNKNOWN)
+        return tuple(f for f in self.instability_criteria if f.status is Status.UNKNOWN)
+
+    @property
+    def instability_criteria(self) -> tuple[Fact, ...]:
+        """The instability facts, in the order of ``criteria.INSTABILITY`` (one list)."""
+        return tuple(getattr(self, name) for name in INSTABILITY)

@@ -18,3 +18,4 @@ class Key(StrEnum):
     DEVICE_USE_STATEMENTS = "device-use-statements"
     MEDICATION_REQUESTS = "medication-requests"
     MEDICATION_ADMINISTRATIONS = "medication-administrations"
+    CODE_STATUS = "code-status"

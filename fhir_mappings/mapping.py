@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from fhir_mappings.conditions import ActiveCondition, active_in, resolved_in
+from fhir_mappings import acuity, scope
+from fhir_mappings.conditions import ActiveCondition, active_in, onset_of, resolved_in
+from fhir_mappings.criteria import MR_VALUE_SETS, TRIGGERS
 from fhir_mappings.elements import Resource, codings
-from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Status
+from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Scope, Status
 from fhir_mappings.gaps import Gap, Missing, part_of
 from fhir_mappings.keys import Key
 from fhir_mappings.labs import (
@@ -59,7 +61,6 @@ from fhir_mappings.vitals import blood_pressures, hypotension
 log = logging.getLogger(__name__)
 
 ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
-TRIGGERS = ("acute-myocardial-infarction", "infective-endocarditis", "papillary-muscle-or-chordal-rupture")
 
 
 def map_chart(
@@ -108,7 +109,7 @@ class _Mapper:
         self._respiratory: tuple[Support, ...] | None = None
 
     def facts(self, patient_id: str) -> PatientFacts:
-        mr = self.active("mitral-regurgitation")
+        mr = tuple(c for vs in MR_VALUE_SETS for c in self.active(vs))
         pressures = blood_pressures(
             self.coded("systolic-bp", "mean-arterial-pressure"),
             now=self.now,
@@ -116,9 +117,8 @@ class _Mapper:
             report=self.report,
         )
         meds = medications(self.medication_use, self.chart.by_reference, report=self.report)
-        # Under mechanical circulatory support only the MAP is read (a durable VAD, once it is
-        # a fact, joins here through the same ``map_only`` parameter of ``hypotension``).
-        support = self.mechanical_support()
+        # Under mechanical circulatory support or a durable VAD only the MAP is read (spec 1.2).
+        support, durable = self.mechanical_support()
         organs = self.organ_dysfunction()
         echoes = echo_grades(
             self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
@@ -148,18 +148,25 @@ class _Mapper:
             mr_unconfirmed=bool(mr) and all(c.unconfirmed for c in mr),
             mr_grade=grade,
             mr_on_echo=on_echo,
+            # Under mechanical support or a durable VAD only MAP < 60 is hypotension (spec 1.2).
             hypotension=hypotension(
-                pressures, self.thresholds, self.chart.missing(Key.VITAL_SIGNS), map_only=support.present
+                pressures,
+                self.thresholds,
+                self.chart.missing(Key.VITAL_SIGNS),
+                map_only=support.present or bool(durable) or bool(self.active(scope.DURABLE_VAD)),
             ),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lactate()),
-            cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.active("cardiogenic-shock")),
+            cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.acute("cardiogenic-shock")),
             vasoactive_support=self.vasoactive_support(meds),
             mechanical_support=support,
             respiratory_ecmo=self.respiratory_ecmo(),
             organ_dysfunction=organs,
             multi_organ_failure=self.multi_organ_failure(organs),
             acute_mr_trigger=self.acute_mr_trigger(),
-            pulmonary_edema=self.condition_fact("pulmonary_edema", self.active("acute-pulmonary-edema")),
+            pulmonary_edema=self.condition_fact(
+                "pulmonary_edema",
+                self.recent("acute-pulmonary-edema", self.thresholds.pulmonary_edema_window),
+            ),
             heart_failure_symptoms=self.condition_fact(
                 "heart_failure_symptoms",
                 self.active("heart-failure") + self.active("dyspnea") + self.active("acute-pulmonary-edema"),
@@ -170,6 +177,7 @@ class _Mapper:
             mr_on_echo_any=mr_on_echo_any(echoes, self.report, unavailable),
             recent_echo=recent,
             echo_graded_recently=echo_graded_recently(grade, now=self.now, thresholds=self.thresholds),
+            scope=self.scope(patient_id, durable),
         )
 
     # -- Conditions --------------------------------------------------------------------
@@ -179,6 +187,28 @@ class _Mapper:
             coded = self.conditions_in.get(value_set_id, ())
             self._active[value_set_id] = active_in(coded, value_set_id, self.report)
         return self._active[value_set_id]
+
+    def recent(self, value_set_id: str, window: timedelta) -> tuple[ActiveCondition, ...]:
+        """Active Conditions whose onset (else recordedDate) lies within ``window``; an
+        older or undated entry is a past episode: left out and said so in ``--explain``."""
+        found: list[ActiveCondition] = []
+        for condition in self.active(value_set_id):
+            try:
+                onset = onset_of(condition.resource)
+                inside = onset.start <= self.now and within(onset, self.now, window, need_time_of_day=False)
+            except TimeProblem as problem:
+                self.report.note(condition.resource, f"{value_set_id}: {problem}, not counted")
+                continue
+            if inside:
+                found.append(condition)
+            else:
+                note = f"{value_set_id}: onset outside the {describe_window(window)} window (a past episode)"
+                self.report.note(condition.resource, note, routine=True)
+        return tuple(found)
+
+    def acute(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
+        """An acute Condition counts for ``acute_condition_window`` (14 days) from its onset."""
+        return self.recent(value_set_id, self.thresholds.acute_condition_window)
 
     def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
         """PRESENT on an active Condition; ABSENT only when the conditions were obtained."""
@@ -243,19 +273,79 @@ class _Mapper:
     # -- Organ dysfunction -------------------------------------------------------------
 
     def organ_dysfunction(self) -> dict[str, Fact]:
-        respiratory = self.respiratory_support()
+        """Organ systems failing, with acuity: chronic disease never reads as a new failure."""
         return {
-            "renal": self.organ("renal", self.active("acute-kidney-injury"), self.lab(CREATININE_RULE)),
-            "hepatic": self.organ("hepatic", self.active("liver-failure"), self.lab(BILIRUBIN_RULE)),
-            "respiratory": _decide(
-                "respiratory",
-                [c.evidence for c in self.active("acute-respiratory-failure")]
-                + [s.evidence for s in respiratory],
-                [],
-                *self.keys_missing(Key.CONDITIONS, Key.PROCEDURES),
-            ),
-            "coagulation": self.lab_fact("coagulation", self.lab(PLATELETS_RULE)),
+            "renal": self.renal(),
+            "hepatic": self.hepatic(),
+            "respiratory": self.respiratory(),
+            "coagulation": self.coagulation(),
         }
+
+    def chronic(self, value_set_id: str, why: str) -> bool:
+        """Whether a chronic-disease Condition is active; its entries say why in ``--explain``."""
+        found = self.active(value_set_id)
+        for condition in found:
+            self.report.note(condition.resource, why, routine=True)
+        return bool(found)
+
+    def renal(self) -> Fact:
+        if self.chronic(
+            "end-stage-renal-disease", "end-stage renal disease or chronic dialysis: kidneys not counted"
+        ):
+            return Fact("renal", Status.ABSENT)
+        rrt = acuity.new_rrt(self.procedures, now=self.now, thresholds=self.thresholds, report=self.report)
+        aki = self.acute("acute-kidney-injury")
+        creatinine = self.lab(CREATININE_RULE)
+        if creatinine.status is Status.PRESENT and self.chronic(
+            "ckd-stage-4-5", "CKD stage 4-5: creatinine counts only with a KDIGO rise or new dialysis"
+        ):
+            rise = acuity.creatinine_rise(
+                self.coded("creatinine"), now=self.now, thresholds=self.thresholds, report=self.report
+            )
+            creatinine = LabFinding(Status.PRESENT, rise.evidence) if rise.met else LabFinding(Status.ABSENT)
+        if rrt:
+            creatinine = LabFinding(Status.PRESENT, creatinine.evidence + rrt, creatinine.missing)
+        return self.organ("renal", aki, creatinine)
+
+    def hepatic(self) -> Fact:
+        bilirubin = self.lab(BILIRUBIN_RULE)
+        if bilirubin.status is Status.PRESENT and self.chronic(
+            "cirrhosis", "cirrhosis: bilirubin counts only with an acute liver-failure Condition"
+        ):
+            bilirubin = LabFinding(Status.ABSENT)
+        return self.organ("hepatic", self.acute("liver-failure"), bilirubin)
+
+    def coagulation(self) -> Fact:
+        platelets = self.lab_fact("coagulation", self.lab(PLATELETS_RULE))
+        if platelets.present and self.chronic(
+            "chronic-thrombocytopenia", "chronic thrombocytopenia or ITP: platelets not counted"
+        ):
+            return Fact("coagulation", Status.ABSENT)
+        return platelets
+
+    def respiratory(self) -> Fact:
+        support = list(self.respiratory_support())
+        if self.chronic(
+            "chronic-respiratory-failure",
+            "chronic respiratory failure: needs an acute entry or ventilation started within 30 days",
+        ):
+            since = self.now - self.thresholds.new_organ_support_window
+            support = [s for s in support if s.evidence.time is not None and s.evidence.time >= since]
+        ventilators = acuity.new_ventilation(
+            self.devices,
+            self.chart.by_reference,
+            now=self.now,
+            thresholds=self.thresholds,
+            report=self.report,
+        )
+        return _decide(
+            "respiratory",
+            [c.evidence for c in self.acute("acute-respiratory-failure")]
+            + [s.evidence for s in support]
+            + list(ventilators),
+            [],
+            *self.keys_missing(Key.CONDITIONS, Key.PROCEDURES),
+        )
 
     def organ(self, name: str, conditions: tuple[ActiveCondition, ...], finding: LabFinding) -> Fact:
         """An active organ-failure Condition, or the lab criterion (docs/clinical-rules.md)."""
@@ -269,7 +359,7 @@ class _Mapper:
 
     def multi_organ_failure(self, organs: dict[str, Fact]) -> Fact:
         """An active multiple-organ-failure Condition, or >= 2 organ systems failing."""
-        condition = self.active("multiple-organ-failure")
+        condition = self.acute("multiple-organ-failure")
         present = [name for name, fact in organs.items() if fact.status is Status.PRESENT]
         unknown = [name for name, fact in organs.items() if fact.status is Status.UNKNOWN]
         evidence = [c.evidence for c in condition] + [e for n in present for e in organs[n].evidence]
@@ -304,13 +394,25 @@ class _Mapper:
         evidence = [s.evidence for s in self.respiratory_support() if s.value_set == VV_ECMO]
         return _decide("respiratory_ecmo", evidence, [], self.chart.missing(Key.PROCEDURES))
 
-    def mechanical_support(self) -> Fact:
+    def mechanical_support(self) -> tuple[Fact, tuple[Evidence, ...]]:
         """PRESENT on certain support; UNKNOWN when support may be running but cannot be told
-        (ECMO configuration not coded, removal not recorded), with that support ``shown``."""
+        (ECMO configuration not coded, removal not recorded), with that support ``shown``.
+
+        Also returns the ventricular assist devices in place for longer than
+        ``durable_vad_after`` (90 days): no temporary pump stays that long, so they are a
+        durable VAD (docs/clinical-rules.md), not temporary support."""
         window = self.thresholds.support_procedure_window
         found = procedures(self.procedures, SUPPORT_SEARCH, now=self.now, window=window, report=self.report)
         on_devices: Supports = devices(self.devices, self.chart.by_reference, SUPPORT_SEARCH, self.report)
-        supports = found + on_devices.found
+        long_ago = self.now - self.thresholds.durable_vad_after
+        durable = tuple(
+            scope.in_place_since_before(
+                (s.evidence for s in found if s.value_set == "percutaneous-vad" and s.certain), long_ago
+            )
+        )
+        supports = tuple(
+            self.temporary_or_durable(s) for s in found + on_devices.found if s.evidence not in durable
+        )
         evidence = [s.evidence for s in supports if s.certain]
         uncertain = tuple(s.evidence for s in supports if not s.certain)
         partial: list[Missing] = [
@@ -319,9 +421,57 @@ class _Mapper:
         ]
         if not evidence and (on_devices.unresolved or uncertain):
             missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
-            return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain)
+            return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain), durable
         fact = _decide("mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES))
-        return replace(fact, shown=uncertain)
+        return replace(fact, shown=uncertain), durable
+
+    def temporary_or_durable(self, support: Support) -> Support:
+        """A VAD in place for 30 to 90 days may be temporary or durable: support "unknown: check"."""
+        started = support.evidence.time
+        if support.value_set != "percutaneous-vad" or not support.certain or started is None:
+            return support
+        if started >= self.now - self.thresholds.support_procedure_window:
+            return support
+        return Support(support.value_set, replace(support.evidence, reason="temporary-or-durable"))
+
+    # -- Scope -------------------------------------------------------------------------
+
+    def scope(self, patient_id: str, durable: tuple[Evidence, ...]) -> Scope:
+        """Age, death, goals of care and contraindications (fhir_mappings/scope.py)."""
+        patients = self.chart.of_type("Patient")
+        patient = next((p for p in patients if p.get("id") == patient_id), patients[0] if patients else None)
+        conditions_missing = self.chart.missing(Key.CONDITIONS)
+        orders_missing = self.chart.missing(Key.CODE_STATUS)
+        comfort, dnr = scope.code_status(
+            {vs: self.active(vs) for vs in scope.CODE_STATUS},
+            self.chart.of_type("ServiceRequest"),
+            self.chart.of_type("Observation"),
+            self.report,
+            orders_missing if conditions_missing is None else conditions_missing,
+        )
+        vad = [c.evidence for c in self.active(scope.DURABLE_VAD)] + list(durable)
+        return Scope(
+            age_years=scope.age_of(patient, self.now),
+            deceased=scope.deceased(patient, self.now, self.report)
+            if patient
+            else Fact("deceased", Status.ABSENT),
+            comfort_care=comfort,
+            dnr=dnr,
+            pregnant=scope.pregnant(
+                self.active(scope.PREGNANCY),
+                self.observations_in.get(scope.PREGNANCY_STATUS, ()),
+                now=self.now,
+                thresholds=self.thresholds,
+                report=self.report,
+                unavailable=conditions_missing,
+            ),
+            durable_vad=_decide("durable_vad", vad, [], conditions_missing),
+            mitral_stenosis=self.condition_fact("mitral_stenosis", self.active(scope.MITRAL_STENOSIS)),
+            surgical_risk=self.condition_fact(
+                "surgical_risk", tuple(c for vs in scope.SURGICAL_RISK for c in self.active(vs))
+            ),
+            adult_age=int(self.thresholds.adult_age_years),
+        )
 
     # -- Medications -------------------------------------------------------------------
 

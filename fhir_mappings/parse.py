@@ -35,6 +35,7 @@ KEY_LABELS: Mapping[str, str] = {
     Key.DEVICE_USE_STATEMENTS: "device use statements",
     Key.MEDICATION_REQUESTS: "medication orders",
     Key.MEDICATION_ADMINISTRATIONS: "medication administrations",
+    Key.CODE_STATUS: "code status orders",
 }
 
 

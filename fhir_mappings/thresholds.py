@@ -57,6 +57,16 @@ class Thresholds:
     problem_list_severity_window_days: float
     echo_recent_days: float
     echo_graded_urgent_hours: float
+    #: Scope, goals of care and organ-failure acuity (docs/clinical-rules.md, sections
+    #: 'Scope: age and death' and 'Organ failure acuity').
+    pulmonary_edema_window_days: float
+    acute_condition_window_days: float
+    adult_age_years: float
+    durable_vad_after_days: float
+    kdigo_creatinine_rise_ratio: float
+    kdigo_baseline_window_days: float
+    new_organ_support_window_days: float
+    pregnancy_status_window_days: float
     #: A second reading this close confirms an SBP or MAP below the plausible minimum.
     bp_confirm_window_minutes: float = 30
 
@@ -115,6 +125,30 @@ class Thresholds:
     @property
     def echo_graded_urgent_window(self) -> timedelta:
         return timedelta(hours=self.echo_graded_urgent_hours)
+
+    @property
+    def pulmonary_edema_window(self) -> timedelta:
+        return timedelta(days=self.pulmonary_edema_window_days)
+
+    @property
+    def acute_condition_window(self) -> timedelta:
+        return timedelta(days=self.acute_condition_window_days)
+
+    @property
+    def durable_vad_after(self) -> timedelta:
+        return timedelta(days=self.durable_vad_after_days)
+
+    @property
+    def kdigo_baseline_window(self) -> timedelta:
+        return timedelta(days=self.kdigo_baseline_window_days)
+
+    @property
+    def new_organ_support_window(self) -> timedelta:
+        return timedelta(days=self.new_organ_support_window_days)
+
+    @property
+    def pregnancy_status_window(self) -> timedelta:
+        return timedelta(days=self.pregnancy_status_window_days)
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Thresholds))

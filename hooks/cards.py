@@ -78,7 +78,9 @@ def deciding_numbers(result: RuleResult, g: Guideline) -> str:
 
 def _caveat(text: str, result: RuleResult, g: Guideline) -> str:
     if "unconfirmed" in result.notes and text.startswith("Severe MR"):
-        return g.texts["severe_unconfirmed"] + text.removeprefix("Severe MR")
+        text = g.texts["severe_unconfirmed"] + text.removeprefix("Severe MR")
+    if "dnr" in result.notes:  # goals are confirmed before escalation (docs/clinical-rules.md)
+        text = g.texts["dnr_prefix"] + text
     return text
 
 

@@ -16,6 +16,7 @@ from hooks.cards import card
 from hooks.guideline import Guideline, guideline
 from hooks.model import Evaluation, RuleResult
 from hooks.rules import RULES, Rule
+from hooks.scope import scoped
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ def _decide(
     rule_id: str, rule: Rule, facts: PatientFacts, g: Guideline
 ) -> tuple[RuleResult, Exception | None]:
     try:
-        return rule(facts, g), None
+        # Scope and goals of care apply to every rule, after its clinical criteria.
+        return scoped(rule(facts, g), facts, g), None
     except Exception as exc:  # isolate: the other rules still run
         return _failed(rule_id, g, exc), exc
 

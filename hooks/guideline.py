@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fhir_mappings.criteria import TRIGGERS
 from fhir_mappings.drug_classes import drug_classes
 
 
@@ -171,7 +172,8 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         presentation_labels=doc["presentation_labels"],
         mr_labels=doc["mr_labels"],
         value_set_labels=doc["value_set_labels"],
-        trigger_value_sets=tuple(doc["trigger_value_sets"]),
+        # One list, shared with the facts (fhir_mappings/criteria.py).
+        trigger_value_sets=TRIGGERS,
         # Drug classes live in one place, fhir_mappings/drug_classes.json (not in this file).
         first_line_classes=drug_classes().first_line_groups,
         vasodilator_classes=drug_classes().vasodilators,

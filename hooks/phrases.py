@@ -106,6 +106,8 @@ def _support(ev: Evidence, label: str, g: Guideline, now: datetime) -> str:
         return g.texts["check_end"].format(kind=label, when=when)
     if ev.reason == "configuration-not-coded":
         return g.texts["check_configuration_not_coded"].format(kind=label)
+    if ev.reason == "temporary-or-durable":
+        return g.texts["check_temporary_or_durable"].format(kind=label)
     if ev.what == "ecmo-respiratory":
         return g.texts["vv_ecmo"]
     state = g.texts.get(f"support_{(ev.status or '').replace('-', '_')}", "")

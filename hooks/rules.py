@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from fhir_mappings.criteria import INSTABILITY
 from fhir_mappings.drug_classes import drug_classes
 from fhir_mappings.facts import (
     Evidence,
@@ -186,24 +187,85 @@ def support_to_check(shown: Sequence[Evidence], now: datetime, g: Guideline) -> 
 # --- the recommendations --------------------------------------------------------------
 
 
-def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """A: acute MR (after MI or endocarditis) with pulmonary edema or hypotension is an emergency."""
-    trigger = fact_check("acute_mr_trigger", facts.acute_mr_trigger)
-    presentation = any_of(
-        "acute_presentation",
-        [
-            ("pulmonary_edema", facts.pulmonary_edema),
-            ("hypotension", facts.hypotension),
-            ("cardiogenic_shock", facts.cardiogenic_shock),
-        ],
-        dict(g.presentation_labels),
+#: A rupture is acute MR by definition: it is recent MR evidence, and no echo overrules it.
+_RUPTURE = "papillary-muscle-or-chordal-rupture"
+#: An MR Condition recorded no earlier than this before the trigger is recent MR evidence.
+_MR_NEAR_TRIGGER = timedelta(days=7)
+
+
+def _recent_mr_evidence(facts: PatientFacts, trigger: Sequence[Evidence]) -> bool:
+    """MR evidence that belongs to this presentation: MR 2+ on a recent echo, a coded
+    rupture, or an MR Condition recorded no earlier than 7 days before the latest trigger."""
+    if facts.mr_on_echo.present or any(ev.what == _RUPTURE for ev in trigger):
+        return True
+    onsets = [utc(ev.time) for ev in trigger if ev.time is not None]
+    if not onsets:
+        return False
+    since = max(onsets) - _MR_NEAR_TRIGGER
+    return any(
+        ev.time is not None and utc(ev.time) >= since and ev.what == "mitral-regurgitation"
+        for ev in facts.mr_documented.evidence
     )
+
+
+def _mild_echo_after(
+    facts: PatientFacts, trigger: Sequence[Evidence], presentation: Check
+) -> Evidence | None:
+    """A final echo of <= 1+ dated after the latest trigger and after the presentation began
+    stops the acute card; never with a coded rupture (TTE underestimates acute MR)."""
+    grade = facts.mr_grade
+    if grade.grade is None or grade.grade > 1 or grade.source is not GradeSource.ECHO:
+        return None
+    if any(ev.what == _RUPTURE for ev in trigger):
+        return None
+    # Only a final single grade of <= 1+ (not preliminary, not a range, not an ungraded echo).
+    echoes = [
+        ev
+        for ev in grade.evidence
+        if ev.resource_type == "Observation"
+        and ev.time is not None
+        and ev.status is None
+        and ev.value is not None
+        and ev.value <= 1
+    ]
+    if not echoes:
+        return None
+    echo = max(echoes, key=lambda ev: utc(ev.time or facts.as_of))
+    triggered = [utc(ev.time) for ev in trigger if ev.time is not None]
+    began = [utc(ev.time) for ev in presentation.evidence if ev.time is not None]
+    if echo.time is None or not triggered or not began:
+        return None  # cannot place the echo after both: the card stays
+    after = utc(echo.time) > max(triggered) and utc(echo.time) > min(began)
+    return echo if after else None
+
+
+def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """A: acute MR (after MI or endocarditis) with pulmonary edema or hypotension is an emergency.
+
+    Revision 3: with MR evidence that is recent (echo, rupture, MR recorded near the trigger),
+    vasoactive support or hypoperfusion is a presentation too; an older MR Condition alone
+    (chronic MR beside an unrelated MI) still needs pulmonary edema or hypotension."""
+    trigger = fact_check("acute_mr_trigger", facts.acute_mr_trigger)
+    named = [
+        ("pulmonary_edema", facts.pulmonary_edema),
+        ("hypotension", facts.hypotension),
+        ("cardiogenic_shock", facts.cardiogenic_shock),
+    ]
+    if _recent_mr_evidence(facts, trigger.evidence):
+        named += [("vasoactive_support", facts.vasoactive_support), ("hypoperfusion", facts.hypoperfusion)]
+    labels = {**dict(g.instability_labels), **dict(g.presentation_labels)}
+    presentation = any_of("acute_presentation", named, labels)
     mr = any_of(
         "mr_present",
         [("mr_documented", facts.mr_documented), ("mr_on_echo", facts.mr_on_echo)],
         dict(g.mr_labels),
     )
     checks = [mr, trigger, presentation, grade_context(facts, g)]
+    mild = (
+        _mild_echo_after(facts, trigger.evidence, presentation) if presentation.met and trigger.met else None
+    )
+    if mild is not None:
+        checks.append(Check("post_trigger_echo", False, Status.PRESENT, evidence=(mild,), negated=True))
     slots = {"presentation": presentation.statement.replace(", ", " and ")}
     triggers = _labels(_value_sets_of(trigger.evidence, g.trigger_value_sets), g)
     if triggers:
@@ -226,12 +288,7 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
         labels["vasoactive_support"] += g.texts["name_match_slot"]
     instability = any_of(
         "hemodynamic_instability",
-        [
-            ("hypotension", facts.hypotension),
-            ("hypoperfusion", facts.hypoperfusion),
-            ("cardiogenic_shock", facts.cardiogenic_shock),
-            ("vasoactive_support", facts.vasoactive_support),
-        ],
+        list(zip(INSTABILITY, facts.instability_criteria, strict=True)),
         labels,
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)

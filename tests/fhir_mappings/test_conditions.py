@@ -175,9 +175,10 @@ def test_acute_mr_from_papillary_rupture_is_both_mr_and_trigger() -> None:
     assert result.acute_mr_trigger.present
 
 
-def test_papillary_muscle_rupture_alone_is_not_mr() -> None:
+def test_papillary_muscle_rupture_alone_is_mr() -> None:
+    # Revision 3: a rupture is acute MR by definition (docs/clinical-rules.md, MR documented).
     result = facts(conditions="conditions/papillary_rupture_recorded_date.json")
-    assert result.mr_documented.status is Status.ABSENT
+    assert result.mr_documented.status is Status.PRESENT
 
 
 def test_statuses_coded_without_their_system_are_still_read() -> None:

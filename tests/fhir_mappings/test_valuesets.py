@@ -25,6 +25,10 @@ SHARED_ON_PURPOSE = {
     frozenset({"mitral-regurgitation", "papillary-muscle-or-chordal-rupture"}),
     # Dopamine is an inotrope and a vasopressor (dose-dependent): listed in both by terminology.md.
     frozenset({"inotropes", "vasopressors"}),
+    # I05.2 "rheumatic mitral stenosis with insufficiency" is both MR and mitral stenosis.
+    frozenset({"mitral-regurgitation", "mitral-stenosis"}),
+    # SNOMED 77386006 "Pregnancy" is a problem-list entry and a pregnancy-status answer.
+    frozenset({"pregnancy", "pregnancy-status-pregnant"}),
 }
 
 #: Value sets whose codes must never meet, whatever else is allowed.

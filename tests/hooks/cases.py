@@ -1276,6 +1276,11 @@ DEMOS += cases_series.demos(Case, person)
 # Revision 3, section 1.1 (grades): kept in their own module, added here.
 SCENARIOS += cases_grades.scenarios()
 DEMOS += cases_grades.demos()
+# Scope, goals of care, acuity and time windows (issue 15): their own module, appended here.
+from tests.hooks import cases_scope  # noqa: E402
+
+SCENARIOS += cases_scope.scenarios(Case) + cases_scope.acute_mr_scenarios(Case)
+DEMOS += cases_scope.demos(Case, person)
 
 
 def _dump(data: Any) -> str:
@@ -1331,6 +1336,9 @@ def demo_readme() -> str:
         "the only card asks to re-grade it. Patients 21 and 22 show drugs judged by whether they",
         "run now: an IV vasodilator infusion running in hypotension makes medical therapy critical",
         "(21), and an infusion the EHR names only in text counts, with 'name match: verify' (22).",
+        "Patients 23 and 24 show scope and goals of care: a child gets no card at all (23), and",
+        "comfort measures only remove every escalation card and the draft echo, leaving medical",
+        "therapy for symptom relief (24).",
         "",
         "| file | patient | cards (indicator) |",
         "|---|---|---|",

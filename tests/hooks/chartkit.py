@@ -57,6 +57,7 @@ MV_REPLACEMENT = (SNOMED, "53059001", "Replacement of mitral valve")
 
 KEY_OF_TYPE = {
     "Condition": "conditions",
+    "ServiceRequest": "code-status",
     "Procedure": "procedures",
     "Device": "devices",
     "DeviceUseStatement": "device-use-statements",
