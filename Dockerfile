@@ -20,7 +20,7 @@ print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > 
     && pip install --no-cache-dir -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-COPY README.md openapi.yaml ./
+COPY README.md LICENSE openapi.yaml ./
 COPY cds_service ./cds_service
 COPY fhir_mappings ./fhir_mappings
 COPY hooks ./hooks

@@ -12,7 +12,7 @@ from importlib import metadata
 from cds_service import db_cli, evaluate_cli
 from cds_service.auth import resolve_auth
 from cds_service.errors import ConfigurationError
-from cds_service.serve_checks import database_shown, metrics_dir_problem, port_problem
+from cds_service.serve_checks import metrics_dir_problem, port_problem
 from cds_service.settings import Settings
 
 
@@ -87,26 +87,11 @@ def _serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"mr-cds: {problem}", file=sys.stderr)
         return 2
-    print(
-        f"mr-cds {_version()}: serving on http://{bind} with {args.workers} worker(s); "
-        f"feedback database {database_shown(settings.database_url)}; "
-        f"metrics {_metrics_shown(settings, args.host)}. Press Ctrl-C to stop.",
-        file=sys.stderr,
-        flush=True,
-    )
     # gevent must patch the standard library before ssl is imported: start afresh.
     command = [sys.executable, "-m", "cds_service.server", args.host, str(args.port), str(args.workers)]
     sys.stdout.flush()
     os.execv(sys.executable, command)  # noqa: S606 (our own module, no shell)
     return 0  # pragma: no cover (execv does not return)
-
-
-def _metrics_shown(settings: Settings, host: str) -> str:
-    if not settings.metrics:
-        return "off"
-    if settings.metrics_port:
-        return f"at http://{_bracket(host)}:{settings.metrics_port}/metrics only"
-    return "at /metrics"
 
 
 def _refuse(exc: ConfigurationError) -> int:

@@ -20,6 +20,7 @@ from cds_service.db.engine import make_engine
 from cds_service.db.report import feedback_report
 from cds_service.errors import ConfigurationError
 from cds_service.report_output import REPORT_FORMATS, render_report, write_plot
+from cds_service.services import registry
 from cds_service.settings import Settings
 from hooks.guideline import guideline
 
@@ -110,13 +111,15 @@ def _report(args: argparse.Namespace) -> int:
                 since=args.since,
                 # The sandbox sends override reasons back without their display.
                 reason_displays={(g.override_reason_system, r.code): r.display for r in g.override_reasons},
-                titles={r.id: r.title for r in g.recommendations},
+                # Every service's recommendations (order safety included), by id.
+                titles={r.id: r.title for s in registry().values() for r in s.guideline.recommendations},
             )
         finally:
             engine.dispose()
+        if args.plot is not None:  # first: a plot that cannot be written prints no report
+            write_plot(report, args.plot)
         print(render_report(report, args.format), end="")
         if args.plot is not None:
-            write_plot(report, args.plot)
             print(f"plot written to {args.plot}", file=sys.stderr)
 
     return _guarded(run)

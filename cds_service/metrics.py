@@ -82,7 +82,8 @@ def _create() -> _Instruments:
             buckets=_LATENCY_BUCKETS_S,
         ),
         cards=Counter(
-            "mrcds_cards_issued", "Cards returned to the EHR, by recommendation and indicator",
+            "mrcds_cards_issued",
+            "Cards returned to the EHR, by recommendation and indicator",
             ["recommendation", "indicator"],
         ),
         fhir_seconds=Histogram(

@@ -62,9 +62,7 @@ def build_openapi() -> dict[str, Any]:
         "description": "The CDS service id from discovery.",
     }
     unauthorized = {
-        "description": (
-            "No valid CDS client JWT (MRCDS_AUTH=jwt); the body never says why, the log does."
-        ),
+        "description": ("No valid CDS client JWT (MRCDS_AUTH=jwt); the body never says why, the log does."),
         "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},
         "content": {"application/json": {"schema": _OO}},
     }
@@ -106,7 +104,7 @@ def build_openapi() -> dict[str, Any]:
                             "content": {
                                 "application/json": {"schema": {"$ref": "#/components/schemas/Discovery"}}
                             },
-                        }
+                        },
                     },
                 }
             },
@@ -293,7 +291,7 @@ def build_openapi() -> dict[str, Any]:
                         },
                     },
                 },
-            }
+            },
         },
     }
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from pathlib import Path
 
 from cds_service.db.report import FeedbackReport, OverrideReasonCount, RecommendationReport
 from cds_service.errors import ConfigurationError
 
 REPORT_FORMATS = ("text", "json", "csv")
-TOP_REASONS_IN_TEXT = 3
+#: Override reasons listed under each recommendation in the text report; the rest are counted.
+REASONS_IN_TEXT = 5
 
 
 def render_report(report: FeedbackReport, fmt: str) -> str:
@@ -49,8 +51,14 @@ def _text(report: FeedbackReport) -> str:
             f"{rec.recommendation:<{width}}  {rec.issued:>6}  {rec.accepted:>8}  {rec.overridden:>10}  "
             f"{_rate(rec):>10}"
         )
-        for reason in rec.override_reasons[:TOP_REASONS_IN_TEXT]:
+        for reason in rec.override_reasons[:REASONS_IN_TEXT]:
             lines.append(f"{'':<{width}}    overridden because {_reason(reason)}")
+        more = rec.override_reasons[REASONS_IN_TEXT:]
+        if more:
+            lines.append(
+                f"{'':<{width}}    +{len(more)} more reason(s) ({sum(r.count for r in more)} card(s)): "
+                "--format json or csv lists them all"
+            )
     lines.append("")
     lines.append(
         "acceptance = accepted / (accepted + overridden); cards nobody acted on count as issued only."
@@ -80,7 +88,12 @@ def _csv(report: FeedbackReport) -> str:
 
 
 def write_plot(report: FeedbackReport, path: Path) -> None:
-    """Accepted and overridden cards per recommendation, side by side, as a PNG."""
+    """Accepted and overridden cards per recommendation, side by side, as a PNG.
+
+    Bars differ by shade and by hatching, not by colour alone, so the chart reads in
+    greyscale and for colour-blind readers; each recommendation is named by its title, with
+    its issued count and acceptance rate.
+    """
     try:
         import matplotlib
 
@@ -89,40 +102,70 @@ def write_plot(report: FeedbackReport, path: Path) -> None:
         from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise ConfigurationError(
-            "--plot needs matplotlib: pip install 'mr-cds-hooks[plot]'", expression=["--plot"]
+            "--plot needs matplotlib: pip install -c constraints.txt 'mr-cds-hooks[plot]'",
+            expression=["--plot"],
         ) from None
     recs = report.recommendations
-    # Cards nobody acted on show only in the issued count under each name.
-    names = [f"{r.recommendation}\n{r.issued} issued" for r in recs]
+    names = [_plot_label(r) for r in recs]
     positions = list(range(len(recs)))
-    fig, ax = plt.subplots(figsize=(max(6.0, 2.0 * len(recs) + 1), 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(7.0, 2.4 * len(recs) + 1), 5.0), layout="constrained")
     try:
-        bar = 0.38
-        accepted = ax.bar(
-            [p - bar / 2 for p in positions],
-            [r.accepted for r in recs],
-            bar,
-            label="accepted",
-            color="#2b8a3e",
-        )
-        overridden = ax.bar(
-            [p + bar / 2 for p in positions],
-            [r.overridden for r in recs],
-            bar,
-            label="overridden",
-            color="#c92a2a",
-        )
-        ax.bar_label(accepted, padding=2)
-        ax.bar_label(overridden, padding=2)
-        ax.set_xticks(positions, names)
-        ax.set_ylabel("cards")
         since = f" since {report.since.date().isoformat()}" if report.since else ""
-        ax.set_title(f"Clinicians' feedback per recommendation{since}")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.margins(y=0.15)
-        ax.legend()
+        fig.suptitle(f"What clinicians did with each recommendation's cards{since}", fontweight="bold")
         if not recs:
-            ax.text(0.5, 0.5, "no feedback yet", ha="center", va="center", transform=ax.transAxes)
-        fig.savefig(path, dpi=120)
+            ax.set_axis_off()
+            ax.text(
+                0.5,
+                0.5,
+                "No cards issued and no feedback yet.\n"
+                "Cards appear here once the service has answered hook calls.",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
+        else:
+            bar = 0.38
+            accepted = ax.bar(
+                [p - bar / 2 for p in positions],
+                [r.accepted for r in recs],
+                bar,
+                label="accepted",
+                color="#333333",
+                edgecolor="black",
+            )
+            overridden = ax.bar(
+                [p + bar / 2 for p in positions],
+                [r.overridden for r in recs],
+                bar,
+                label="overridden",
+                color="#d9d9d9",
+                edgecolor="black",
+                hatch="//",
+            )
+            ax.bar_label(accepted, padding=2)
+            ax.bar_label(overridden, padding=2)
+            ax.set_xticks(positions, names, fontsize=8)
+            ax.set_ylabel("cards")
+            ax.set_title(
+                f"{report.total_feedback} feedback entries, "
+                f"{report.unattributed_feedback} for cards this service never issued; "
+                "acceptance = accepted / (accepted + overridden)",
+                fontsize=9,
+            )
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.margins(y=0.15)
+            ax.legend()
+        try:
+            fig.savefig(path, dpi=120)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"--plot: cannot write {path}: {exc.strerror or type(exc).__name__}", expression=["--plot"]
+            ) from None
     finally:
         plt.close(fig)
+
+
+def _plot_label(rec: RecommendationReport) -> str:
+    title = textwrap.fill(rec.title or rec.recommendation, width=26)
+    rate = "none acted on yet" if rec.acceptance_rate is None else f"acceptance {_rate(rec)}"
+    return f"{title}\n{rec.issued} issued, {rate}"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from cds_service.metrics import MULTIPROC_ENV
+from cds_service.settings import Settings
 
 #: gunicorn's logging as dictConfig: its own messages and the app's, one JSON object per line
 #: on stderr; its access log stays silent because the app logs each request itself.
@@ -63,6 +64,16 @@ def database_shown(database_url: str) -> str:
     if url.get_backend_name() == "sqlite":
         return url.database if url.database and url.database != ":memory:" else "in memory (SQLite)"
     return url.render_as_string(hide_password=True)
+
+
+def metrics_shown(settings: Settings, host: str) -> str:
+    """Where metrics are served, for the start-up message."""
+    if not settings.metrics:
+        return "off"
+    if settings.metrics_port:
+        bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"at http://{bracketed}:{settings.metrics_port}/metrics only"
+    return "at /metrics"
 
 
 def metrics_dir_problem(metrics_on: bool) -> str | None:

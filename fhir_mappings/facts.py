@@ -84,6 +84,25 @@ class Fact:
         return self.status is Status.PRESENT
 
 
+@dataclass(frozen=True)
+class DraftOrder:
+    """A medication order being signed or selected (``context.draftOrders`` of an order hook),
+    with the drug classes it belongs to (docs/clinical-rules.md, section 'Order safety')."""
+
+    #: The draft's relative reference ("MedicationRequest/123"); None without an id.
+    reference: str | None
+    #: Value-set ids of the classes the drug belongs to ("ace-inhibitors", ...).
+    classes: tuple[str, ...]
+    #: The drug as a clinician reads it (ingredient or display), and how it was recognised.
+    evidence: Evidence
+    #: Ingredients that raise afterload (phenylephrine), when the drug is one.
+    afterload_raising: bool = False
+    #: A route is coded and none of its codes is intravenous (eye drops, tablets, patches).
+    not_intravenous: bool = False
+    #: Recognised by its name only (no listed code): the card says "name match: verify".
+    name_only: bool = False
+
+
 class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     ECHO = "echo"
     CONDITION = "condition"
@@ -248,6 +267,8 @@ class PatientFacts:
     data_quality: tuple[DataQualityNote, ...] = ()
     #: Data sources that could not be obtained: (prefetch key, reason).
     unavailable: tuple[tuple[str, str], ...] = ()
+    #: Medication orders being signed or selected (order hooks only; empty otherwise).
+    draft_orders: tuple[DraftOrder, ...] = ()
     #: MR looked at on echo: an echo MR-grade Observation within 365 days, readable or not.
     mr_on_echo_any: Fact = Fact("mr_on_echo_any", Status.ABSENT)
     #: An echo (an echo MR-grade Observation or an echocardiography Procedure) within

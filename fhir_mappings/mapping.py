@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from fhir_mappings import acuity, scope
 from fhir_mappings.conditions import ActiveCondition, active_in, onset_of, resolved_in
 from fhir_mappings.criteria import MR_VALUE_SETS, TRIGGERS
+from fhir_mappings.drafts import draft_orders
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Scope, Status
 from fhir_mappings.gaps import Gap, Missing, part_of
@@ -80,6 +81,13 @@ def map_chart(
         for resource in chart_data.resources:
             report.valid(resource)
     facts = _Mapper(chart_data, report, now, limits).facts(chart.patient_id)
+    if chart.draft_orders is not None:
+        # Order hooks: the orders being signed, checked against the facts (after them, so
+        # that their notes join the same data-quality list).
+        drafts = draft_orders(
+            chart.draft_orders, chart_data.by_reference, report, selections=chart.selections
+        )
+        facts = replace(facts, draft_orders=drafts, data_quality=report.notes)
     # Counts and key names only: never a patient id, a name or a value.
     log.debug(
         "mapped %d resources: %d left out, unavailable keys: %s",

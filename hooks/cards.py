@@ -227,7 +227,20 @@ def card(
     if rec.suggestion is not None and result.suggestion is not None:
         out["suggestions"] = [echo_suggestion(rec, facts, ids, priority=result.suggestion)]
         out["selectionBehavior"] = "at-most-one"
+    elif rec.withdraw is not None and result.withdraw:
+        out["suggestions"] = [withdraw_suggestion(rec, result, ids)]
+        out["selectionBehavior"] = "at-most-one"
     return out
+
+
+def withdraw_suggestion(rec: Recommendation, result: RuleResult, ids: Callable[[], str]) -> dict[str, Any]:
+    """Delete the draft orders (CDS Hooks 2.0 ``delete`` with ``resourceId``, a relative reference)."""
+    spec = rec.withdraw
+    assert spec is not None
+    actions = [
+        {"type": "delete", "description": spec.description, "resourceId": ref} for ref in result.withdraw
+    ]
+    return {"label": spec.label, "uuid": ids(), "isRecommended": True, "actions": actions}
 
 
 def _link(label: str | None, url: str | None) -> dict[str, str]:

@@ -64,10 +64,16 @@ def _evidence_text(ev: Evidence, g: Guideline) -> str:
 
 
 def explanation_text(
-    results: Sequence[RuleResult], *, now: datetime, left_out: Sequence[DataQualityNote] = ()
+    results: Sequence[RuleResult],
+    *,
+    now: datetime,
+    left_out: Sequence[DataQualityNote] = (),
+    g: Guideline | None = None,
 ) -> str:
-    """Every rule in order: fired or not, the facts that decided it, and what was left out."""
-    g = guideline()
+    """Every rule in order: fired or not, the facts that decided it, and what was left out.
+
+    ``g``: the service's card texts (default: the patient-view guideline)."""
+    g = g or guideline()
     lines = [
         f"Rules of {RULES_DOC} (one section per rule id), as of {fmt_time(now)}",
         "([x] met, [ ] not met, [?] not met: could not be assessed, [i] shown for context)",
@@ -124,9 +130,9 @@ def _check_json(check: Check, g: Guideline) -> dict[str, Any]:
     }
 
 
-def explanation_json(results: Sequence[RuleResult]) -> list[dict[str, Any]]:
+def explanation_json(results: Sequence[RuleResult], g: Guideline | None = None) -> list[dict[str, Any]]:
     """The same as ``explanation_text``, as JSON-ready data."""
-    g = guideline()
+    g = g or guideline()
     return [
         {
             "id": r.rule_id,

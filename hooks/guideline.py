@@ -51,6 +51,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Withdraw:
+    """A suggestion that deletes the draft orders a card is about (order hooks)."""
+
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Recommendation:
     id: str
     title: str
@@ -63,6 +71,7 @@ class Recommendation:
     links: tuple[str, ...]
     indicator_when_untreated_symptoms: str | None = None
     suggestion: Suggestion | None = None
+    withdraw: Withdraw | None = None
     #: medical-therapy: an IV vasodilator running in hypotension (critical), an inpatient
     #: ACE inhibitor / ARB / ARNI order in hypotension (at least warning).
     indicator_when_vasodilator_running: str | None = None
@@ -142,6 +151,7 @@ def _recommendation(raw: Mapping[str, Any]) -> Recommendation:
         indicator_when_vasodilator_running=raw.get("indicator_when_vasodilator_running"),
         indicator_when_ras_in_hypotension=raw.get("indicator_when_ras_in_hypotension"),
         suggestion=Suggestion(**suggestion) if suggestion else None,
+        withdraw=Withdraw(**raw["withdraw"]) if raw.get("withdraw") else None,
     )
 
 

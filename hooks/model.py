@@ -65,6 +65,8 @@ class RuleResult:
     error: str | None = None
     #: Offer the draft echo order: ``routine``, ``urgent``, or None (no order offered).
     suggestion: str | None = None
+    #: Draft orders (relative references) the card suggests deleting (order hooks).
+    withdraw: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

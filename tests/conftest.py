@@ -11,9 +11,53 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from cds_service.app import create_app
 from cds_service.db.store import Store
+
+# No timing assertions in tests: hypothesis's per-example deadline (200 ms by default) fails
+# on a loaded machine, not on a slow service. Each test's @settings says deadline=None too
+# (tests/test_test_layout.py), so that it also holds when run without this conftest.
+settings.register_profile("mr-cds", deadline=None)
+settings.load_profile("mr-cds")
+
+#: Tests that take seconds each, left out of the fast loop (`pytest -m "not slow and not e2e"`,
+#: README "Development"); CI runs them. Listed here, by node id without parameters, so that
+#: the test files stay as they are; tests/test_test_layout.py checks that each still exists.
+SLOW = frozenset(
+    {
+        # Property searches over hundreds of generated charts.
+        "tests/hooks/test_properties.py::test_evaluate_never_raises_and_cards_stay_valid",
+        "tests/fhir_mappings/test_lazy_validation.py::test_lazy_validation_gives_the_facts_and_cards_of_full_validation",
+        "tests/fhir_mappings/test_lazy_validation.py::test_cards_are_byte_identical_when_every_resource_is_valid",
+        "tests/cds_service/test_structure_check.py::test_quick_pass_decides_as_the_exact_walk",
+        # Requests generated from openapi.yaml.
+        "tests/cds_service/test_schemathesis.py::test_no_server_error_and_every_response_as_documented",
+        # Each starts `mr-cds serve` in a new process, which must refuse to start.
+        "tests/cds_service/test_settings.py::test_a_bad_setting_stops_serve_with_one_line_naming_the_variable",
+        "tests/cds_service/test_storage_cli.py::test_serve_refuses_a_database_it_cannot_reach_in_one_line",
+        "tests/cds_service/test_site_codes.py::test_a_bad_site_file_stops_serve_with_one_line_naming_the_variable",
+        "tests/cds_service/test_secret_files.py::test_serve_reads_the_file_and_says_the_database_without_the_password",
+        "tests/cds_service/test_secret_files.py::test_an_issuers_file_mounted_as_a_folder_says_so_in_one_line",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.split("[", 1)[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # tests/serving.py refuses to start a server for a test that is neither e2e nor slow,
+    # so that the fast loop never waits for one.
+    from tests import serving
+
+    serving.RUNNING_TEST = item
+
 
 SERVICE_ID = "severe-mitral-regurgitation"
 SERVICE_URL = f"/cds-services/{SERVICE_ID}"

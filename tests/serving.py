@@ -13,7 +13,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import requests
+
+#: The test being set up or run (set by tests/conftest.py), for ``must_be_marked``.
+RUNNING_TEST: pytest.Item | None = None
+
+
+def must_be_marked() -> None:
+    """Starting a process takes seconds: only tests marked ``e2e`` or ``slow`` may, so that
+    the fast loop (`pytest -m "not slow and not e2e"`) stays fast."""
+    item = RUNNING_TEST
+    if item is not None and not {m.name for m in item.iter_markers()} & {"e2e", "slow"}:
+        pytest.fail(
+            f"{item.nodeid} starts `mr-cds serve`: mark it e2e (pytestmark = pytest.mark.e2e) "
+            "or list it in SLOW (tests/conftest.py)",
+            pytrace=False,
+        )
 
 
 def free_port() -> int:
@@ -29,6 +45,7 @@ def mr_cds_command() -> list[str]:
 
 def serve_expecting_exit(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `mr-cds serve` with exactly ``env`` where start-up is expected to fail."""
+    must_be_marked()
     return subprocess.run(
         [*mr_cds_command(), "serve", "--port", str(free_port())],
         env=dict(env),
@@ -66,6 +83,7 @@ class Served:
 @contextmanager
 def serve(tmp: Path, env: Mapping[str, str], *, workers: int = 2) -> Iterator[Served]:
     """Run the service with only ``env`` as MRCDS_* configuration; stop it afterwards."""
+    must_be_marked()
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
     full_env.update(env)

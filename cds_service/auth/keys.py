@@ -66,9 +66,7 @@ class KeyStore:
     ) -> None:
         self._inline = {iss: i.inline_keys for iss, i in issuers.items() if i.inline_keys is not None}
         self._fetched = {
-            iss: _FetchedKeys(i.jku, clock)
-            for iss, i in issuers.items()
-            if i.jku and i.inline_keys is None
+            iss: _FetchedKeys(i.jku, clock) for iss, i in issuers.items() if i.jku and i.inline_keys is None
         }
 
     def key(self, iss: str, kid: str) -> PyJWK | None:

@@ -4,8 +4,14 @@
 Per recommendation (``source.topic.code`` of the card): cards issued, cards accepted, cards
 overridden, the acceptance rate ``accepted / (accepted + overridden)`` (cards nobody acted on
 are in ``issued`` only), and the override reasons by count. A card counts once per outcome
-however many entries were sent for it. Feedback for a card never issued (``unknown_card``) is
-in ``total_feedback`` and ``unattributed_feedback`` only.
+however many entries were sent for it.
+
+Feedback is attributed when the report is made, not when it arrives: each entry is joined to
+the issued-card record of its card uuid as the database holds it now, so feedback that came
+before its card was recorded (the record is written once the answer has been sent), or long
+after, still counts for its recommendation. The recommendation copied into the feedback row
+when it arrived is the fallback once the issued-card record has been pruned. Only feedback
+with neither is ``unattributed_feedback`` (and in ``total_feedback``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, distinct, func, select
+from sqlalchemy import Engine, and_, distinct, func, select
 
 from cds_service.db.tables import feedback, issued_cards
 
@@ -92,9 +98,20 @@ def feedback_report(
     fb_since = [feedback.c.outcome_timestamp >= since] if since else []
     issued_since = [issued_cards.c.issued_at >= since] if since else []
     cards = func.count(distinct(feedback.c.card_uuid))
+    # The card's recommendation as the database knows it now (see the module's docstring).
+    attributed = feedback.outerjoin(
+        issued_cards,
+        and_(
+            issued_cards.c.card_uuid == feedback.c.card_uuid,
+            issued_cards.c.service_id == feedback.c.service_id,
+        ),
+    )
+    recommendation = func.coalesce(issued_cards.c.recommendation_id, feedback.c.recommendation_id)
     with engine.connect() as conn:
         total, unattributed = conn.execute(
-            select(func.count(), func.count().filter(feedback.c.unknown_card)).where(*fb_since)
+            select(func.count(), func.count().filter(recommendation.is_(None)))
+            .select_from(attributed)
+            .where(*fb_since)
         ).one()
         issued: dict[str, int] = dict(
             conn.execute(
@@ -104,20 +121,22 @@ def feedback_report(
             ).all()
         )
         outcomes = conn.execute(
-            select(feedback.c.recommendation_id, feedback.c.outcome, cards)
-            .where(feedback.c.recommendation_id.is_not(None), *fb_since)
-            .group_by(feedback.c.recommendation_id, feedback.c.outcome)
+            select(recommendation, feedback.c.outcome, cards)
+            .select_from(attributed)
+            .where(recommendation.is_not(None), *fb_since)
+            .group_by(recommendation, feedback.c.outcome)
         ).all()
         reasons = conn.execute(
             select(
-                feedback.c.recommendation_id,
+                recommendation,
                 feedback.c.override_system,
                 feedback.c.override_code,
                 func.max(feedback.c.override_display),
                 cards,
             )
-            .where(feedback.c.recommendation_id.is_not(None), feedback.c.outcome == "overridden", *fb_since)
-            .group_by(feedback.c.recommendation_id, feedback.c.override_system, feedback.c.override_code)
+            .select_from(attributed)
+            .where(recommendation.is_not(None), feedback.c.outcome == "overridden", *fb_since)
+            .group_by(recommendation, feedback.c.override_system, feedback.c.override_code)
         ).all()
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for recommendation, outcome, n in outcomes:

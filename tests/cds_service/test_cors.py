@@ -38,9 +38,7 @@ def test_default_with_jwt_authentication_allows_any_origin(
 ) -> None:
     issuers = tmp_path / "issuers.json"
     issuers.write_text(json.dumps([{"iss": t.ISS, "jwks": t.jwks(t.es384_key())}]))
-    client = make_app(
-        auth="jwt", trusted_issuers=str(issuers), public_base_url=t.PUBLIC_BASE
-    ).test_client()
+    client = make_app(auth="jwt", trusted_issuers=str(issuers), public_base_url=t.PUBLIC_BASE).test_client()
     response = client.options(SERVICE_URL, headers=PREFLIGHT)
     assert 200 <= response.status_code < 300
     assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -77,8 +77,8 @@ def test_readyz_over_http(server: Served) -> None:
 
 def test_every_log_line_is_json_and_each_request_is_logged_once(server: Served) -> None:
     lines = server.log().splitlines()
-    banner, rest = lines[0], lines[1:]
-    assert banner.startswith("mr-cds ")
+    rest = [line for line in lines if line != _banner(server)]
+    assert len(rest) == len(lines) - 1  # the banner is said once, by the first worker ready
     entries = [json.loads(line) for line in rest]  # fails on any line that is not JSON
     calls = [e for e in entries if e["logger"] == "cds_service.access" and e["endpoint"].startswith("/cds")]
     assert len(calls) == CALLS
@@ -87,8 +87,13 @@ def test_every_log_line_is_json_and_each_request_is_logged_once(server: Served) 
     assert all("time" in e for e in entries)
 
 
+def _banner(server: Served) -> str:
+    (banner,) = [line for line in server.log().splitlines() if line.startswith("mr-cds ")]
+    return banner
+
+
 def test_serve_says_where_the_database_is_and_how_to_stop(server: Served) -> None:
-    banner = server.log().splitlines()[0]
+    banner = _banner(server)
     assert "feedback database " in banner
     assert "mr-cds.sqlite3" in banner
     assert "Ctrl-C" in banner
@@ -105,6 +110,31 @@ def run_cli(
         timeout=60,
         check=False,
     )
+
+
+def test_the_banner_comes_once_a_worker_can_answer(server: Served) -> None:
+    lines = server.log().splitlines()
+    banner_at = lines.index(_banner(server))
+    booted = [i for i, line in enumerate(lines) if "Booting worker" in line]
+    assert "serving on http://127.0.0.1:" in lines[banner_at]
+    assert booted
+    assert min(booted) < banner_at
+
+
+def test_a_missing_dependency_is_one_line_and_no_banner(tmp_path: Path) -> None:
+    # A module of that name that cannot be imported: what a plain install without
+    # gunicorn's gevent extra looked like (gunicorn's gevent worker imports packaging).
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "packaging.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'packaging'\", name='packaging')\n", encoding="utf-8"
+    )
+    done = run_cli("serve", "--port", str(free_port()), tmp_path=tmp_path, env={"PYTHONPATH": str(shadow)})
+    assert done.returncode == 2
+    assert "serving on" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+    assert line.startswith("mr-cds: cannot start: the Python module 'packaging' is missing")
+    assert "Traceback" not in done.stderr
 
 
 def test_a_port_in_use_is_one_line_suggesting_another_port(tmp_path: Path) -> None:

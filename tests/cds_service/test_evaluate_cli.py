@@ -58,7 +58,7 @@ def test_explain_shows_every_rule_fired_or_not(capsys: pytest.CaptureFixture[str
     assert out.count("FIRED      ") == 3
     assert out.count("not fired  ") == 4
     assert "[x] severe_mr -- Severe MR" in out
-    assert "(SBP 78 mm[Hg] < 90 mm[Hg]); Observation/bp-1, 2026-01-15 09:30 UTC" in out
+    assert "(SBP 78 mm[Hg] < 90 mm[Hg]); Observation/demo-shock-bp-1, 2026-01-15 09:30 UTC" in out
 
 
 def test_explain_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,7 +134,7 @@ def test_required_data_unavailable_exits_2(capsys: pytest.CaptureFixture[str], t
 
 def test_wrong_hook_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     body = json.loads(SHOCK.read_text(encoding="utf-8"))
-    body["hook"] = "order-sign"
+    body["hook"] = "encounter-start"  # a hook no service here answers
     path = tmp_path / "request.json"
     path.write_text(json.dumps(body), encoding="utf-8")
     status, _, err = run(capsys, "evaluate", str(path))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,15 @@ from flask.testing import FlaskClient
 from cds_service import cli
 from cds_service.db import migrate
 from cds_service.db.engine import make_engine
+from cds_service.db.feedback import add_feedback
+from cds_service.db.issued import record_issued
+from cds_service.db.report import FeedbackReport, RecommendationReport
+from cds_service.db.tables import issued_cards
+from cds_service.report_output import REASONS_IN_TEXT, write_plot
 from hooks.guideline import guideline
 from tests.cds_service.conftest import entry, issue_cards
 from tests.cds_service.storage_helpers import feedback_rows, issued_rows
-from tests.conftest import SERVICE_URL
+from tests.conftest import SERVICE_ID, SERVICE_URL
 
 FEEDBACK_URL = f"{SERVICE_URL}/feedback"
 RECENT = "2026-11-20T10:00:00Z"
@@ -208,3 +214,129 @@ def test_prune_needs_a_positive_number_of_days(capsys: pytest.CaptureFixture[str
         cli.main(["feedback-prune", "--older-than", days])
     assert exited.value.code == 2
     assert "days > 0" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- attribution at report time
+
+
+def _report_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    status, out, _ = _run(capsys, "feedback-report", "--format", "json")
+    assert status == 0
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def test_feedback_that_arrives_before_its_card_record_is_attributed_when_reported(
+    capsys: pytest.CaptureFixture[str], store_app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store_app.extensions["mrcds_store"].engine
+    card = {"uuid": "card-early", "indicator": "info", "source": {"topic": {"code": "surgical-repair"}}}
+    now = datetime.now(UTC)
+    # The EHR's feedback is stored before the issued-card record is written (that happens
+    # once the answer has been sent): at insert time the card is unknown.
+    stored = add_feedback(engine, SERVICE_ID, [entry("card-early", "accepted", RECENT)], received_at=now)
+    assert stored.unknown_cards == 1
+    record_issued(engine, SERVICE_ID, "hook-early", [card], issued_at=now)
+    monkeypatch.setenv("MRCDS_DATABASE_URL", database_url)
+    report = _report_json(capsys)
+    assert (report["total_feedback"], report["unattributed_feedback"]) == (1, 0)
+    (surgical,) = report["recommendations"]
+    assert (surgical["recommendation"], surgical["issued"], surgical["accepted"]) == ("surgical-repair", 1, 1)
+
+
+def test_feedback_for_a_pruned_card_keeps_the_recommendation_it_arrived_with(
+    capsys: pytest.CaptureFixture[str], store_app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store_app.extensions["mrcds_store"].engine
+    card = {"uuid": "card-old", "indicator": "info", "source": {"topic": {"code": "medical-therapy"}}}
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    record_issued(engine, SERVICE_ID, "hook-old", [card], issued_at=long_ago)
+    add_feedback(engine, SERVICE_ID, [entry("card-old", "accepted", RECENT)], received_at=datetime.now(UTC))
+    with engine.begin() as conn:
+        conn.execute(issued_cards.delete())  # what feedback-prune does to old issued cards
+    monkeypatch.setenv("MRCDS_DATABASE_URL", database_url)
+    report = _report_json(capsys)
+    assert report["unattributed_feedback"] == 0
+    (therapy,) = report["recommendations"]
+    assert (therapy["recommendation"], therapy["issued"], therapy["accepted"]) == ("medical-therapy", 0, 1)
+
+
+# ----------------------------------------------------------------- text and plot
+
+
+def test_text_report_lists_every_override_reason_or_how_many_more(
+    capsys: pytest.CaptureFixture[str], store_app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store_app.extensions["mrcds_store"].engine
+    now = datetime.now(UTC)
+    cards = [
+        {"uuid": f"card-{i}", "indicator": "info", "source": {"topic": {"code": "surgical-repair"}}}
+        for i in range(REASONS_IN_TEXT + 2)
+    ]
+    record_issued(engine, SERVICE_ID, "hook-many", cards, issued_at=now)
+    items = [entry(c["uuid"], "overridden", RECENT, f"reason-{i}") for i, c in enumerate(cards)]
+    add_feedback(engine, SERVICE_ID, items, received_at=now)
+    monkeypatch.setenv("MRCDS_DATABASE_URL", database_url)
+    _, out, _ = _run(capsys, "feedback-report")
+    listed = [line for line in out.splitlines() if "overridden because" in line]
+    assert len(listed) == REASONS_IN_TEXT
+    assert "+2 more reason(s) (2 card(s)): --format json or csv lists them all" in out
+
+
+@pytest.mark.usefixtures("known_sequence")
+def test_plot_to_an_unwritable_path_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "no-such-folder" / "feedback.png"
+    status, out, err = _run(capsys, "feedback-report", "--plot", str(target))
+    assert status == 2
+    assert out == ""  # no report printed as if all went well
+    (line,) = err.splitlines()
+    assert line.startswith(f"mr-cds: --plot: cannot write {target}: ")
+
+
+def test_plot_of_an_empty_database_says_there_is_no_feedback_yet(
+    capsys: pytest.CaptureFixture[str],
+    store_app: Flask,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("MRCDS_DATABASE_URL", database_url)
+    target = tmp_path / "empty.png"
+    status, _, _ = _run(capsys, "feedback-report", "--plot", str(target))
+    assert status == 0
+    assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_plot_bars_differ_in_greyscale_and_name_the_acceptance_rate(tmp_path: Path) -> None:
+    from matplotlib import pyplot as plt
+
+    report = FeedbackReport(
+        since=None,
+        total_feedback=3,
+        unattributed_feedback=0,
+        recommendations=(RecommendationReport("surgical-repair", "Prioritize surgical repair", 4, 2, 1, ()),),
+    )
+    figures: list[Any] = []
+    original = plt.subplots
+
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        fig, ax = original(*args, **kwargs)
+        figures.append((fig, ax))
+        return fig, ax
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plt, "subplots", keep)
+        write_plot(report, tmp_path / "one.png")
+    ((_, ax),) = figures
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["Prioritize surgical repair\n4 issued, acceptance 67%"]
+    accepted, overridden = ax.patches[0], ax.patches[1]
+
+    def grey(patch: Any) -> float:
+        r, g, b, _ = patch.get_facecolor()
+        return 0.299 * r + 0.587 * g + 0.114 * b
+
+    assert abs(grey(accepted) - grey(overridden)) > 0.4  # apart in greyscale
+    assert overridden.get_hatch()  # and patterned, not told apart by colour alone

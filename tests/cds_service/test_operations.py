@@ -19,7 +19,7 @@ from cds_service import metrics
 from cds_service.db.store import Store
 from cds_service.demo import shift_times
 from cds_service.fhir_client import close_shared_session
-from hooks import engine
+from hooks import rules as rules_module
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request, load_json
 
@@ -63,7 +63,9 @@ def test_readyz_is_200_when_value_sets_thresholds_and_database_are_usable(client
 def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(make_app: Callable[..., Flask]) -> None:
     # The database went away after start-up: a SQLite file under /proc can never be opened.
     app = make_app()
-    app.extensions["mrcds_store"] = Store(create_engine("sqlite:////proc/mr-cds-no-such-dir/feedback.sqlite3"))
+    app.extensions["mrcds_store"] = Store(
+        create_engine("sqlite:////proc/mr-cds-no-such-dir/feedback.sqlite3")
+    )
     client = app.test_client()
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -139,8 +141,8 @@ def test_rule_failures_are_counted_by_rule(watched: FlaskClient, monkeypatch: py
     def broken(*_: Any) -> Any:
         raise ValueError("boom")
 
-    rules = tuple((rid, broken if rid == "surgical-repair" else rule) for rid, rule in engine.RULES)
-    monkeypatch.setattr(engine, "RULES", rules)
+    rules = tuple((rid, broken if rid == "surgical-repair" else rule) for rid, rule in rules_module.RULES)
+    monkeypatch.setattr(rules_module, "RULES", rules)
     before = sample(watched, "mrcds_rule_failures_total", rule="surgical-repair")
     watched.post(SERVICE_URL, json=shock_request())
     assert sample(watched, "mrcds_rule_failures_total", rule="surgical-repair") == before + 1

@@ -108,6 +108,7 @@ def test_nothing_distinctive_in_logs_or_non_card_bodies(
     _assert_clean(caplog.text, "the logs")
 
 
+@pytest.mark.e2e
 def test_nothing_distinctive_in_the_logs_of_a_served_instance_with_jwt(tmp_path: Path) -> None:
     key = t.es384_key("privacy")
     issuers = tmp_path / "issuers.json"

@@ -187,7 +187,9 @@ def test_sqlite_urls_are_accepted_without_touching_the_file(url: str) -> None:
     assert Settings.load(environ={"MRCDS_DATABASE_URL": url}).database_url == url
 
 
-@pytest.mark.parametrize("origins", ["*", "https://ehr.example.org", "https://a.org:8443, http://127.0.0.1:3000"])
+@pytest.mark.parametrize(
+    "origins", ["*", "https://ehr.example.org", "https://a.org:8443, http://127.0.0.1:3000"]
+)
 def test_cors_origins_accept_star_or_scheme_host_port(origins: str) -> None:
     assert Settings.load(environ={"MRCDS_CORS_ORIGINS": origins}).cors_origins
 

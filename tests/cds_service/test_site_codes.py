@@ -23,6 +23,8 @@ from tests.serving import serve_expecting_exit
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "site-codes"
 NEEDS_ECHO = ROOT / "examples" / "patients" / "06-mr-needs-echo.json"
+#: Demo patient 06's MR Condition (demo resource ids start with the patient's id).
+MR_ID = "demo-needs-echo-mr-1"
 WHO_MR = {
     "system": "http://hl7.org/fhir/sid/icd-10",
     "code": "I34.0",
@@ -41,7 +43,7 @@ def who_coded_mr_patient() -> dict[str, Any]:
     """Demo patient 06 (MR on the problem list, no recent echo: a grade-severity card), its
     MR Condition coded in WHO ICD-10 only, as a hospital outside the US would send it."""
     body: dict[str, Any] = load_json(NEEDS_ECHO)
-    (mr,) = [e["resource"] for e in body["prefetch"]["conditions"]["entry"] if e["resource"]["id"] == "mr-1"]
+    (mr,) = [e["resource"] for e in body["prefetch"]["conditions"]["entry"] if e["resource"]["id"] == MR_ID]
     mr["code"] = {"coding": [WHO_MR], "text": WHO_MR["display"]}
     return body
 
@@ -69,7 +71,7 @@ def test_the_site_code_makes_the_mr_condition_count_and_the_card_appear(
     assert topics(response) == ["grade-severity"]
     card = response["cards"][0]
     assert "MR on the problem list" in card["detail"]
-    assert '"reasonReference": [{"reference": "Condition/mr-1"}]' in json.dumps(card)
+    assert f'"reasonReference": [{{"reference": "Condition/{MR_ID}"}}]' in json.dumps(card)
 
 
 def test_discovery_asks_the_ehr_for_the_site_code(make_app: Callable[..., Flask]) -> None:
@@ -99,16 +101,16 @@ def test_explain_marks_the_site_code(
     assert cli.main(["evaluate", str(request), "--explain"]) == 0
     text = capsys.readouterr().out
     assert (
-        "Condition/mr-1, 2024-12-11 10:30 UTC [site code http://hl7.org/fhir/sid/icd-10|I34.0, "
+        f"Condition/{MR_ID}, 2024-12-11 10:30 UTC [site code http://hl7.org/fhir/sid/icd-10|I34.0, "
         "from MRCDS_VALUESETS_DIR mitral-regurgitation-who-icd10.json]"
     ) in text
     assert cli.main(["evaluate", str(request), "--explain", "--format", "json"]) == 0
     explain = json.loads(capsys.readouterr().out)["explain"]
     evidence = [ev for rule in explain for check in rule["checks"] for ev in check["evidence"]]
-    assert {ev["siteFile"] for ev in evidence if ev["reference"] == "Condition/mr-1"} == {
+    assert {ev["siteFile"] for ev in evidence if ev["reference"] == f"Condition/{MR_ID}"} == {
         "mitral-regurgitation-who-icd10.json"
     }
-    assert {ev["siteFile"] for ev in evidence if ev["reference"] != "Condition/mr-1"} <= {None}
+    assert {ev["siteFile"] for ev in evidence if ev["reference"] != f"Condition/{MR_ID}"} <= {None}
 
 
 def test_a_bad_site_file_stops_serve_with_one_line_naming_the_variable(tmp_path: Path) -> None:

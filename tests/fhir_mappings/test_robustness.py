@@ -80,6 +80,7 @@ def fhir_dates(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(forms))
 
 
+@settings(deadline=None)
 @given(raw=fhir_dates())
 def test_any_fhir_shaped_date_parses_or_is_refused_with_a_reason(raw: str) -> None:
     try:

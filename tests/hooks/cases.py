@@ -1295,9 +1295,15 @@ def rendered() -> dict[Path, str]:
         )
         for c in SCENARIOS
     }
-    out.update({DEMO_DIR / f"{c.name}.json": _dump(c.request()) for c in DEMOS})
+    out.update({DEMO_DIR / f"{c.name}.json": _dump(demo_request(c)) for c in DEMOS})
     out[DEMO_DIR / "README.md"] = demo_readme()
     return out
+
+
+def demo_request(case: Case) -> dict[str, Any]:
+    """A demo patient's request file: resource ids prefixed with the patient's id, so that
+    every demo can be loaded into one FHIR server (README, sandbox recipe)."""
+    return k.with_ids_of(case.request(), case.pid)
 
 
 def demo_readme() -> str:

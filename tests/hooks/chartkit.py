@@ -6,6 +6,7 @@ Times are absolute, relative to a fixed instant ``AS_OF`` that the request carri
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -297,7 +298,7 @@ def _bundle(resources: list[Resource]) -> dict[str, Any]:
         "total": len(resources),
         "entry": [
             {
-                "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, r['resourceType'] + '/' + r['id'])}",
+                "fullUrl": _full_url(r),
                 "resource": r,
                 "search": {"mode": "match"},
             }
@@ -352,3 +353,50 @@ def hook_request(
         "extension": {"org.mr-cds-hooks.demo": {"asOf": AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ")}},
         "prefetch": prefetch,
     }
+
+
+def _full_url(resource: Resource) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, resource['resourceType'] + '/' + resource['id'])}"
+
+
+def with_ids_of(request: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The request with every prefetched resource's id prefixed by ``owner`` (the patient
+    id), and the references to them rewritten, so that the demo patients' transaction
+    Bundles (``mr-cds demo --fhir-transaction``) can all be loaded into one FHIR server
+    without one overwriting another. The Patient keeps its id; contained resources (local
+    ``#id`` references) are left as they are."""
+    request = copy.deepcopy(request)  # the cases share resource dicts
+    renamed: dict[str, str] = {}
+    for resource in _prefetched(request):
+        rid = resource["id"]
+        if resource["resourceType"] != "Patient" and not rid.startswith(f"{owner}-"):
+            renamed[f"{resource['resourceType']}/{rid}"] = f"{resource['resourceType']}/{owner}-{rid}"
+            resource["id"] = f"{owner}-{rid}"
+    _rewrite_references(request.get("prefetch"), renamed)
+    for value in (request.get("prefetch") or {}).values():
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            for entry in value.get("entry", []):
+                entry["fullUrl"] = _full_url(entry["resource"])
+    return request
+
+
+def _prefetched(request: Mapping[str, Any]) -> Iterable[Resource]:
+    for value in (request.get("prefetch") or {}).values():
+        if not isinstance(value, dict) or value.get("resourceType") == "OperationOutcome":
+            continue
+        if value.get("resourceType") == "Bundle":
+            yield from (e["resource"] for e in value.get("entry", []))
+        else:
+            yield value
+
+
+def _rewrite_references(value: Any, renamed: Mapping[str, str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str) and item in renamed:
+                value[key] = renamed[item]
+            else:
+                _rewrite_references(item, renamed)
+    elif isinstance(value, list):
+        for item in value:
+            _rewrite_references(item, renamed)

@@ -69,7 +69,9 @@ class FixtureFhirServer:
 
     ``token``: the bearer token it requires (401 otherwise); ``delay_s``: added before
     every answer (only before second and later pages with ``delay_later_pages_only``);
-    ``page_size``: most entries per page, whatever ``_count`` asks.
+    ``page_size``: most entries per page, whatever ``_count`` asks; ``failing_searches``:
+    (resource type, patient id) pairs whose searches answer 500, as an EHR's failing
+    service would.
     """
 
     def __init__(
@@ -80,8 +82,10 @@ class FixtureFhirServer:
         delay_s: float = 0.0,
         page_size: int = 3,
         delay_later_pages_only: bool = False,
+        failing_searches: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.chart = chart
+        self.failing_searches = failing_searches
         self.token = token
         self.delay_s = delay_s
         self.delay_later_pages_only = delay_later_pages_only
@@ -247,6 +251,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self._search(fixture, segments[0], parse_qs(parts.query))
 
     def _search(self, fixture: FixtureFhirServer, resource_type: str, params: dict[str, list[str]]) -> None:
+        patients = ",".join(params.get("patient", [])).split(",")
+        if any((resource_type, p) in fixture.failing_searches for p in patients):
+            return self._send(500, _outcome("the search failed"))
         matches = fixture.search(resource_type, params)
         count = min(int((params.get("_count") or [str(fixture.page_size)])[0]), fixture.page_size)
         offset = int((params.get("_offset") or ["0"])[0])
