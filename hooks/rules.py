@@ -404,7 +404,7 @@ def _reading(fact: Fact) -> str:
     """The deciding reading of a fact in summary words: "SBP 78", "MAP 55"."""
     for ev in fact.evidence:
         if ev.what in ("sbp", "map") and ev.value is not None:
-            return f"{ev.what.upper()} {fmt(ev.value)}"
+            return f"{ev.what.upper()} {fmt(ev.value, ev.unit)}"
     return ""
 
 

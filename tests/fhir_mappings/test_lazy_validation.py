@@ -24,6 +24,7 @@ from fhir_mappings import ChartInput, PatientFacts, map_chart
 from fhir_mappings.elements import codings
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import KEY_LABELS, validation_error
+from fhir_mappings.series import NO_TIME
 from fhir_mappings.valuesets import value_set
 from hooks import evaluate
 from tests.fhir_mappings.charts import DATA, NOW, PATIENT
@@ -131,7 +132,9 @@ def _failed_validation(note: Any) -> bool:
 def _evidence(value: Any) -> set[tuple[str, str | None]]:
     """Every resource the facts cite, as (type, id), wherever the evidence sits."""
     if isinstance(value, Evidence):
-        return {(value.resource_type, value.resource_id)}
+        # A reading without a time of day is only named ("recorded without a time: not
+        # used"), never read for its value, so neither path validates it (fhir_mappings/vitals.py).
+        return set() if value.status == NO_TIME else {(value.resource_type, value.resource_id)}
     if is_dataclass(value) and not isinstance(value, type):
         return set().union(*(_evidence(getattr(value, f.name)) for f in fields(value)))
     if isinstance(value, dict):
