@@ -182,7 +182,10 @@ def hypotension(
     window = describe_window(thresholds.vitals_window)
     points = [p for p in pressures.points if not (map_only and p.what == "sbp")]
     verdict = judge(points, lambda p: _below(p, thresholds))
-    evidence = tuple(p.evidence(_note(p, thresholds)) for p in verdict.deciding)
+    # The reading that met the cut-off first: cards name it ("MAP 55"), not a normal SBP
+    # taken at the same moment.
+    deciding = sorted(verdict.deciding, key=lambda p: not _below(p, thresholds))
+    evidence = tuple(p.evidence(_note(p, thresholds)) for p in deciding)
     shown = tuple(p.evidence(_note(p, thresholds)) for p in verdict.newer_unusable[:2])
     missing: list[str] = []
     if not points:

@@ -71,17 +71,17 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(make_app: C
     assert response.status_code == 503
     issue = response.get_json()["issue"][0]
     assert issue["code"] == "transient"
-    assert issue["diagnostics"] == "not ready: database unavailable"
+    assert issue["diagnostics"] == "not ready: database unreachable"
     assert client.get("/healthz").status_code == 200  # liveness stays cheap and independent
 
 
 def test_readyz_never_quotes_the_database_error(
     make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refused(_store: Any) -> bool:
+    def refused(_store: Any) -> str | None:
         raise OSError("password authentication failed for user mrcds with password hunter2")
 
-    monkeypatch.setattr(Store, "is_reachable", refused)
+    monkeypatch.setattr(Store, "readiness_problem", refused)
     response = make_app().test_client().get("/readyz")
     assert response.status_code == 503
     assert "hunter2" not in response.get_data(as_text=True)
