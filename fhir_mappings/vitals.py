@@ -17,6 +17,7 @@ from datetime import datetime
 
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Fact, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.numbers import fmt
 from fhir_mappings.parse import Report
 from fhir_mappings.series import (
@@ -169,7 +170,7 @@ def _mm_hg(quantity: object, entry: Timed, code: ValueSetCode, report: Report) -
 def hypotension(
     pressures: BloodPressures,
     thresholds: Thresholds,
-    unavailable: str | None,
+    unavailable: Missing | None,
     *,
     map_only: bool = False,
 ) -> Fact:

@@ -6,6 +6,7 @@ import pytest
 
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
@@ -162,7 +163,9 @@ def test_sbp_sent_under_another_key_still_counts() -> None:
 def test_vital_signs_unavailable_makes_hypotension_unknown() -> None:
     fact = facts(unavailable={"vital-signs": "not prefetched and no FHIR server access"}).hypotension
     assert fact.status is Status.UNKNOWN
-    assert fact.missing[0] == "vital signs: not prefetched and no FHIR server access"
+    assert fact.missing[0] == Gap.of(
+        "vital-signs", Reason.NOT_OBTAINED, detail="not prefetched and no FHIR server access"
+    )
 
 
 def test_vital_signs_unavailable_but_low_sbp_elsewhere_is_still_hypotension() -> None:
