@@ -6,7 +6,8 @@ On a throwaway PostgreSQL cluster of its own (``tests/cds_service/pg_cluster.py`
 shared server), `mr-cds serve --workers 2` takes wrk's hook calls (8 keep-alive
 connections, demo patient 02: three cards each) for ``seconds + 10`` s; 5 s in, PostgreSQL
 is stopped (``pg_ctl stop -m fast``, then started again on the same port) or paused
-(SIGSTOP on every process of the cluster, then SIGCONT) for ``seconds``. A probe posts one
+(SIGSTOP on every process of the cluster, then SIGCONT) for ``seconds`` (``--fault none``:
+the same load and no fault, for throughput). A probe posts one
 hook call every 0.2 s on its own connection and keeps the slowest answer it got during the
 fault. Loss is the cards the service answered (``mrcds_cards_issued_total``) minus the
 issued-card records in the database, 30 s after the run.
@@ -97,9 +98,11 @@ def one_run(cluster: Cluster, served: Served, fault: str, seconds: int, tmp: Pat
             time.sleep(seconds)
         finally:
             cluster.start()
-    else:
+    elif fault == "pause":
         with cluster.paused():
             time.sleep(seconds)
+    else:  # "none": the same load without a fault, for the service's throughput alone
+        time.sleep(seconds)
     in_fault.clear()
     out, _ = wrk.communicate(timeout=seconds + 60)
     stop.set()
@@ -124,7 +127,7 @@ def one_run(cluster: Cluster, served: Served, fault: str, seconds: int, tmp: Pat
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fault", choices=["stop", "pause", "both"], default="both")
+    parser.add_argument("--fault", choices=["none", "stop", "pause", "both"], default="both")
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mrcds-outage-"))

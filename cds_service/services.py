@@ -19,6 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from cds_service.errors import ConfigurationError
 from cds_service.schemas import schema
 from cds_service.settings import Settings
 from fhir_mappings import map_chart
@@ -33,8 +34,9 @@ from hooks.guideline import Guideline, guideline
 CONTEXT_INPUTS = frozenset({"draftOrders", "selections"})
 
 
-class ServiceDefinitionError(ValueError):
-    """A service data file that cannot be served; the message names the file and the field."""
+class ServiceDefinitionError(ConfigurationError):
+    """A service data file that cannot be served; the message names the file and the field
+    (``mr-cds serve`` stops with that one line, as for a bad setting)."""
 
 
 @dataclass(frozen=True)
@@ -162,5 +164,10 @@ def registry() -> Mapping[str, Service]:
         service = load_service(where, json.loads(entry.read_text(encoding="utf-8")))
         if f"{service.id}.json" != entry.name:
             raise ServiceDefinitionError(f"{where}: the file must be named after the service id")
+        # Every rule needs its card texts; loaded now, not on the first call.
+        texts = {rec.id for rec in service.guideline.recommendations}
+        untitled = [rule_id for rule_id in service.rule_ids if rule_id not in texts]
+        if untitled:
+            raise ServiceDefinitionError(f"{where}: rule {untitled[0]!r} has no recommendation texts")
         services[service.id] = service
     return services

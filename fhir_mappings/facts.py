@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import Enum
 
 from fhir_mappings.criteria import INSTABILITY
+from fhir_mappings.gaps import Missing
 
 
 class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -70,9 +71,10 @@ class Fact:
     name: str
     status: Status
     evidence: tuple[Evidence, ...] = ()
-    #: Why the fact is unknown or partly assessed, in plain words
-    #: ("no blood pressure in the last 24 h", "vital signs: the FHIR server did not answer in time").
-    missing: tuple[str, ...] = ()
+    #: Why the fact is unknown or partly assessed: a ``Gap`` (source, reason, parameters:
+    #: ``hooks`` words it) or, during the transition, plain words ("no blood pressure in the
+    #: last 24 h").
+    missing: tuple[Missing, ...] = ()
     #: Found but not counted (a drug matched by name only, support whose end is not
     #: recorded): shown to the clinician to verify, never deciding the fact.
     shown: tuple[Evidence, ...] = ()
@@ -119,7 +121,7 @@ class MRGrade:
     source: GradeSource
     machine_readable: bool = True
     evidence: tuple[Evidence, ...] = ()
-    missing: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
     #: A completed mitral valve repair/replacement dated after the deciding echo (whatever
     #: the problem list says), or a resolved MR Condition dated after it with no active MR
     #: Condition left: the grade no longer describes the valve.
@@ -174,7 +176,7 @@ class MedicationClasses:
 
     by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
     #: Why medication data could not be assessed (key not fetched, server error).
-    missing: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
     #: Drugs RUNNING now per class (newest administration in progress, or an active inpatient
     #: continuous-infusion order): the same test as vasoactive support.
     running_by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
@@ -192,11 +194,15 @@ class MedicationClasses:
 
 @dataclass(frozen=True)
 class DataQualityNote:
-    """A resource that was left out, and why (never patient free text)."""
+    """A resource that was left out, and why (never patient free text); or, with ``kept``,
+    a resource used although part of it was not."""
 
     resource_type: str
     resource_id: str | None
     reason: str  # e.g. "entered-in-error", "unit 'mmol' not recognised", "failed validation: ..."
+    #: The resource still counts; the note names what in it was not used (an element R4
+    #: does not define, which no fact reads).
+    kept: bool = False
 
 
 def _absent(name: str) -> Callable[[], Fact]:

@@ -21,6 +21,7 @@ from datetime import datetime
 from fhir_mappings.conditions import ActiveCondition
 from fhir_mappings.elements import Resource, codings, resource_id, token
 from fhir_mappings.facts import Evidence, Fact, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.observations import COUNTED, effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
@@ -90,7 +91,7 @@ def code_status(
     orders: Iterable[Resource],
     observations: Iterable[Resource],
     report: Report,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> tuple[Fact, Fact]:
     """(comfort_care, dnr) from the NEWEST active code-status entry of any shape."""
     entries: list[_Entry] = [
@@ -179,7 +180,7 @@ def pregnant(
     now: datetime,
     thresholds: Thresholds,
     report: Report,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> Fact:
     """An active pregnancy Condition, or the newest pregnancy-status Observation within
     9 months saying pregnant; a newer "not pregnant" status wins over both."""

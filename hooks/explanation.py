@@ -9,6 +9,7 @@ from typing import Any
 from fhir_mappings.facts import DataQualityNote, Evidence, Status
 from fhir_mappings.valuesets import site_file_of
 from hooks.cards import check_label, check_statement
+from hooks.gaps import as_json, trail
 from hooks.guideline import Guideline, guideline
 from hooks.model import Check, Role, RuleResult
 from hooks.text import PLAIN, describe, fmt_time
@@ -49,7 +50,7 @@ def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
         lines.append(f"    {_mark(check)} {_criterion(check, g)}: {PLAIN.esc(check_statement(check, g))}")
         lines += [f"          - {_evidence_text(ev, g)}" for ev in check.evidence]
         lines += [f"          shown, not counted: {_evidence_text(ev, g)}" for ev in check.shown]
-        lines += [f"          could not be assessed: {PLAIN.esc(m)}" for m in check.missing]
+        lines += [f"          could not be assessed: {PLAIN.esc(trail(m, g))}" for m in check.missing]
     return lines
 
 
@@ -82,9 +83,14 @@ def explanation_text(
     for result in results:
         lines += _rule_text(result, g)
         lines.append("")
-    if left_out:
+    dropped = [n for n in left_out if not n.kept]
+    kept = [n for n in left_out if n.kept]
+    if dropped:
         lines.append("Left out of the assessment:")
-        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in left_out]
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in dropped]
+    if kept:
+        lines.append("Used, with a data-quality problem in elements no rule reads:")
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in kept]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -120,7 +126,7 @@ def _check_json(check: Check, g: Guideline) -> dict[str, Any]:
         "statement": check_statement(check, g),
         "evidence": [_evidence_json(ev) for ev in check.evidence],
         "shown": [_evidence_json(ev) for ev in check.shown],
-        "missing": list(check.missing),
+        "missing": [as_json(m) for m in check.missing],
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -120,6 +120,10 @@ class Guideline:
     status_words: Mapping[str, str]
     texts: Mapping[str, str]
     recommendations: tuple[Recommendation, ...]
+    #: What could not be assessed, in clinical words: a data source by its prefetch key
+    #: ("medication list"), and why ("{sources} could not be read"); ``hooks/gaps.py``.
+    gap_sources: Mapping[str, str] = field(default_factory=dict)
+    gap_reasons: Mapping[str, str] = field(default_factory=dict)
 
     def recommendation(self, rec_id: str) -> Recommendation:
         """The recommendation with this id; KeyError names it when unknown."""
@@ -188,6 +192,8 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         status_words=doc["status_words"],
         texts=doc["texts"],
         recommendations=tuple(_recommendation(r) for r in doc["recommendations"]),
+        gap_sources=doc["gap_sources"],
+        gap_reasons=doc["gap_reasons"],
     )
 
 

@@ -101,7 +101,7 @@ def _pressure(hypotension: Fact) -> str | None:
     """The reading that decided hypotension, as a clinician says it: "SBP 78"."""
     for ev in hypotension.evidence:
         if ev.what in _PRESSURE and ev.value is not None:
-            return f"{_PRESSURE[ev.what]} {ev.value_text or fmt(ev.value)}"
+            return f"{_PRESSURE[ev.what]} {ev.value_text or fmt(ev.value, ev.unit)}"
     return None
 
 

@@ -5,6 +5,7 @@ feedback on that card is attributed to the service and its recommendation."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from tests.cds_service.order_requests import (
     order_request,
     severe_mr,
 )
-from tests.cds_service.storage_helpers import feedback_rows
+from tests.cds_service.storage_helpers import feedback_rows, issued_rows
 from tests.serving import Served, serve
 
 pytestmark = pytest.mark.e2e
@@ -63,13 +64,19 @@ def test_vasodilator_draft_in_hypotension_over_http_gets_the_critical_card_and_i
         "description": "Delete the draft order",
         "resourceId": "MedicationRequest/d-1",
     }
-    feedback = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:05:31Z"}
-    answer = _post(server, f"{ORDER_SIGN_URL}/feedback", {"feedback": [feedback]})
-    assert answer.status_code == 200
-    assert answer.json()["stored"] == 1
     database = server.log_path.parent / "feedback.sqlite3"
     engine = create_engine(f"sqlite:///{database}")
     try:
+        # The server stores issued cards in the background, within a moment (a clinician's
+        # click comes later): wait for this one before giving feedback on it.
+        give_up = time.monotonic() + 20
+        while card["uuid"] not in {r["card_uuid"] for r in issued_rows(engine)}:
+            assert time.monotonic() < give_up, "the issued card was never stored"
+            time.sleep(0.05)
+        feedback = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:05:31Z"}
+        answer = _post(server, f"{ORDER_SIGN_URL}/feedback", {"feedback": [feedback]})
+        assert answer.status_code == 200
+        assert answer.json()["stored"] == 1
         rows = [r for r in feedback_rows(engine) if r["card_uuid"] == card["uuid"]]
     finally:
         engine.dispose()

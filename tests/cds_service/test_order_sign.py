@@ -18,6 +18,8 @@ from cds_service.demo import shift_times
 from cds_service.schemas import validate_response
 from fhir_mappings.codesystems import ICD10CM
 from tests.cds_service import jwt_tokens as t
+from tests.cds_service import order_demos
+from tests.cds_service.conftest import flush_issued
 from tests.cds_service.order_requests import (
     INTRAVENOUS,
     NITROPRUSSIDE,
@@ -273,6 +275,7 @@ def _issued(client: FlaskClient, body: dict[str, Any]) -> list[dict[str, Any]]:
     with client.post(ORDER_SIGN_URL, json=body) as response:  # closing records the issued cards
         assert response.status_code == 200
         cards: list[dict[str, Any]] = response.get_json()["cards"]
+    assert flush_issued(client.application)  # the background writer has stored them
     return cards
 
 
@@ -370,6 +373,7 @@ def test_the_sandbox_rx_sign_exchange_works_end_to_end(
     with client.post(ORDER_SIGN_URL, json=body, headers=headers(ORDER_SIGN_URL)) as response:
         assert response.status_code == 200
         (card,) = response.get_json()["cards"]
+    assert flush_issued(app)
     assert card["summary"].startswith("SBP 78: lisinopril drafted")
     reason_system = card["overrideReasons"][0]["system"]
     dismissed = {
@@ -383,3 +387,17 @@ def test_the_sandbox_rx_sign_exchange_works_end_to_end(
     assert answer.get_json() == {"stored": 1, "duplicates": 0, "unknown_cards": 0}
     (row,) = feedback_rows(app.extensions["mrcds_store"].engine)
     assert (row["recommendation_id"], row["override_code"]) == (CRITICAL, "not-appropriate")
+
+
+def test_the_summary_names_the_pressure_that_met_its_cut_off(client: FlaskClient) -> None:
+    # SBP 95 is not low; MAP 55 at the same moment is: the card names the MAP.
+    chart = [*severe_mr(), ck.sbp("bp-1", 95, ck.at(hours=1)), ck.mean_bp("map-1", 55, ck.at(hours=1))]
+    (card,) = _cards(client, order_request(chart, [draft("d-1", NITROPRUSSIDE)]))
+    assert card["summary"].startswith("MAP 55: nitroprusside drafted")
+
+
+def test_the_order_demo_files_are_the_generated_ones() -> None:
+    for path, text in order_demos.rendered().items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"stale: {path.name} (run python -m tests.cds_service.order_demos)"
+        )

@@ -12,6 +12,7 @@ from cds_service.services import ServiceDefinitionError, load_service, registry
 from fhir_mappings.requirements import prefetch_keys
 from hooks import order_safety
 from hooks import rules as patient_view_rules
+from hooks.guideline import guideline
 
 SERVICES = resources.files("hooks").joinpath("services")
 
@@ -80,3 +81,10 @@ def test_a_service_file_without_a_title_is_refused() -> None:
     del doc["title"]
     with pytest.raises(ServiceDefinitionError, match="missing field 'title'"):
         load_service("hooks/services/x.json", doc)
+
+
+def test_a_rule_without_card_texts_stops_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The order rules rendered with the patient-view texts: no recommendation for them.
+    monkeypatch.setattr(order_safety, "GUIDELINE", guideline)
+    with pytest.raises(ServiceDefinitionError, match="rule 'draft-vasodilator-in-hypotension' has no"):
+        registry.__wrapped__()

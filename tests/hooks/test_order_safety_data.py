@@ -6,6 +6,8 @@ from pathlib import Path
 from string import Formatter
 
 from hooks.order_safety import RULES, guideline
+from hooks.rules import RULES as PATIENT_VIEW_RULES
+from hooks.scope import ESCALATION, UNDER_DURABLE_VAD
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "clinical-rules.md").read_text(encoding="utf-8")
 G = guideline()
@@ -32,3 +34,12 @@ def test_only_the_critical_order_card_offers_to_delete_the_draft() -> None:
 def test_the_order_cards_keep_the_guidelines_references_and_override_reasons() -> None:
     assert all(r.evidence.citation in G.references for r in G.recommendations)
     assert {r.code for r in G.override_reasons} >= {"already-addressed", "not-appropriate"}
+
+
+def test_a_durable_vad_withholds_exactly_the_guideline_cards_outside_under_durable_vad() -> None:
+    # hooks/scope.py withholds ESCALATION under a durable VAD so that other services' cards
+    # stay; for the guideline's cards that is the same as "all but UNDER_DURABLE_VAD".
+    guideline_rules = {rule_id for rule_id, _ in PATIENT_VIEW_RULES}
+    assert guideline_rules == ESCALATION | UNDER_DURABLE_VAD
+    assert not ESCALATION & UNDER_DURABLE_VAD
+    assert not ESCALATION & {rule_id for rule_id, _ in RULES}
