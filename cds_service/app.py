@@ -43,6 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     # answers 413 before reading anything.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = JsonProvider(app)  # orjson when installed; keys keep their order
+    # Werkzeug would answer `//cds-services/x` with an HTML 308 whose Location is built from
+    # the Host header: a path is served as sent, or is a JSON 404.
+    app.url_map.merge_slashes = False
     app.register_blueprint(blueprint)
     app.extensions["mrcds_store"] = open_store(settings)
     app.register_blueprint(operations.blueprint)
@@ -57,6 +60,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     @app.after_request
     def _cors(response: Response) -> Response:
         return apply_cors(request, response, cors_origins)
+
+    @app.after_request
+    def _no_store(response: Response) -> Response:
+        # Hook answers and feedback receipts are about one patient and one call, errors
+        # included: no browser or proxy cache may keep them.
+        if request.path.startswith("/cds-services/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     if settings.warm_up:
         warm_up(settings)

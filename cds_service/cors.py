@@ -16,6 +16,10 @@ MAX_AGE_S = "600"
 
 def apply_cors(request: Request, response: Response, allowed_origins: tuple[str, ...]) -> Response:
     """Add CORS headers when the request comes from an allowed origin."""
+    if allowed_origins and "*" not in allowed_origins:
+        # The answer depends on Origin whether or not this request sent one: a shared cache
+        # must not hand one origin's answer (or a no-origin answer) to another.
+        response.vary.add("Origin")
     origin = request.headers.get("Origin")
     if not origin:
         return response
@@ -23,7 +27,6 @@ def apply_cors(request: Request, response: Response, allowed_origins: tuple[str,
         response.headers["Access-Control-Allow-Origin"] = "*"
     elif origin in allowed_origins:
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.vary.add("Origin")
     else:
         return response
     response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS

@@ -20,6 +20,7 @@ from cds_service.db.engine import make_engine
 from cds_service.db.report import feedback_report
 from cds_service.errors import ConfigurationError
 from cds_service.report_output import REPORT_FORMATS, render_report, write_plot
+from cds_service.services import registry
 from cds_service.settings import Settings
 from hooks.guideline import guideline
 
@@ -110,7 +111,8 @@ def _report(args: argparse.Namespace) -> int:
                 since=args.since,
                 # The sandbox sends override reasons back without their display.
                 reason_displays={(g.override_reason_system, r.code): r.display for r in g.override_reasons},
-                titles={r.id: r.title for r in g.recommendations},
+                # Every service's recommendations (order safety included), by id.
+                titles={r.id: r.title for s in registry().values() for r in s.guideline.recommendations},
             )
         finally:
             engine.dispose()

@@ -9,6 +9,7 @@
     │   └── SchemaViolation          400 invalid       body does not match the schema
     ├── Unauthorized                 401 login         (no detail is ever given)
     ├── UnknownService               404 not-found
+    ├── RequestTimeout               408 timeout       the body did not arrive within its deadline
     ├── PayloadTooLarge              413 too-long      decided from Content-Length
     ├── UnsupportedMediaType         415 not-supported
     ├── DataUnavailable              412 incomplete    required prefetch data cannot be obtained
@@ -70,6 +71,11 @@ class Unauthorized(CdsError):
 class UnknownService(CdsError):
     status = 404
     issue_code = "not-found"
+
+
+class RequestTimeout(CdsError):
+    status = 408
+    issue_code = "timeout"
 
 
 class PayloadTooLarge(CdsError):

@@ -22,9 +22,10 @@ import hooks
 from cds_service.demo import as_of, parse_instant, shift_times, transaction_bundle
 from cds_service.errors import BadRequest, ConfigurationError, DataUnavailable
 from cds_service.pipeline import run_hook_detailed
-from cds_service.services import registry
+from cds_service.services import Service, registry
 from cds_service.settings import Settings
 from fhir_mappings.facts import DataQualityNote
+from hooks.guideline import Guideline
 
 SERVICE_ID = "severe-mitral-regurgitation"
 
@@ -149,7 +150,7 @@ def _evaluation_time(args: argparse.Namespace, body: Mapping[str, Any]) -> tuple
 def _run_evaluate(args: argparse.Namespace) -> str:
     body = _read(args.request)
     now, now_source = _evaluation_time(args, body)
-    service = registry()[SERVICE_ID]
+    service = _service_for(body)
     result = run_hook_detailed(service, body, settings=Settings.load(), now=now)
     response = result.response
     # The pipeline's own rule decisions: nothing is mapped or fetched a second time.
@@ -158,9 +159,16 @@ def _run_evaluate(args: argparse.Namespace) -> str:
     if args.format == "json":
         data: dict[str, Any] = response
         if results is not None:
-            data = {"response": response, "explain": hooks.explanation_json(results)}
+            data = {"response": response, "explain": hooks.explanation_json(results, service.guideline)}
         return json.dumps(data, indent=2, ensure_ascii=False)
-    return _text(response, body, now, now_source, results, left_out)
+    return _text(response, body, now, now_source, results, left_out, service.guideline)
+
+
+def _service_for(body: Mapping[str, Any]) -> Service:
+    """The service answering the request's hook (patient-view: the severe MR service); a hook
+    no service answers goes to that one, which says what it expects."""
+    answering = [s for s in registry().values() if s.hook == body.get("hook")]
+    return answering[0] if len(answering) == 1 else registry()[SERVICE_ID]
 
 
 def _text(
@@ -170,6 +178,7 @@ def _text(
     now_source: str,
     results: tuple[hooks.RuleResult, ...] | None,
     left_out: tuple[DataQualityNote, ...] = (),
+    g: Guideline | None = None,
 ) -> str:
     cards = response["cards"]
     patient = body.get("context", {}).get("patientId")
@@ -180,7 +189,7 @@ def _text(
     if results is not None:
         lines.append("=" * 78)
         if results:
-            lines.append(hooks.explanation_text(results, now=now, left_out=left_out))
+            lines.append(hooks.explanation_text(results, now=now, left_out=left_out, g=g))
         else:
             lines.append("No rule was evaluated: every prefetch key was searched and held no data.")
     return "\n".join(lines)

@@ -2,25 +2,32 @@
 
 Order: size from ``Content-Length`` (413 before reading), media type (415), then the body
 read in bounded pieces (a chunked body over the limit is 413, never silently cut off; a
-broken chunked encoding is 400), then JSON (400), then a walk that bounds nesting depth
-and resource count and refuses strings no database can store. Every message names a
-position or a JSON path, never what the caller sent: it may be patient data.
+broken chunked encoding is 400) within a deadline (408: under ``mr-cds serve`` a client
+dribbling its body holds a connection that long at most), then JSON (400), then a walk that
+bounds nesting depth, keys per object and resource count, and refuses strings no database
+can store (unpaired surrogates, and NUL, which PostgreSQL text cannot hold and FHIR strings
+never contain). Every message names a position or a JSON path, never what the caller sent:
+it may be patient data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Request
 from gunicorn.http.errors import ParseException
 
+from cds_service.db.offload import gevent_active
 from cds_service.errors import (
     BadRequest,
     MalformedJson,
     PayloadTooLarge,
+    RequestTimeout,
     SchemaViolation,
     UnsupportedMediaType,
 )
@@ -30,31 +37,71 @@ from cds_service.json_codec import PARSER_REFUSES_SURROGATES, loads
 #: a prefetch Bundle is about 250 levels); well below Python's recursion limit, which the
 #: schema validator and the FHIR models would otherwise hit.
 MAX_DEPTH = 400
+#: More keys than any FHIR resource or CDS Hooks object has (a Patient with every element
+#: and extension is under 100): an object with more is refused before any schema sees it.
+MAX_KEYS = 1000
 _READ_SIZE = 64 * 1024
 #: A "resourceType" key as written in JSON text (escaped spellings are left to the walk).
 _RESOURCE_KEY = re.compile(rb'"resourceType"\s*:')
+#: JSON can carry NUL only escaped; a body without this text holds no NUL.
+_ESCAPED_NUL = b"\\u0000"
 
 
-def read_json_object(request: Request, max_bytes: int, *, max_resources: int | None = None) -> dict[str, Any]:
-    """The body as a JSON object, or one of the 4xx errors (413, 415, 400)."""
+def read_json_object(
+    request: Request,
+    max_bytes: int,
+    *,
+    max_resources: int | None = None,
+    deadline_s: float | None = None,
+) -> dict[str, Any]:
+    """The body as a JSON object, or one of the 4xx errors (413, 415, 408, 400)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(
             f"request body exceeds the limit of {max_bytes} bytes", expression=["Content-Length"]
         )
     if not _is_json(request.mimetype):
         raise UnsupportedMediaType("Content-Type must be application/json", expression=["Content-Type"])
-    raw = read_body(request, max_bytes)
+    raw = read_body(request, max_bytes, deadline_s)
     if max_resources is not None and len(_RESOURCE_KEY.findall(raw)) > max_resources:
         # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
         raise _too_many_resources(max_resources)
     body = parse_json_object(raw)
-    check_structure(body, max_resources, strings_checked=PARSER_REFUSES_SURROGATES)
+    # A cheap scan of the raw text decides whether strings need a look for NUL.
+    strings_checked = PARSER_REFUSES_SURROGATES and _ESCAPED_NUL not in raw
+    check_structure(body, max_resources, strings_checked=strings_checked)
     return body
 
 
-def read_body(request: Request, max_bytes: int) -> bytes:
+def read_body(request: Request, max_bytes: int, deadline_s: float | None = None) -> bytes:
     """The raw body, at most ``max_bytes``: with Content-Length as declared, without it
-    (chunked) read piece by piece and refused once over the limit."""
+    (chunked) read piece by piece and refused once over the limit; 408 past ``deadline_s``."""
+    with _deadline(request, deadline_s):
+        return _read_body(request, max_bytes)
+
+
+@contextlib.contextmanager
+def _deadline(request: Request, deadline_s: float | None) -> Iterator[None]:
+    """Under gevent, interrupt the read after ``deadline_s``; then stop reading from the
+    client (the rest of its body is never waited for, and the connection closes after the
+    408). Elsewhere the server's own socket timeouts apply."""
+    if deadline_s is None or not gevent_active():
+        yield
+        return
+    import gevent
+
+    timeout = gevent.Timeout(deadline_s, RequestTimeout(f"request body not received within {deadline_s:g} s"))
+    try:
+        with timeout:
+            yield
+    except RequestTimeout:
+        client = request.environ.get("gunicorn.socket")
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RD)
+        raise
+
+
+def _read_body(request: Request, max_bytes: int) -> bytes:
     try:
         if request.content_length is not None:
             return request.get_data(cache=False)
@@ -144,6 +191,8 @@ def _plainly_fine(body: dict[str, Any], max_resources: int | None, strings_check
             if isinstance(value, dict):
                 if "resourceType" in value:
                     resources += 1
+                if len(value) > MAX_KEYS:
+                    return False
                 if not strings_checked and not _all_encodable(value):
                     return False
                 children = value.values()
@@ -158,7 +207,7 @@ def _plainly_fine(body: dict[str, Any], max_resources: int | None, strings_check
 
 
 def _all_encodable(texts: Iterable[str]) -> bool:
-    return all(text.isascii() or _encodable(text) for text in texts)
+    return all("\x00" not in text and (text.isascii() or _encodable(text)) for text in texts)
 
 
 def _exact_walk(body: dict[str, Any], max_resources: int | None) -> None:
@@ -173,9 +222,15 @@ def _exact_walk(body: dict[str, Any], max_resources: int | None) -> None:
                 raise MalformedJson(
                     "a string holds an unpaired surrogate (not valid Unicode)", expression=[_path(trail)]
                 )
+            if "\x00" in value:
+                raise MalformedJson("a string holds a NUL character", expression=[_path(trail)])
         elif isinstance(value, dict):
+            if len(value) > MAX_KEYS:
+                raise PayloadTooLarge(f"an object holds more than {MAX_KEYS} keys", expression=[_path(trail)])
             if any(not key.isascii() and not _encodable(key) for key in value):
                 raise MalformedJson("a key holds an unpaired surrogate", expression=[_path(trail)])
+            if any("\x00" in key for key in value):
+                raise MalformedJson("a key holds a NUL character", expression=[_path(trail)])
             if "resourceType" in value:
                 resources += 1
                 if max_resources is not None and resources > max_resources:

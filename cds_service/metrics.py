@@ -34,6 +34,8 @@ class _Instruments:
     fhir_errors: Any
     jwt_rejections: Any
     rule_failures: Any
+    issued_written: Any
+    issued_dropped: Any
 
 
 def enable_multiprocess(directory: Path) -> None:
@@ -100,6 +102,14 @@ def _create() -> _Instruments:
         rule_failures=Counter(
             "mrcds_rule_failures", "Guideline rules that raised instead of deciding, by rule", ["rule"]
         ),
+        issued_written=Counter(
+            "mrcds_issued_cards_written", "Issued-card records stored by the background writer"
+        ),
+        issued_dropped=Counter(
+            "mrcds_issued_cards_dropped",
+            "Issued-card records never stored, by reason (buffer full, stopping)",
+            ["reason"],
+        ),
     )
 
 
@@ -138,6 +148,14 @@ def rules_failed(rule_ids: Iterable[str]) -> None:
     metrics = _instruments()
     for rule_id in rule_ids:
         metrics.rule_failures.labels(rule_id).inc()
+
+
+def issued_cards_written(count: int) -> None:
+    _instruments().issued_written.inc(count)
+
+
+def issued_cards_dropped(reason: str, count: int) -> None:
+    _instruments().issued_dropped.labels(reason).inc(count)
 
 
 def exposition() -> bytes:

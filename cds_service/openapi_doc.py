@@ -72,8 +72,10 @@ def build_openapi() -> dict[str, Any]:
         "404": _error("Unknown service id."),
         "413": _error(
             "Body larger than MRCDS_MAX_BODY_BYTES (from Content-Length, or while reading a chunked "
-            "body), or holding more than MRCDS_MAX_RESOURCES FHIR resources."
+            "body), holding more than MRCDS_MAX_RESOURCES FHIR resources, or an object with more "
+            "than 1,000 keys."
         ),
+        "408": _error("The body did not arrive within MRCDS_BODY_READ_TIMEOUT_S; the connection is closed."),
         "415": _error("Content-Type is not application/json."),
         "500": _error("Unexpected error; diagnostics carry an error id that is also logged."),
     }
@@ -159,8 +161,9 @@ def build_openapi() -> dict[str, Any]:
                         },
                         **body_errors,
                         "503": _error(
-                            "The database stayed locked past MRCDS_DATABASE_LOCK_TIMEOUT_S or is "
-                            "unreachable; nothing was stored. Retry after the Retry-After header."
+                            "The database stayed locked past MRCDS_DATABASE_LOCK_TIMEOUT_S, is "
+                            "unreachable, read-only or without its schema, or the SQLite file was "
+                            "removed or replaced; nothing was stored. Retry after the Retry-After header."
                         ),
                     },
                 }

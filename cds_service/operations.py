@@ -19,7 +19,7 @@ blueprint = Blueprint("operations", __name__)
 @blueprint.get("/readyz")
 def ready() -> tuple[Response, int]:
     settings: Settings = current_app.config["SETTINGS"]
-    checks = readiness.check(settings, lambda: feedback_store().is_reachable())
+    checks = readiness.check(settings, lambda: feedback_store().readiness_problem())
     failed = [result for result in checks.values() if result != readiness.OK]
     if failed:
         body = operation_outcome("transient", f"not ready: {'; '.join(failed)}", severity="error")

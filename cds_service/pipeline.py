@@ -59,12 +59,13 @@ def run_hook_detailed(
 ) -> HookResult:
     """``run_hook``, keeping the rules' decisions (no rules run for an empty chart)."""
     use_site_codes(settings.valuesets_dir or None)  # loaded once per folder (create_app did already)
-    validate_request(body)
-    if body["hook"] != service.hook:
+    if isinstance(body.get("hook"), str) and body["hook"] != service.hook:
         # The caller's value is not quoted: it may be anything, patient data included.
         raise SchemaViolation(
             f"hook must be {service.hook!r} for service {service.id!r}", expression=["hook"]
         )
+    # The context is checked against the service's hook (draftOrders for order-sign).
+    validate_request(body)
     request = HookRequest.from_json(body)
     auth = request.fhir_authorization
     if auth is not None and auth.patient is not None and auth.patient != request.patient_id:
@@ -77,9 +78,10 @@ def run_hook_detailed(
     if missing_required:
         reasons = "; ".join(f"{k}: {chart.unavailable[k]}" for k in missing_required)
         raise DataUnavailable(f"required prefetch data unavailable ({reasons})", keys=missing_required)
-    if _chart_is_empty(chart.prefetch, chart.unavailable):
+    if service.answers_empty_chart_without_rules() and _chart_is_empty(chart.prefetch, chart.unavailable):
         # Every key searched and nothing found: a chart with no data has nothing to say.
         return HookResult({"cards": []})
+    chart = service.chart_with_context(chart, request.context)
     evaluation = service.evaluate(chart, now=now, ids=ids, settings=settings)
     log.info("hook %s: %d card(s)", request.hook_instance, len(evaluation.cards))
     return HookResult({"cards": list(evaluation.cards)}, evaluation)

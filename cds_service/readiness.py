@@ -3,6 +3,10 @@
 ``/healthz`` only says the process answers (liveness); readiness also checks what a request
 needs: the value sets, the thresholds and the feedback database. A check reports ``ok`` or a
 fixed failure phrase, never an exception's text (it may quote a URL with a password).
+
+The database check asks whether a write would be stored now: the SQLite file is the one
+opened at start-up, the schema is this version's, the database is not read-only (a standby
+after a failover). It answers within a second even when the database hangs.
 """
 
 from __future__ import annotations
@@ -20,13 +24,26 @@ log = logging.getLogger(__name__)
 OK = "ok"
 
 
-def check(settings: Settings, database_reachable: Callable[[], bool]) -> Mapping[str, str]:
-    """Each check's result: ``ok``, or what is wrong in a few fixed words."""
+def check(settings: Settings, database_problem: Callable[[], str | None]) -> Mapping[str, str]:
+    """Each check's result: ``ok``, or what is wrong in a few fixed words.
+    ``database_problem`` gives ``None`` or such words (``Store.readiness_problem``)."""
     return {
         "valuesets": _run("value sets", lambda: _value_sets(settings)),
         "thresholds": _run("thresholds", lambda: load_thresholds(settings.thresholds_file or None)),
-        "database": _run("database", lambda: _require(database_reachable())),
+        "database": _database(database_problem),
     }
+
+
+def _database(problem: Callable[[], str | None]) -> str:
+    try:
+        found = problem()
+    except Exception as exc:
+        log.warning("readiness: database not ready (%s)", type(exc).__name__)
+        return "database unavailable"
+    if found is None:
+        return OK
+    log.warning("readiness: not ready: %s", found)
+    return found
 
 
 def _value_sets(settings: Settings) -> None:

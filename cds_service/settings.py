@@ -163,11 +163,23 @@ class Settings:
         "The service's external base URL, e.g. `https://cds.example.org`; each token's `aud` "
         "must be it plus the path called. Required with `jwt`.",
     )
+    jwt_max_expiry_s: int = _setting(
+        3600,
+        _positive_int,
+        "Longest a client's token may still be valid (its `exp` minus now, seconds); a token "
+        "valid for longer is refused with 401.",
+    )
     allow_insecure: bool = _setting(
         False, _bool, "Allow `MRCDS_AUTH=off` on a non-loopback address (never in production)."
     )
     max_body_bytes: int = _setting(
         5 * 1024 * 1024, _positive_int, "Largest accepted request body (bytes), checked from Content-Length."
+    )
+    body_read_timeout_s: float = _setting(
+        10.0,
+        _positive_float,
+        "Longest time (seconds) a client may take to send a request body under `mr-cds serve`; "
+        "past it the answer is 408 and the connection is closed.",
     )
     max_resources: int = _setting(
         5000,
@@ -193,6 +205,12 @@ class Settings:
         _positive_float,
         "Longest wait (seconds) for a database lock (SQLite busy timeout, PostgreSQL lock_timeout); "
         "past it a feedback post gets 503 and stores nothing.",
+    )
+    issued_buffer_cards: int = _setting(
+        20_000,
+        _positive_int,
+        "Issued-card records each worker keeps in memory while the database cannot take them "
+        "(stopped, paused, locked); past it new records are dropped, counted and logged.",
     )
     database_upgrade_on_start: bool = _setting(
         True,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Response, abort, after_this_request, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from cds_service import metrics, request_log
 from cds_service.db.store import Store
-from cds_service.errors import StorageBusy, UnknownService
+from cds_service.errors import UnknownService
 from cds_service.http_input import read_json_object
 from cds_service.pipeline import run_hook_detailed
 from cds_service.schemas import validate_feedback
@@ -50,13 +50,19 @@ def discovery() -> dict[str, Any]:
 def call_service(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
     settings = _settings()
-    body = read_json_object(request, settings.max_body_bytes, max_resources=settings.max_resources)
+    body = read_json_object(
+        request,
+        settings.max_body_bytes,
+        max_resources=settings.max_resources,
+        deadline_s=settings.body_read_timeout_s,
+    )
     request_log.set_request_id(body.get("hookInstance"))
     now = datetime.now(UTC)
     result = run_hook_detailed(service, body, settings=settings, now=now)
     cards = result.response["cards"]
     if cards:
-        _record_issued_after_answering(service.id, body["hookInstance"], cards, now)
+        # Into this worker's buffer, written in the background: the answer never waits.
+        feedback_store().record_issued(service.id, body["hookInstance"], cards, issued_at=now)
     request_log.set_card_topics(cards)  # the request's log line says which cards it got
     metrics.cards_issued(cards)
     if result.evaluation is not None:
@@ -64,36 +70,11 @@ def call_service(service_id: str) -> dict[str, Any]:
     return result.response
 
 
-def _record_issued_after_answering(
-    service_id: str, hook_instance: str, cards: list[dict[str, Any]], now: datetime
-) -> None:
-    """Remember which recommendation each card uuid carried, for the feedback report.
-
-    The write runs when the server closes the response, after the EHR has its cards, so a
-    busy database never delays them; a failure is logged (ids only), never raised.
-    """
-    store = feedback_store()
-
-    def record() -> None:
-        try:
-            store.record_issued(service_id, hook_instance, cards, issued_at=now)
-        except StorageBusy:
-            log.warning(
-                "hookInstance %s: %d issued card(s) not recorded (database busy)", hook_instance, len(cards)
-            )
-        except Exception as exc:  # the answer is sent: nobody else would see it
-            log.error("hookInstance %s: issued cards not recorded: %s", hook_instance, type(exc).__name__)
-
-    @after_this_request
-    def _on_close(response: Response) -> Response:
-        response.call_on_close(record)
-        return response
-
-
 @blueprint.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> dict[str, Any]:
     service = _service(service_id)
-    body = read_json_object(request, _settings().max_body_bytes)
+    settings = _settings()
+    body = read_json_object(request, settings.max_body_bytes, deadline_s=settings.body_read_timeout_s)
     validate_feedback(body)
     result = feedback_store().add_feedback(service.id, body["feedback"], received_at=datetime.now(UTC))
     log.info(

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import Enum
 
 from fhir_mappings.criteria import INSTABILITY
+from fhir_mappings.gaps import Missing
 
 
 class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -70,9 +71,10 @@ class Fact:
     name: str
     status: Status
     evidence: tuple[Evidence, ...] = ()
-    #: Why the fact is unknown or partly assessed, in plain words
-    #: ("no blood pressure in the last 24 h", "vital signs: the FHIR server did not answer in time").
-    missing: tuple[str, ...] = ()
+    #: Why the fact is unknown or partly assessed: a ``Gap`` (source, reason, parameters:
+    #: ``hooks`` words it) or, during the transition, plain words ("no blood pressure in the
+    #: last 24 h").
+    missing: tuple[Missing, ...] = ()
     #: Found but not counted (a drug matched by name only, support whose end is not
     #: recorded): shown to the clinician to verify, never deciding the fact.
     shown: tuple[Evidence, ...] = ()
@@ -80,6 +82,25 @@ class Fact:
     @property
     def present(self) -> bool:
         return self.status is Status.PRESENT
+
+
+@dataclass(frozen=True)
+class DraftOrder:
+    """A medication order being signed or selected (``context.draftOrders`` of an order hook),
+    with the drug classes it belongs to (docs/clinical-rules.md, section 'Order safety')."""
+
+    #: The draft's relative reference ("MedicationRequest/123"); None without an id.
+    reference: str | None
+    #: Value-set ids of the classes the drug belongs to ("ace-inhibitors", ...).
+    classes: tuple[str, ...]
+    #: The drug as a clinician reads it (ingredient or display), and how it was recognised.
+    evidence: Evidence
+    #: Ingredients that raise afterload (phenylephrine), when the drug is one.
+    afterload_raising: bool = False
+    #: A route is coded and none of its codes is intravenous (eye drops, tablets, patches).
+    not_intravenous: bool = False
+    #: Recognised by its name only (no listed code): the card says "name match: verify".
+    name_only: bool = False
 
 
 class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
@@ -100,7 +121,7 @@ class MRGrade:
     source: GradeSource
     machine_readable: bool = True
     evidence: tuple[Evidence, ...] = ()
-    missing: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
     #: A completed mitral valve repair/replacement dated after the deciding echo (whatever
     #: the problem list says), or a resolved MR Condition dated after it with no active MR
     #: Condition left: the grade no longer describes the valve.
@@ -155,7 +176,7 @@ class MedicationClasses:
 
     by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
     #: Why medication data could not be assessed (key not fetched, server error).
-    missing: tuple[str, ...] = ()
+    missing: tuple[Missing, ...] = ()
     #: Drugs RUNNING now per class (newest administration in progress, or an active inpatient
     #: continuous-infusion order): the same test as vasoactive support.
     running_by_class: dict[str, tuple[MedicationMatch, ...]] = field(default_factory=dict)
@@ -173,11 +194,15 @@ class MedicationClasses:
 
 @dataclass(frozen=True)
 class DataQualityNote:
-    """A resource that was left out, and why (never patient free text)."""
+    """A resource that was left out, and why (never patient free text); or, with ``kept``,
+    a resource used although part of it was not."""
 
     resource_type: str
     resource_id: str | None
     reason: str  # e.g. "entered-in-error", "unit 'mmol' not recognised", "failed validation: ..."
+    #: The resource still counts; the note names what in it was not used (an element R4
+    #: does not define, which no fact reads).
+    kept: bool = False
 
 
 def _absent(name: str) -> Callable[[], Fact]:
@@ -242,6 +267,8 @@ class PatientFacts:
     data_quality: tuple[DataQualityNote, ...] = ()
     #: Data sources that could not be obtained: (prefetch key, reason).
     unavailable: tuple[tuple[str, str], ...] = ()
+    #: Medication orders being signed or selected (order hooks only; empty otherwise).
+    draft_orders: tuple[DraftOrder, ...] = ()
     #: MR looked at on echo: an echo MR-grade Observation within 365 days, readable or not.
     mr_on_echo_any: Fact = Fact("mr_on_echo_any", Status.ABSENT)
     #: An echo (an echo MR-grade Observation or an echocardiography Procedure) within

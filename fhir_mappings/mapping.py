@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from fhir_mappings import acuity, scope
 from fhir_mappings.conditions import ActiveCondition, active_in, onset_of, resolved_in
 from fhir_mappings.criteria import MR_VALUE_SETS, TRIGGERS
+from fhir_mappings.drafts import draft_orders
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Evidence, Fact, MedicationClasses, PatientFacts, Scope, Status
+from fhir_mappings.gaps import Gap, Missing, part_of
 from fhir_mappings.keys import Key
 from fhir_mappings.labs import (
     BILIRUBIN_RULE,
@@ -79,6 +81,13 @@ def map_chart(
         for resource in chart_data.resources:
             report.valid(resource)
     facts = _Mapper(chart_data, report, now, limits).facts(chart.patient_id)
+    if chart.draft_orders is not None:
+        # Order hooks: the orders being signed, checked against the facts (after them, so
+        # that their notes join the same data-quality list).
+        drafts = draft_orders(
+            chart.draft_orders, chart_data.by_reference, report, selections=chart.selections
+        )
+        facts = replace(facts, draft_orders=drafts, data_quality=report.notes)
     # Counts and key names only: never a patient id, a name or a value.
     log.debug(
         "mapped %d resources: %d left out, unavailable keys: %s",
@@ -265,7 +274,7 @@ class _Mapper:
         if finding.status is Status.PRESENT:
             return Fact(name, Status.PRESENT, finding.evidence, finding.missing, finding.shown)
         if unavailable is not None:
-            missing = (unavailable, *finding.missing)
+            missing: tuple[Missing, ...] = (unavailable, *finding.missing)
             return Fact(name, Status.UNKNOWN, finding.evidence, missing, finding.shown)
         return Fact(name, finding.status, finding.evidence, finding.missing, finding.shown)
 
@@ -366,7 +375,13 @@ class _Mapper:
             return Fact("multi_organ_failure", Status.PRESENT, tuple(evidence))
         # Say why each organ is unknown ("renal: no creatinine in the last 48 h"), so a card
         # tells the clinician what to measure, not only that something is missing.
-        missing = [f"{name}: {'; '.join(organs[name].missing) or 'not assessed'}" for name in unknown]
+        missing: list[Missing] = []
+        for name in unknown:
+            texts = [m for m in organs[name].missing if isinstance(m, str)]
+            gaps = [part_of(name, m) for m in organs[name].missing if isinstance(m, Gap)]
+            if texts or not gaps:
+                missing.append(f"{name}: {'; '.join(texts) or 'not assessed'}")
+            missing.extend(gaps)
         missing.extend(self.keys_missing(Key.CONDITIONS))
         if len(present) + len(unknown) >= 2 or self.chart.missing(Key.CONDITIONS):
             return Fact("multi_organ_failure", Status.UNKNOWN, tuple(evidence), tuple(missing))
@@ -408,7 +423,10 @@ class _Mapper:
         )
         evidence = [s.evidence for s in supports if s.certain]
         uncertain = tuple(s.evidence for s in supports if not s.certain)
-        partial = [*self.keys_missing(Key.DEVICES, Key.DEVICE_USE_STATEMENTS), *on_devices.unresolved]
+        partial: list[Missing] = [
+            *self.keys_missing(Key.DEVICES, Key.DEVICE_USE_STATEMENTS),
+            *on_devices.unresolved,
+        ]
         if not evidence and (on_devices.unresolved or uncertain):
             missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
             return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain), durable
@@ -468,7 +486,7 @@ class _Mapper:
     def vasoactive_support(self, meds: MedicationFindings) -> Fact:
         """Running or actively ordered IV vasopressors/inotropes matched by code; the rest shown."""
         evidence = [m.evidence for m in meds.vasoactive]
-        partial = [*self.keys_missing(Key.MEDICATION_ADMINISTRATIONS), *meds.unidentified]
+        partial: list[Missing] = [*self.keys_missing(Key.MEDICATION_ADMINISTRATIONS), *meds.unidentified]
         if not evidence and meds.unidentified:
             missing = tuple(partial) + _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
             return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
@@ -484,7 +502,7 @@ class _Mapper:
         found = {id(r): r for vs_id in value_set_ids for r in self.observations_in.get(vs_id, ())}
         return list(found.values())
 
-    def keys_missing(self, *keys: Key) -> list[str]:
+    def keys_missing(self, *keys: Key) -> list[Gap]:
         return [m for k in keys if (m := self.chart.missing(k)) is not None]
 
 
@@ -502,7 +520,7 @@ def _by_value_set(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
 
 
 def _decide(
-    name: str, evidence: Iterable[Evidence], partial: Iterable[str], *unavailable: str | None
+    name: str, evidence: Iterable[Evidence], partial: Iterable[Missing], *unavailable: Missing | None
 ) -> Fact:
     """PRESENT with evidence; else UNKNOWN if a needed key is missing; else ABSENT."""
     found = tuple(evidence)
@@ -514,7 +532,7 @@ def _decide(
     return Fact(name, Status.ABSENT, (), tuple(partial))
 
 
-def _opt(value: str | None) -> tuple[str, ...]:
+def _opt(value: Missing | None) -> tuple[Missing, ...]:
     return () if value is None else (value,)
 
 

@@ -25,6 +25,7 @@ from fhir_mappings.codesystems import SNOMED, UCUM
 from fhir_mappings.conditions import ActiveCondition, onset_of
 from fhir_mappings.elements import Resource, codings, number, resource_id, token
 from fhir_mappings.facts import Evidence, Fact, GradeSource, MRGrade, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.observations import COUNTED, Candidate, select
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
@@ -325,7 +326,7 @@ def mr_grade(
     *,
     now: datetime,
     thresholds: Thresholds,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> MRGrade:
     """The deciding echo's grade; else Condition.severity recorded within 365 days; else unknown."""
     window = thresholds.echo_grade_window
@@ -346,7 +347,7 @@ def mr_on_echo(
     *,
     now: datetime,
     thresholds: Thresholds,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> Fact:
     """The deciding echo, if within the window (30 days), shows MR 2+ or worse (docs/clinical-rules.md).
 
@@ -374,7 +375,7 @@ def mr_on_echo(
     return Fact("mr_on_echo", status, (evidence,) if status is Status.PRESENT else ())
 
 
-def mr_on_echo_any(echoes: Sequence[Candidate], report: Report, unavailable: str | None) -> Fact:
+def mr_on_echo_any(echoes: Sequence[Candidate], report: Report, unavailable: Missing | None) -> Fact:
     """MR was looked at on echo within 365 days (any echo MR-grade Observation, readable or not)."""
     newest = next(_valid(echoes, report), None)
     if newest is None:

@@ -1,28 +1,30 @@
 """Prefetch -> the resources of the chart, what could not be obtained, and validation.
 
 Selection happens on the raw JSON (cheap); only resources a fact may use are validated
-with fhir.resources' R4B models (costly), once each. A resource that fails validation is
-left out and reported, never fatal. fhir.resources does not check code values, so the fact
-modules check statuses themselves.
+with fhir.resources' R4B models (costly), once each. A resource that fails validation in
+an element a fact reads is left out and reported, never fatal; one that fails only in
+elements no fact reads still counts, with a note (``liberal``). fhir.resources does not
+check code values, so the fact modules check statuses themselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
-
 from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
 from fhir_mappings.facts import DataQualityNote
+from fhir_mappings.gaps import Gap, Reason
 from fhir_mappings.keys import Key
+from fhir_mappings.liberal import verdict
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.timing import TimeProblem, parse_time
 
-#: Keys whose data the facts read, with the words used when they are missing.
+#: Keys whose data the facts read (the names are for the trail; cards word a missing key
+#: from ``hooks/guideline.json``, section ``gaps``).
 KEY_LABELS: Mapping[str, str] = {
     Key.CONDITIONS: "conditions",
     Key.MR_GRADE: "echo MR grade",
@@ -44,14 +46,18 @@ class Collected:
     resources: tuple[Resource, ...]
     #: ``Type/id`` -> resource, including ``search.mode == "include"`` entries.
     by_reference: Mapping[str, Resource]
-    #: Keys that could not be (fully) obtained -> reason in plain words.
+    #: Keys that could not be (fully) obtained -> the detail, for the trail.
     unavailable: Mapping[str, str]
     notes: tuple[DataQualityNote, ...]
+    #: Keys that could not be (fully) obtained -> why, as a key ``hooks`` words.
+    reasons: Mapping[str, Reason] = dataclasses.field(default_factory=dict)
 
-    def missing(self, key: str) -> str | None:
-        """'vital signs: <reason>' when ``key`` could not be obtained, else None."""
-        reason = self.unavailable.get(key)
-        return None if reason is None else f"{KEY_LABELS.get(key, key)}: {reason}"
+    def missing(self, key: str) -> Gap | None:
+        """What is missing when ``key`` could not be (fully) obtained, else None."""
+        detail = self.unavailable.get(key)
+        if detail is None:
+            return None
+        return Gap.of(str(key), self.reasons.get(key, Reason.NOT_OBTAINED), detail=detail)
 
     def of_type(self, *type_names: str) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.get("resourceType") in type_names)
@@ -60,13 +66,14 @@ class Collected:
 def collect(chart: ChartInput) -> Collected:
     """Flatten every prefetch value into resources; note what could not be obtained."""
     unavailable: dict[str, str] = dict(chart.unavailable)
+    reasons = dict.fromkeys(unavailable, Reason.NOT_OBTAINED)
     seen: dict[tuple[str, str], Resource] = {}
     anonymous: list[Resource] = []
     notes: list[DataQualityNote] = []
     for key, value in chart.prefetch.items():
         if key in unavailable:
             continue
-        for resource in _resources_of(key, value, unavailable, notes):
+        for resource in _resources_of(key, value, unavailable, notes, reasons):
             rid = resource_id(resource)
             if rid is None:
                 anonymous.append(resource)
@@ -77,14 +84,17 @@ def collect(chart: ChartInput) -> Collected:
     for key in KEY_LABELS:
         if key not in chart.prefetch and key not in unavailable:
             unavailable[key] = "not provided by the EHR"
+            reasons[key] = Reason.NOT_SENT
     for key, why in chart.incomplete.items():
         # Like a partly answered search: what came is used, but "nothing found" cannot be
         # read as "absent" (the deciding resource may be on a page that was not read).
-        unavailable.setdefault(key, f"results may be incomplete ({why})")
+        if key not in unavailable:
+            unavailable[key] = f"results may be incomplete ({why})"
+            reasons[key] = Reason.PARTIAL
     resources = tuple(seen.values()) + tuple(anonymous)
     by_reference = {f"{t}/{i}": r for (t, i), r in seen.items()}
     kept = tuple(_same_patient(resources, chart.patient_id, notes))
-    return Collected(kept, by_reference, unavailable, tuple(notes))
+    return Collected(kept, by_reference, unavailable, tuple(notes), reasons)
 
 
 def _newer(candidate: Resource, kept: Resource) -> bool:
@@ -101,20 +111,29 @@ def _last_updated(resource: Resource) -> datetime:
 
 
 def _resources_of(
-    key: str, value: Any, unavailable: dict[str, str], notes: list[DataQualityNote]
+    key: str,
+    value: Any,
+    unavailable: dict[str, str],
+    notes: list[DataQualityNote],
+    reasons: dict[str, Reason],
 ) -> Iterable[Resource]:
     kind = classify(value)
     if kind is PrefetchKind.EMPTY:
         return ()
     if kind is PrefetchKind.INVALID:
         unavailable[key] = "the value received is not a FHIR resource"
+        reasons[key] = Reason.NOT_OBTAINED
         return ()
     if kind is PrefetchKind.ERROR:
         unavailable[key] = f"could not be fetched ({_outcome_codes(value)})"
+        reasons[key] = Reason.NOT_OBTAINED
         return ()
     if kind is PrefetchKind.RESOURCE:
         return (value,)
-    return _bundle_resources(key, value, unavailable, notes)
+    found = _bundle_resources(key, value, unavailable, notes)
+    if key in unavailable:
+        reasons[key] = Reason.PARTIAL
+    return found
 
 
 def _bundle_resources(
@@ -200,20 +219,24 @@ class Report:
         for note in initial:
             self._notes.setdefault((note.resource_type, note.resource_id, note.reason), note)
 
-    def note(self, resource: Resource, reason: str, *, routine: bool = False) -> None:
+    def note(self, resource: Resource, reason: str, *, routine: bool = False, kept: bool = False) -> None:
         """Record that ``resource`` was left out, and why (no patient data in ``reason``).
 
         ``routine``: simply too old for its window. A chart holds hundreds of those; they
         are listed after the unusual notes (status, unit, validation), which matter more.
+        ``kept``: the resource still counts; the note says what in it was not used.
         """
         key = (resource_type(resource), resource_id(resource), reason)
         if key not in self._notes:
-            self._notes[key] = DataQualityNote(*key)
+            self._notes[key] = DataQualityNote(*key, kept=kept)
         if routine:
             self._routine.add(key)
 
     def valid(self, resource: Resource) -> bool:
         """Validate with the R4B model; on failure note the first error and return False.
+
+        Errors only in elements no fact reads do not count against the resource (it is
+        used, and a note names those elements); an error in a read element does.
 
         Lazy: callers ask only for resources that decide a fact or are shown, newest first,
         and stop once one decides. The verdict is kept by object identity for the call:
@@ -222,10 +245,13 @@ class Report:
         """
         marker = id(resource)
         if marker not in self._valid:
-            self._valid[marker] = validation_error(resource)
-            error = self._valid[marker]
-            if error is not None:
-                self.note(resource, f"failed validation: {error}")
+            found = verdict(resource)
+            self._valid[marker] = found.error
+            if found.error is not None:
+                self.note(resource, f"failed validation: {found.error}")
+            elif found.tolerated:
+                elements = ", ".join(found.tolerated)
+                self.note(resource, f"{TOLERATED_PREFIX}{elements}", kept=True)
         return self._valid[marker] is None
 
     @property
@@ -236,19 +262,11 @@ class Report:
         return (*unusual, *(note for key, note in self._notes.items() if key in routine))
 
 
+#: How a note about elements not read begins (``--explain`` lists these apart).
+TOLERATED_PREFIX = "used; not valid FHIR R4 and not read: "
+
+
 def validation_error(resource: Resource) -> str | None:
-    """The first validation error as 'path: message' (never the offending value), or None."""
-    try:
-        model = get_fhir_model_class(resource_type(resource))
-    except (KeyError, ValueError):
-        return f"unknown resource type {resource_type(resource)[:40]!r}"
-    try:
-        model.model_validate(resource)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{path or 'resource'}: {first.get('msg', 'invalid')}"[:200]
-    except (TypeError, ValueError, RecursionError) as exc:
-        # RecursionError: nesting deeper than the model can walk (120 nested extensions).
-        return f"resource: {type(exc).__name__}"
-    return None
+    """The first error of STRICT validation as 'path: message' (never the value), or None."""
+    found = verdict(resource)
+    return found.error or (f"{found.tolerated[0]}: not valid" if found.tolerated else None)

@@ -51,3 +51,7 @@ class ChartInput:
     prefetch: Mapping[str, Any]
     unavailable: Mapping[str, str] = field(default_factory=dict)
     incomplete: Mapping[str, str] = field(default_factory=dict)
+    #: ``context.draftOrders`` of an order hook (a Bundle of draft requests), as received.
+    draft_orders: Any = None
+    #: ``context.selections`` of order-select: only these drafts are checked (None: all).
+    selections: tuple[str, ...] | None = None

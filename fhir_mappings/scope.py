@@ -21,6 +21,7 @@ from datetime import datetime
 from fhir_mappings.conditions import ActiveCondition
 from fhir_mappings.elements import Resource, codings, resource_id, token
 from fhir_mappings.facts import Evidence, Fact, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.observations import COUNTED, effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
@@ -29,7 +30,9 @@ from fhir_mappings.valuesets import value_set
 
 COMFORT = "comfort-measures-only"
 DNR = "do-not-resuscitate"
-CODE_STATUS = (COMFORT, DNR)
+FULL_CODE = "full-code"
+#: Every code-status value set: the newest entry in any of them decides.
+CODE_STATUS = (COMFORT, DNR, FULL_CODE)
 PREGNANCY = "pregnancy"
 PREGNANCY_STATUS = "pregnancy-status"
 PREGNANT_ANSWER = "pregnancy-status-pregnant"
@@ -88,7 +91,7 @@ def code_status(
     orders: Iterable[Resource],
     observations: Iterable[Resource],
     report: Report,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> tuple[Fact, Fact]:
     """(comfort_care, dnr) from the NEWEST active code-status entry of any shape."""
     entries: list[_Entry] = [
@@ -102,15 +105,11 @@ def code_status(
         return Fact("comfort_care", status, (), gaps), Fact("dnr", status, (), gaps)
     # Undated entries count, but any dated entry is newer than them.
     newest = max(entries, key=lambda e: (e.time is not None, e.time or datetime.min))
-    comfort = newest.value_set == COMFORT
-    return (
-        Fact(
-            "comfort_care",
-            Status.PRESENT if comfort else Status.ABSENT,
-            (newest.evidence,) if comfort else (),
-        ),
-        Fact("dnr", Status.ABSENT if comfort else Status.PRESENT, () if comfort else (newest.evidence,)),
-    )
+    if newest.value_set == COMFORT:
+        return Fact("comfort_care", Status.PRESENT, (newest.evidence,)), Fact("dnr", Status.ABSENT)
+    if newest.value_set == FULL_CODE:  # a newer full-code order ends an older DNR or comfort status
+        return Fact("comfort_care", Status.ABSENT), Fact("dnr", Status.ABSENT)
+    return Fact("comfort_care", Status.ABSENT), Fact("dnr", Status.PRESENT, (newest.evidence,))
 
 
 def _code_status_hit(concept: object) -> tuple[str, Evidence] | None:
@@ -181,7 +180,7 @@ def pregnant(
     now: datetime,
     thresholds: Thresholds,
     report: Report,
-    unavailable: str | None,
+    unavailable: Missing | None,
 ) -> Fact:
     """An active pregnancy Condition, or the newest pregnancy-status Observation within
     9 months saying pregnant; a newer "not pregnant" status wins over both."""

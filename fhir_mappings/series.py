@@ -260,7 +260,7 @@ def described(point: Point, unit_words: Mapping[str, str]) -> str:
     if point.value is None:
         return f"{point.label} {clock(point)}"
     unit = unit_words.get(point.unit or "", point.unit or "")
-    value = f"{point.comparator or ''}{fmt(point.value)}"
+    value = f"{point.comparator or ''}{fmt(point.value, point.unit)}"
     return f"{point.label} {value} {unit}".rstrip() + f" {clock(point)}"
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Fact, Status
+from fhir_mappings.gaps import Missing
 from fhir_mappings.numbers import fmt
 from fhir_mappings.parse import Report
 from fhir_mappings.series import (
@@ -169,7 +170,7 @@ def _mm_hg(quantity: object, entry: Timed, code: ValueSetCode, report: Report) -
 def hypotension(
     pressures: BloodPressures,
     thresholds: Thresholds,
-    unavailable: str | None,
+    unavailable: Missing | None,
     *,
     map_only: bool = False,
 ) -> Fact:
@@ -181,7 +182,10 @@ def hypotension(
     window = describe_window(thresholds.vitals_window)
     points = [p for p in pressures.points if not (map_only and p.what == "sbp")]
     verdict = judge(points, lambda p: _below(p, thresholds))
-    evidence = tuple(p.evidence(_note(p, thresholds)) for p in verdict.deciding)
+    # The reading that met the cut-off first: cards name it ("MAP 55"), not a normal SBP
+    # taken at the same moment.
+    deciding = sorted(verdict.deciding, key=lambda p: not _below(p, thresholds))
+    evidence = tuple(p.evidence(_note(p, thresholds)) for p in deciding)
     shown = tuple(p.evidence(_note(p, thresholds)) for p in verdict.newer_unusable[:2])
     missing: list[str] = []
     if not points:

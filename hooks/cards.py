@@ -13,11 +13,13 @@ from typing import Any
 
 from fhir_mappings.codesystems import SNOMED
 from fhir_mappings.facts import Evidence, PatientFacts, Status
+from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
+from hooks.gaps import grouped
 from hooks.guideline import Guideline, Recommendation
 from hooks.model import Check, Role, RuleResult
-from hooks.phrases import phrase
-from hooks.text import collapse, join_limited, plain, unique
+from hooks.phrases import measured_name, phrase
+from hooks.text import collapse, first, plain, unique
 
 #: CDS Hooks: "summary ... <140 characters".
 SUMMARY_LIMIT = 140
@@ -35,15 +37,43 @@ def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
     An unconfirmed MR diagnosis changes the action: the summary says so (docs/clinical-rules.md).
     """
     templates = rec.summaries.get(result.variant) or rec.summaries["default"]
+    numbers = deciding_numbers(result, g)
+    slots = {**({"numbers": numbers} if numbers else {}), **result.slots}
     for template in templates:
         needed = {name for _, name, _, _ in Formatter().parse(template) if name}
-        if not needed <= result.slots.keys():
+        if not needed <= slots.keys():
             continue
-        text = _caveat(collapse(template.format(**result.slots), SUMMARY_LIMIT * 2), result, g)
+        text = _caveat(collapse(template.format(**slots), SUMMARY_LIMIT * 2), result, g)
         if len(text) < SUMMARY_LIMIT:
             return text
     # The data file's last template per variant has no slots and is short (tested).
     return collapse(_caveat(templates[-1], result, g), SUMMARY_LIMIT - 1)
+
+
+#: Drug states that mean "on it now" in a summary ("on norepinephrine").
+_RUNNING = frozenset({"running"})
+
+
+def deciding_numbers(result: RuleResult, g: Guideline) -> str:
+    """The patient's numbers behind the met criteria, for a critical summary (spec 2.1):
+    "SBP 78, lactate 4.2, on norepinephrine" rather than "hypotension, hypoperfusion".
+    Empty when there are none (a coded shock alone), or when a drug needs verifying: then
+    the summary names the criteria, with their caveat."""
+    readings: list[str] = []
+    drugs: list[str] = []
+    for check in result.checks:
+        if check.role is not Role.CONDITION or not check.met or check.negated:
+            continue
+        for ev in check.evidence:
+            if ev.what in _VITALS and ev.value is not None:
+                value = ev.value_text or fmt(ev.value, ev.unit)
+                readings.append(f"{_lower_first(measured_name(ev.what))} {value}")
+            elif ev.resource_type.startswith("Medication") and ev.status in _RUNNING and ev.what:
+                if ev.reason is not None:
+                    # A drug to verify (matched by name): the summary's own caveat says so.
+                    return ""
+                drugs.append(f"on {ev.what}")
+    return ", ".join(unique([*readings, *drugs]))
 
 
 def _caveat(text: str, result: RuleResult, g: Guideline) -> str:
@@ -69,34 +99,30 @@ def check_statement(check: Check, g: Guideline) -> str:
 
 def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
     """What was not assessed and could change this card (the gaps of unknown checks only),
-    one item per check: "Organ function: no creatinine in the last 48 h, ..."."""
+    one item per check, in clinical words: "Medications: medication list could not be read"."""
     items = []
     for c in result.checks:
-        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing:
+        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing or c.quiet:
             continue
-        missing = (m.split(": ", 1)[-1] if c.missing_named else m for m in c.missing)
-        items.append(f"{g.fact(c.fact).short or check_label(c, g)}: {_grouped(missing)}")
+        # A criterion's own name ("Hypotension: ...") is left out: the check's short name leads.
+        missing = (m.split(": ", 1)[-1] if c.missing_named and isinstance(m, str) else m for m in c.missing)
+        items.append(
+            f"{g.fact(c.fact).short or check_label(c, g)}: {grouped(missing, g, part=not c.missing_named)}"
+        )
     return unique(items)
 
 
-def _grouped(gaps: Iterable[str]) -> str:
-    """Gaps sharing a reason said once: "procedures, devices: the EHR could not fetch it"."""
-    by_reason: dict[str, list[str]] = {}
-    for gap in unique(gaps):
-        what, sep, reason = gap.partition(": ")
-        key, item = (reason, what) if sep else (gap, "")
-        by_reason.setdefault(key, []).append(item)
-    return ", ".join(
-        f"{', '.join(i for i in items if i)}: {reason}" if any(items) else reason
-        for reason, items in by_reason.items()
-    )
-
-
 def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
-    """The facts the card rests on, one clinical line each, at most five."""
-    lines: list[str] = []
+    """The criteria that were MET, one clinical line each, most decisive first, at most five.
+
+    Decisive first: the rule's conditions in the rule's order, then the context that shaped
+    the card. Never an "and N more" line: the full trail is ``--explain``.
+    """
+    decisive: list[str] = []
+    context: list[str] = []
     inactive: list[str] = []
     for check in result.checks:
+        lines = decisive if check.role is Role.CONDITION else context
         if check.fact == "medications":
             if check.status is Status.ABSENT:
                 inactive.append(check_label(check, g))
@@ -108,14 +134,17 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
                 lines.append(g.texts["no_support"])
             if check.fact == "current_grade":  # the echo whose grade is unreadable
                 lines += [phrase(ev, g, now) for ev in check.evidence]
-        elif check.met or check.role is Role.CONTEXT:
+        elif check.met:
             lines += [_haemodynamics(check.evidence, g, now)]
             lines += [phrase(ev, g, now) for ev in _one_per_drug(check.evidence) if ev.what not in _VITALS]
+        # Found but not counted (verify): said beside its criterion, met or not.
         lines += [phrase(ev, g, now) for ev in check.shown]
     if inactive:
-        lines.append(g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive)))
-    kept = unique(_upper_first(line) for line in lines if line)
-    return join_limited(kept, _MAX_WHY, g.texts["more"])
+        context.append(
+            g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive))
+        )
+    kept = unique(_upper_first(line) for line in [*decisive, *context] if line)
+    return first(kept, _MAX_WHY)
 
 
 #: Measurements said on one line, as a clinician reads a monitor: "SBP 78 mmHg, 1 h ago; lactate ...".
@@ -160,7 +189,7 @@ def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guid
     lines = why(result, g, now)
     if lines:
         parts.append(f"**{g.texts['why_heading']}**\n" + "\n".join(f"- {plain(line)}" for line in lines))
-    gaps = join_limited(could_change(result, g), _MAX_GAPS, g.texts["more"])
+    gaps = first(could_change(result, g), _MAX_GAPS)
     if gaps:
         parts.append(
             f"**{g.texts['not_assessed_heading']}:** " + "; ".join(plain(m, 2 * SUMMARY_LIMIT) for m in gaps)
@@ -198,7 +227,20 @@ def card(
     if rec.suggestion is not None and result.suggestion is not None:
         out["suggestions"] = [echo_suggestion(rec, facts, ids, priority=result.suggestion)]
         out["selectionBehavior"] = "at-most-one"
+    elif rec.withdraw is not None and result.withdraw:
+        out["suggestions"] = [withdraw_suggestion(rec, result, ids)]
+        out["selectionBehavior"] = "at-most-one"
     return out
+
+
+def withdraw_suggestion(rec: Recommendation, result: RuleResult, ids: Callable[[], str]) -> dict[str, Any]:
+    """Delete the draft orders (CDS Hooks 2.0 ``delete`` with ``resourceId``, a relative reference)."""
+    spec = rec.withdraw
+    assert spec is not None
+    actions = [
+        {"type": "delete", "description": spec.description, "resourceId": ref} for ref in result.withdraw
+    ]
+    return {"label": spec.label, "uuid": ids(), "isRecommended": True, "actions": actions}
 
 
 def _link(label: str | None, url: str | None) -> dict[str, str]:

@@ -18,6 +18,9 @@ from hooks.model import Evaluation, RuleResult
 from hooks.rules import RULES, Rule
 from hooks.scope import scoped
 
+#: A service's rule set: (rule id, rule) in card order within an indicator.
+Rules = tuple[tuple[str, Rule], ...]
+
 log = logging.getLogger(__name__)
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -25,10 +28,14 @@ _failures: Counter[str] = Counter()
 _failures_lock = threading.Lock()
 
 
-def explain(facts: PatientFacts) -> tuple[RuleResult, ...]:
-    """Every rule's decision, fired or not, with the checks that decided it (no logging)."""
-    g = guideline()
-    return one_draft_echo([_decide(rule_id, rule, facts, g)[0] for rule_id, rule in RULES])
+def explain(
+    facts: PatientFacts, rules: Rules | None = None, g: Guideline | None = None
+) -> tuple[RuleResult, ...]:
+    """Every rule's decision, fired or not, with the checks that decided it (no logging).
+
+    ``rules`` and ``g``: a service's rule set and card texts (default: the patient-view ones)."""
+    g = g or guideline()
+    return one_draft_echo([_decide(rule_id, rule, facts, g)[0] for rule_id, rule in rules or RULES])
 
 
 def one_draft_echo(results: Sequence[RuleResult]) -> tuple[RuleResult, ...]:
@@ -43,15 +50,25 @@ def one_draft_echo(results: Sequence[RuleResult]) -> tuple[RuleResult, ...]:
     )
 
 
-def evaluate_detailed(facts: PatientFacts, *, now: datetime, ids: Callable[[], str]) -> Evaluation:
-    """Cards, decisions and failed rules; a rule that raises is logged, counted and skipped."""
-    g = guideline()
+def evaluate_detailed(
+    facts: PatientFacts,
+    *,
+    now: datetime,
+    ids: Callable[[], str],
+    rules: Rules | None = None,
+    g: Guideline | None = None,
+) -> Evaluation:
+    """Cards, decisions and failed rules; a rule that raises is logged, counted and skipped.
+
+    ``rules`` and ``g``: a service's rule set and card texts (default: the patient-view ones)."""
+    g = g or guideline()
+    rules = rules or RULES
     results: list[RuleResult] = []
     cards: list[tuple[tuple[int, int], dict[str, Any]]] = []
     failed: list[str] = []
-    outcomes = [_decide(rule_id, rule, facts, g) for rule_id, rule in RULES]
+    outcomes = [_decide(rule_id, rule, facts, g) for rule_id, rule in rules]
     decided = one_draft_echo([result for result, _ in outcomes])
-    for index, ((rule_id, _rule), (_, exc)) in enumerate(zip(RULES, outcomes, strict=True)):
+    for index, ((rule_id, _rule), (_, exc)) in enumerate(zip(rules, outcomes, strict=True)):
         result = decided[index]
         if exc is None and result.fired:
             try:

@@ -9,6 +9,7 @@ from typing import Any
 from fhir_mappings.facts import DataQualityNote, Evidence, Status
 from fhir_mappings.valuesets import site_file_of
 from hooks.cards import check_label, check_statement
+from hooks.gaps import as_json, trail
 from hooks.guideline import Guideline, guideline
 from hooks.model import Check, Role, RuleResult
 from hooks.text import PLAIN, describe, fmt_time
@@ -49,7 +50,7 @@ def _rule_text(result: RuleResult, g: Guideline) -> list[str]:
         lines.append(f"    {_mark(check)} {_criterion(check, g)}: {PLAIN.esc(check_statement(check, g))}")
         lines += [f"          - {_evidence_text(ev, g)}" for ev in check.evidence]
         lines += [f"          shown, not counted: {_evidence_text(ev, g)}" for ev in check.shown]
-        lines += [f"          could not be assessed: {PLAIN.esc(m)}" for m in check.missing]
+        lines += [f"          could not be assessed: {PLAIN.esc(trail(m, g))}" for m in check.missing]
     return lines
 
 
@@ -63,10 +64,16 @@ def _evidence_text(ev: Evidence, g: Guideline) -> str:
 
 
 def explanation_text(
-    results: Sequence[RuleResult], *, now: datetime, left_out: Sequence[DataQualityNote] = ()
+    results: Sequence[RuleResult],
+    *,
+    now: datetime,
+    left_out: Sequence[DataQualityNote] = (),
+    g: Guideline | None = None,
 ) -> str:
-    """Every rule in order: fired or not, the facts that decided it, and what was left out."""
-    g = guideline()
+    """Every rule in order: fired or not, the facts that decided it, and what was left out.
+
+    ``g``: the service's card texts (default: the patient-view guideline)."""
+    g = g or guideline()
     lines = [
         f"Rules of {RULES_DOC} (one section per rule id), as of {fmt_time(now)}",
         "([x] met, [ ] not met, [?] not met: could not be assessed, [i] shown for context)",
@@ -76,9 +83,14 @@ def explanation_text(
     for result in results:
         lines += _rule_text(result, g)
         lines.append("")
-    if left_out:
+    dropped = [n for n in left_out if not n.kept]
+    kept = [n for n in left_out if n.kept]
+    if dropped:
         lines.append("Left out of the assessment:")
-        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in left_out]
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in dropped]
+    if kept:
+        lines.append("Used, with a data-quality problem in elements no rule reads:")
+        lines += [f"    - {_reference(n)}: {PLAIN.esc(n.reason)}" for n in kept]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -114,13 +126,13 @@ def _check_json(check: Check, g: Guideline) -> dict[str, Any]:
         "statement": check_statement(check, g),
         "evidence": [_evidence_json(ev) for ev in check.evidence],
         "shown": [_evidence_json(ev) for ev in check.shown],
-        "missing": list(check.missing),
+        "missing": [as_json(m) for m in check.missing],
     }
 
 
-def explanation_json(results: Sequence[RuleResult]) -> list[dict[str, Any]]:
+def explanation_json(results: Sequence[RuleResult], g: Guideline | None = None) -> list[dict[str, Any]]:
     """The same as ``explanation_text``, as JSON-ready data."""
-    g = guideline()
+    g = g or guideline()
     return [
         {
             "id": r.rule_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,6 +51,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Withdraw:
+    """A suggestion that deletes the draft orders a card is about (order hooks)."""
+
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Recommendation:
     id: str
     title: str
@@ -63,6 +71,7 @@ class Recommendation:
     links: tuple[str, ...]
     indicator_when_untreated_symptoms: str | None = None
     suggestion: Suggestion | None = None
+    withdraw: Withdraw | None = None
     #: medical-therapy: an IV vasodilator running in hypotension (critical), an inpatient
     #: ACE inhibitor / ARB / ARNI order in hypotension (at least warning).
     indicator_when_vasodilator_running: str | None = None
@@ -111,6 +120,10 @@ class Guideline:
     status_words: Mapping[str, str]
     texts: Mapping[str, str]
     recommendations: tuple[Recommendation, ...]
+    #: What could not be assessed, in clinical words: a data source by its prefetch key
+    #: ("medication list"), and why ("{sources} could not be read"); ``hooks/gaps.py``.
+    gap_sources: Mapping[str, str] = field(default_factory=dict)
+    gap_reasons: Mapping[str, str] = field(default_factory=dict)
 
     def recommendation(self, rec_id: str) -> Recommendation:
         """The recommendation with this id; KeyError names it when unknown."""
@@ -138,6 +151,7 @@ def _recommendation(raw: Mapping[str, Any]) -> Recommendation:
         indicator_when_vasodilator_running=raw.get("indicator_when_vasodilator_running"),
         indicator_when_ras_in_hypotension=raw.get("indicator_when_ras_in_hypotension"),
         suggestion=Suggestion(**suggestion) if suggestion else None,
+        withdraw=Withdraw(**raw["withdraw"]) if raw.get("withdraw") else None,
     )
 
 
@@ -178,6 +192,8 @@ def parse(doc: Mapping[str, Any]) -> Guideline:
         status_words=doc["status_words"],
         texts=doc["texts"],
         recommendations=tuple(_recommendation(r) for r in doc["recommendations"]),
+        gap_sources=doc["gap_sources"],
+        gap_reasons=doc["gap_reasons"],
     )
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from fhir_mappings.facts import DataQualityNote, Evidence, Status
+from fhir_mappings.gaps import Missing
 
 
 class Role(StrEnum):
@@ -30,15 +31,20 @@ class Check:
     #: What was found, in words (e.g. "grade 4+ on echocardiography"); empty: the status word.
     statement: str = ""
     evidence: tuple[Evidence, ...] = ()
-    missing: tuple[str, ...] = ()
+    #: What could not be assessed: ``Gap`` (worded by ``hooks.gaps``) or plain words.
+    missing: tuple[Missing, ...] = ()
     role: Role = Role.CONDITION
     negated: bool = False
     #: Overrides the guideline's label for the fact (e.g. one medication class).
     label: str | None = None
-    #: ``missing`` items already name their part (``Hypotension: ...``): no label prefix.
+    #: ``missing`` items name their part (``Hypotension: ...``; a ``Gap``'s ``part``): the
+    #: card leaves it out, ``--explain`` keeps it.
     missing_named: bool = False
     #: Found but not counted (name-only drug, support that may be running): to verify.
     shown: tuple[Evidence, ...] = ()
+    #: What was not assessed cannot change this card: ``--explain`` lists it, the card
+    #: does not (organ function of a stable patient with no failing organ).
+    quiet: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class RuleResult:
     error: str | None = None
     #: Offer the draft echo order: ``routine``, ``urgent``, or None (no order offered).
     suggestion: str | None = None
+    #: Draft orders (relative references) the card suggests deleting (order hooks).
+    withdraw: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fhir_mappings.facts import Evidence
 from fhir_mappings.mr_grade import grade_name
 from fhir_mappings.numbers import fmt
 from hooks.guideline import Guideline
-from hooks.text import ago, collapse
+from hooks.text import ago, collapse, duration
 
 _MEASURED = {
     "sbp": "SBP",
@@ -24,6 +24,11 @@ _MEASURED = {
 }
 
 
+def measured_name(what: str) -> str:
+    """The short name of a measurement: "SBP", "MAP", "Lactate" (the key itself if unknown)."""
+    return _MEASURED.get(what, what)
+
+
 def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     """One line for the card's "Why" list; never a resource id, code system or raw unit."""
     when = ago(ev.time, now) if ev.time is not None else ""
@@ -31,7 +36,7 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     if what in _MEASURED and ev.value is not None:
         unit = g.units.get(ev.unit or "", ev.unit or "")
         computed = " (computed from the BP panel)" if ev.status == "computed" else ""
-        value = ev.value_text or fmt(ev.value)  # a bound keeps its comparator: ">15"
+        value = ev.value_text or fmt(ev.value, ev.unit)  # a bound keeps its comparator: ">15"
         text = f"{_MEASURED[what]} {value} {unit}".rstrip() + computed
         if ev.status == "time-unknown" and ev.time is not None:
             when = f"of {ev.time.day} {ev.time.strftime('%b')}"  # no time to count hours from
@@ -43,11 +48,11 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
         return _grade(ev, when, g)
     label = g.value_set_labels.get(what)
     if ev.resource_type in ("MedicationRequest", "MedicationAdministration"):
-        return _drug(ev, g)
+        return _drug(ev, g, now)
     if what == "echocardiography" and label:
         return g.texts["echo_done"].format(label=label, when=when).replace("  ", " ")
     if ev.resource_type in ("Procedure", "Device", "DeviceUseStatement") and label:
-        return _support(ev, label, g, when)
+        return _support(ev, label, g, now)
     if ev.resource_type == "Condition" and label:
         if ev.status == "resolved":
             return _join(f"{label} resolved", when)
@@ -78,10 +83,16 @@ def _grade(ev: Evidence, when: str, g: Guideline) -> str:
     return _join(f"{source}: MR grade{shown} not machine-readable", when)
 
 
-def _drug(ev: Evidence, g: Guideline) -> str:
+#: States that last: said with how long ("running for 3 days"), not when they began.
+_ONGOING = frozenset({"running", "in-progress", "active-device"})
+
+
+def _drug(ev: Evidence, g: Guideline, now: datetime) -> str:
     name = (ev.what or ev.display or "drug").capitalize()
     state = g.texts.get(f"drug_{(ev.status or '').replace('-', '_')}", "")
     text = f"{name} {state}".strip()
+    if ev.status in _ONGOING and ev.time is not None:
+        text = f"{text} {duration(ev.time, now)}".rstrip()
     if ev.reason == "name-match":  # counted, but only by its name: the clinician verifies
         text += f" ({g.texts['drug_name_match']})"
     elif ev.reason:
@@ -89,7 +100,8 @@ def _drug(ev: Evidence, g: Guideline) -> str:
     return text
 
 
-def _support(ev: Evidence, label: str, g: Guideline, when: str) -> str:
+def _support(ev: Evidence, label: str, g: Guideline, now: datetime) -> str:
+    when = ago(ev.time, now) if ev.time is not None else ""
     if ev.reason == "end-not-recorded":
         return g.texts["check_end"].format(kind=label, when=when)
     if ev.reason == "configuration-not-coded":
@@ -99,9 +111,12 @@ def _support(ev: Evidence, label: str, g: Guideline, when: str) -> str:
     if ev.what == "ecmo-respiratory":
         return g.texts["vv_ecmo"]
     state = g.texts.get(f"support_{(ev.status or '').replace('-', '_')}", "")
-    if ev.status == "performed":  # a completed operation: when it was done, not "since"
-        return _join(f"{label} {state}".strip(), when)
-    return _join(f"{label} {state}".strip(), f"since {when.removesuffix(' ago')}" if when else "")
+    if "{when}" in state:  # "inserted 5 days ago, no removal recorded"
+        return collapse(f"{label} {state.format(when=when)}")
+    text = f"{label} {state}".strip()
+    if ev.status in _ONGOING and ev.time is not None:
+        return f"{text} {duration(ev.time, now)}".rstrip()
+    return _join(text, when)
 
 
 def _join(text: str, when: str) -> str:

@@ -23,6 +23,7 @@ from fhir_mappings.facts import (
     PatientFacts,
     Status,
 )
+from fhir_mappings.gaps import Gap
 from fhir_mappings.keys import Key
 from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
@@ -66,7 +67,10 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
         statement=", ".join(words.get(n, n) for n, _ in present),
         evidence=tuple(ev for _, f in present for ev in f.evidence),
         missing=tuple(
-            f"{_upper_first(words.get(n, n))}: {m}" for n, f in named if not f.present for m in f.missing
+            m.within(n) if isinstance(m, Gap) else f"{_upper_first(words.get(n, n))}: {m}"
+            for n, f in named
+            if not f.present
+            for m in f.missing
         ),
         missing_named=True,
         shown=tuple(ev for _, f in named for ev in f.shown),
@@ -330,7 +334,14 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
 def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 3: prioritize surgical repair when feasible (not with MOF)."""
     mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True)
-    notes = _unconfirmed(facts) + (("mof_unknown",) if mof.status is Status.UNKNOWN else ())
+    # The caveat matters only when organs could be failing: a stable patient with no failing
+    # organ (an outpatient without 48-hour labs) does not need it (spec 2.1).
+    could_matter = bool(facts.hemodynamic_instability) or any(
+        f.present for f in facts.organ_dysfunction.values()
+    )
+    mof = replace(mof, quiet=not could_matter)
+    caveat = mof.status is Status.UNKNOWN and could_matter
+    notes = _unconfirmed(facts) + (("mof_unknown",) if caveat else ())
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
     supported = fact_check("on_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), mof, supported]
@@ -393,7 +404,7 @@ def _reading(fact: Fact) -> str:
     """The deciding reading of a fact in summary words: "SBP 78", "MAP 55"."""
     for ev in fact.evidence:
         if ev.what in ("sbp", "map") and ev.value is not None:
-            return f"{ev.what.upper()} {fmt(ev.value)}"
+            return f"{ev.what.upper()} {fmt(ev.value, ev.unit)}"
     return ""
 
 

@@ -46,7 +46,10 @@ def scoped(result: RuleResult, facts: PatientFacts, g: Guideline) -> RuleResult:
         return _withheld(result, f"scope_{reason.replace('-', '_')}", g)
     if scope.comfort_care.present and result.rule_id in ESCALATION:
         return _withheld(result, "scope_comfort_care", g)
-    if scope.durable_vad.present and result.rule_id not in UNDER_DURABLE_VAD:
+    # Of the guideline's cards, the escalation ones are those a durable VAD removes (all but
+    # UNDER_DURABLE_VAD); another service's cards (order safety: a drug against the
+    # pressure, not a valve decision) stay.
+    if scope.durable_vad.present and result.rule_id in ESCALATION:
         return _withheld(result, "scope_durable_vad", g)
     if scope.mitral_stenosis.present:
         if result.rule_id == "transcatheter-repair":

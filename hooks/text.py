@@ -51,19 +51,70 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+#: Beyond this many days a time is a month and year ("March 2022"), never "N days ago".
+MAX_DAYS_AGO = 30
+
+
 def ago(moment: datetime, now: datetime) -> str:
-    """How long before ``now``, as people say it: "45 min ago", "3 h ago", "2 days ago"."""
-    try:
-        seconds = (utc(now) - utc(moment)).total_seconds()
-    except OverflowError:
+    """How long before ``now``, as people say it: "45 min ago", "3 h ago", "2 days ago";
+    older than 30 days, the month and year ("March 2022")."""
+    seconds = _seconds_before(moment, now)
+    if seconds is None:
         return fmt_time(moment)
     if seconds < 0:
         return "later than now"
+    if seconds > MAX_DAYS_AGO * 86400:
+        return month_year(moment)
+    return f"{_span(seconds)} ago"
+
+
+def duration(since: datetime, now: datetime) -> str:
+    """How long something has been going on: "for 40 min", "for 5 h", "for 3 days";
+    begun more than 30 days ago, "since March 2022"."""
+    seconds = _seconds_before(since, now)
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds > MAX_DAYS_AGO * 86400:
+        return f"since {month_year(since)}"
+    return f"for {_span(seconds)}"
+
+
+def month_year(moment: datetime) -> str:
+    """ "March 2022" (English month names, whatever the machine's locale)."""
+    month = utc(moment).astimezone(UTC)
+    return f"{_MONTHS[month.month - 1]} {month.year}"
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _seconds_before(moment: datetime, now: datetime) -> float | None:
+    try:
+        return (utc(now) - utc(moment)).total_seconds()
+    except OverflowError:
+        return None
+
+
+def _span(seconds: float) -> str:
+    """ "45 min", "3 h", "2 days" (whole units, as a clinician says them)."""
     if seconds < 3600:
-        return f"{max(1, round(seconds / 60))} min ago"
+        return f"{max(1, round(seconds / 60))} min"
     if seconds < 48 * 3600:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"
+        return f"{round(seconds / 3600)} h"
+    return f"{min(MAX_DAYS_AGO, round(seconds / 86400))} days"
 
 
 def on_day(moment: datetime, now: datetime) -> str:
@@ -111,16 +162,13 @@ def describe(ev: Evidence, units: Mapping[str, str], style: Style) -> str:
 def _value(ev: Evidence, units: Mapping[str, str]) -> str:
     if ev.value is not None:
         unit = fmt_unit(ev.unit, units)
-        return f"{fmt(ev.value)} {unit}".strip()
+        return f"{fmt(ev.value, ev.unit)} {unit}".strip()
     return ev.value_text or ""
 
 
-def join_limited(items: Iterable[str], limit: int, more: str) -> list[str]:
-    """The first ``limit`` items, then one "and N more" item."""
-    listed = list(items)
-    if len(listed) <= limit:
-        return listed
-    return [*listed[:limit], more.format(count=len(listed) - limit)]
+def first(items: Iterable[str], limit: int) -> list[str]:
+    """The first ``limit`` items: a card never says "and N more" (the rest is in ``--explain``)."""
+    return list(items)[:limit]
 
 
 def unique(items: Iterable[str]) -> tuple[str, ...]:

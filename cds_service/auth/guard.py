@@ -37,7 +37,12 @@ def install(app: Flask, config: AuthConfig, engine: Callable[[], Engine]) -> Non
         with lock:
             current: Verifier | None = app.extensions.get(EXTENSION)
             if current is None:
-                current = Verifier(config.issuers, KeyStore(config.issuers), ReplayStore(engine()))
+                current = Verifier(
+                    config.issuers,
+                    KeyStore(config.issuers),
+                    ReplayStore(engine()),
+                    max_expiry_s=config.max_expiry_s,
+                )
                 app.extensions[EXTENSION] = current
             return current
 

@@ -28,6 +28,7 @@ class AuthConfig:
     mode: str  # "jwt" or "off"
     issuers: Mapping[str, TrustedIssuer] = field(default_factory=dict)
     public_base_url: str = ""
+    max_expiry_s: int = 3600  # MRCDS_JWT_MAX_EXPIRY_S
 
     @property
     def enabled(self) -> bool:
@@ -59,4 +60,4 @@ def resolve_auth(settings: Settings, bind_host: str | None, *, warn: bool = True
         raise ConfigurationError(
             "MRCDS_PUBLIC_BASE_URL: required when MRCDS_AUTH is jwt (each token's aud is built from it)"
         )
-    return AuthConfig("jwt", issuers, settings.public_base_url)
+    return AuthConfig("jwt", issuers, settings.public_base_url, settings.jwt_max_expiry_s)

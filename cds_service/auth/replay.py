@@ -4,7 +4,8 @@ The table (``cds_service.db.tables``) lives in the service's database, so all wo
 instances share it; ``mr-cds feedback-prune`` empties it of expired rows. Claiming is one
 INSERT: the primary key makes the database the arbiter, so two workers can never both
 accept the same token (a unique violation means "replayed"). A database locked past its
-timeout is a 503 (``StorageBusy``), never an accepted token.
+timeout is a 503 (``StorageBusy``), never an accepted token. The claim runs off the event
+loop (``offload``); a token's ``jti`` is unique per issuer, so the key is (``iss``, ``jti``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from cds_service.db.engine import writer
+from cds_service.db.engine import retry_once, writer
 from cds_service.db.errors import busy_means_503
+from cds_service.db.offload import run_blocking
 from cds_service.db.tables import jwt_replay
 
 
@@ -25,9 +27,14 @@ class ReplayStore:
 
     def claim(self, jti: str, iss: str, expires_at: datetime) -> bool:
         """Record ``jti``; ``False`` if it was already recorded (a replay)."""
-        try:
-            with busy_means_503("jwt replay"), writer(self._engine).begin() as conn:
+
+        def insert() -> None:
+            with writer(self._engine).begin() as conn:
                 conn.execute(jwt_replay.insert().values(jti=jti, iss=iss, expires_at=expires_at))
+
+        try:
+            with busy_means_503("jwt replay"):
+                run_blocking(lambda: retry_once(insert))
         except IntegrityError:
             return False
         return True

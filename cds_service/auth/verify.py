@@ -1,10 +1,13 @@
 """Verifying a CDS client's bearer JWT (CDS Hooks 2.0 "Trusting CDS Clients").
 
-Order: header form, issuer on the list, algorithm and ``jku`` the issuer's, key by ``kid``,
-then PyJWT checks the signature, ``aud`` (the exact URL called), ``exp``/``iat``/``nbf``
-with a small clock skew and the required claims; last, the ``jti`` is claimed once. Every
-refusal is an ``AuthRejected`` with a ``Reason``; the caller is told nothing, the log gets
-the reason, never the token.
+Order: header form, issuer on the list, algorithm and ``jku`` the issuer's, key by ``kid``
+(its type and, for EC, its curve fitting ``alg``), then PyJWT checks the signature, ``aud``
+(the exact URL called), ``exp``/``iat``/``nbf`` with a small clock skew and the required
+claims; then ``exp`` no further ahead than the configured cap, and the ``jti``'s form;
+last, the (``iss``, ``jti``) pair is claimed once. Every refusal is an ``AuthRejected``
+with a ``Reason``; the caller is told nothing, the log gets the reason, never the token.
+Whatever PyJWT or the cryptography library raises on a hostile token is a refusal (401),
+never a 500.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from jwt import PyJWK
 
 from cds_service.auth.issuers import TrustedIssuer
@@ -27,6 +31,18 @@ MAX_TOKEN_CHARS = 16 * 1024
 MAX_JTI_CHARS = 255
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 _KEY_TYPES = {"ES": "EC", "RS": "RSA", "PS": "RSA"}
+#: The curve each ECDSA algorithm is defined on (RFC 7518 section 3.4).
+_CURVES: dict[str, type[ec.EllipticCurve]] = {
+    "ES256": ec.SECP256R1,
+    "ES384": ec.SECP384R1,
+    "ES512": ec.SECP521R1,
+}
+#: What PyJWT and cryptography raise on tokens they cannot use, besides InvalidTokenError
+#: (``InvalidKeyError`` for a key that does not fit the algorithm, ValueError/TypeError
+#: from key and signature decoding, OverflowError from huge numbers).
+_TOKEN_ERRORS = (jwt.PyJWTError, ValueError, TypeError, OverflowError)
+#: One hour, as the issue's threat model proposes; tokens are minutes long in practice.
+DEFAULT_MAX_EXPIRY_S = 3600
 
 
 class Reason(StrEnum):
@@ -43,9 +59,10 @@ class Reason(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     WRONG_AUDIENCE = "wrong_audience"
     EXPIRED = "expired"
+    EXPIRY_TOO_FAR = "expiry_too_far"  # exp further ahead than the configured cap
     NOT_YET_VALID = "not_yet_valid"  # nbf or iat in the future
     MISSING_CLAIM = "missing_claim"
-    INVALID_CLAIM = "invalid_claim"
+    INVALID_CLAIM = "invalid_claim"  # e.g. a jti too long or holding control characters
     REPLAYED = "replayed"
 
 
@@ -72,11 +89,13 @@ class Verifier:
         replay: ReplayStore,
         *,
         skew_s: int = CLOCK_SKEW_S,
+        max_expiry_s: int = DEFAULT_MAX_EXPIRY_S,
     ) -> None:
         self._issuers = issuers
         self._keys = keys
         self._replay = replay
         self._skew_s = skew_s
+        self._max_expiry_s = max_expiry_s
 
     def verify(self, authorization: str | None, audience: str) -> VerifiedClient:
         """The accepted client, or ``AuthRejected`` with its reason (a metrics label)."""
@@ -98,14 +117,23 @@ class Verifier:
             raise AuthRejected(Reason.JKU_MISMATCH)
         key = self._key(issuer, kid, alg)
         claims = self._decode(token, key, alg, issuer.iss, audience)
+        expires_at = self._expiry(claims["exp"])
         jti = claims["jti"]
-        if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_CHARS:
+        if not valid_jti(jti):
             raise AuthRejected(Reason.INVALID_CLAIM)
-        expires_at = datetime.fromtimestamp(int(claims["exp"]) + self._skew_s, UTC)
         if not self._replay.claim(jti, issuer.iss, expires_at):
             raise AuthRejected(Reason.REPLAYED)
         tenant = claims.get("tenant")
         return VerifiedClient(issuer.iss, jti, tenant if isinstance(tenant, str) else None)
+
+    def _expiry(self, exp: Any) -> datetime:
+        """When the replay record may go: ``exp`` (already checked as a number by PyJWT) plus
+        the skew. An ``exp`` years ahead is a token that never dies (and one past the year
+        9999 is no date at all): refused beyond ``max_expiry_s`` from now."""
+        now = datetime.now(UTC).timestamp()
+        if not isinstance(exp, int | float) or exp - now > self._max_expiry_s + self._skew_s:
+            raise AuthRejected(Reason.EXPIRY_TOO_FAR)
+        return datetime.fromtimestamp(int(exp) + self._skew_s, UTC)
 
     def _key(self, issuer: TrustedIssuer, kid: str, alg: str) -> PyJWK:
         try:
@@ -116,6 +144,12 @@ class Verifier:
             raise AuthRejected(Reason.UNKNOWN_KID)
         # An EC key never verifies an RS token, nor an RSA key an ES one.
         if key.key_type != _KEY_TYPES.get(alg[:2]):
+            raise AuthRejected(Reason.ALGORITHM)
+        # Nor a P-256 key an ES384 token: PyJWT raises InvalidKeyError on that pair.
+        curve = _CURVES.get(alg)
+        if curve is not None and not (
+            isinstance(key.key, ec.EllipticCurvePublicKey) and isinstance(key.key.curve, curve)
+        ):
             raise AuthRejected(Reason.ALGORITHM)
         return key
 
@@ -132,6 +166,8 @@ class Verifier:
             )
         except jwt.InvalidTokenError as exc:
             raise AuthRejected(_pyjwt_reason(exc)) from None
+        except _TOKEN_ERRORS:
+            raise AuthRejected(Reason.BAD_SIGNATURE) from None
         return claims
 
 
@@ -147,6 +183,13 @@ _PYJWT_REASONS: tuple[tuple[type[jwt.InvalidTokenError], Reason], ...] = (
 
 def _pyjwt_reason(exc: jwt.InvalidTokenError) -> Reason:
     return next((reason for cls, reason in _PYJWT_REASONS if isinstance(exc, cls)), Reason.INVALID_CLAIM)
+
+
+def valid_jti(jti: Any) -> bool:
+    """A ``jti`` the replay table can hold: 1-255 printable characters (no NUL, no control
+    character, no unpaired surrogate), checked before any database sees it."""
+    # isprintable() is false for control characters (NUL included) and surrogates (Cs).
+    return isinstance(jti, str) and 0 < len(jti) <= MAX_JTI_CHARS and jti.isprintable()
 
 
 def _bearer_token(authorization: str | None) -> str:
@@ -166,7 +209,7 @@ def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
+    except _TOKEN_ERRORS:
         raise AuthRejected(Reason.MALFORMED) from None
     if not isinstance(claims, dict):
         raise AuthRejected(Reason.MALFORMED)

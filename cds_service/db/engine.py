@@ -1,19 +1,27 @@
 """Engines from ``MRCDS_DATABASE_URL``: checked at start-up, tuned per backend.
 
 SQLite (the embedded default) runs in WAL mode so readers never block the writer; writers
-wait ``busy_timeout`` for each other. PostgreSQL statements wait ``lock_timeout`` for a lock.
-Past either wait the store answers 503 (``StorageBusy``), never a half-done write.
+wait ``busy_timeout`` for each other. PostgreSQL statements wait ``lock_timeout`` for a lock
+and run at most ``statement_timeout`` (the lock wait plus 5 s); connecting gives up after
+``connect_timeout`` (3 s, unless the URL says otherwise), TCP keepalives find a server that
+vanished, and a request waits at most the lock timeout for a pooled connection. Past any of
+these the store answers 503 (``StorageBusy``), never a half-done write. All of these waits
+happen in native threads (``offload``), never on a gevent worker's event loop.
+
+No ``pool_pre_ping``: it costs a round trip per checkout. A connection found dead is
+discarded, and the call that found it is retried once where that is safe (``retry_once``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from cds_service.errors import ConfigurationError
 
@@ -22,6 +30,18 @@ log = logging.getLogger(__name__)
 URL_VARIABLE = "MRCDS_DATABASE_URL"
 # Execution option marking a transaction that will write (SQLite then locks at BEGIN).
 WRITE_OPTION = "mrcds_write"
+#: libpq connection parameters the service sets unless the URL gives its own.
+PG_CONNECT_DEFAULTS = {
+    "connect_timeout": "3",
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+}
+#: A statement may run this much longer than its lock wait before PostgreSQL cancels it.
+STATEMENT_MARGIN_S = 5.0
+
+T = TypeVar("T")
 
 
 def parse_url(database_url: str) -> URL:
@@ -45,7 +65,8 @@ def make_engine(database_url: str, *, lock_timeout_s: float = 5.0) -> Engine:
         if backend == "sqlite":
             engine = _sqlite_engine(url, lock_timeout_s)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            connect_args = {k: v for k, v in PG_CONNECT_DEFAULTS.items() if k not in url.query}
+            engine = create_engine(url, connect_args=connect_args, pool_timeout=lock_timeout_s)
             event.listen(engine, "connect", _postgres_session(lock_timeout_s))
     except (NoSuchModuleError, ImportError) as exc:
         name = getattr(exc, "name", None) or url.get_driver_name()
@@ -60,6 +81,17 @@ def writer(engine: Engine) -> Engine:
     """``engine`` for write transactions: on SQLite they take the write lock when they begin,
     so a busy database is detected before anything is written."""
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def retry_once(call: Callable[[], T]) -> T:
+    """``call()``, again once if it failed on a pooled connection that turned out dead (the
+    server restarted since): only for calls that are safe to repeat."""
+    try:
+        return call()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return call()
 
 
 def ping(engine: Engine) -> bool:
@@ -108,10 +140,12 @@ def _sqlite_engine(url: URL, lock_timeout_s: float) -> Engine:
 
 def _postgres_session(lock_timeout_s: float) -> Any:
     lock_ms = max(1, round(lock_timeout_s * 1000))
+    statement_ms = lock_ms + round(STATEMENT_MARGIN_S * 1000)
 
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET lock_timeout = {lock_ms}")
+        cursor.execute(f"SET statement_timeout = {statement_ms}")
         cursor.close()
         dbapi_connection.commit()
 

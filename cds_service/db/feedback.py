@@ -17,7 +17,6 @@ from sqlalchemy import Connection, Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_service.db.engine import writer
-from cds_service.db.errors import busy_means_503
 from cds_service.db.tables import feedback, issued_cards
 from cds_service.errors import SchemaViolation
 
@@ -46,10 +45,11 @@ def outcome_instant(value: str, index: int) -> datetime:
 def add_feedback(
     engine: Engine, service_id: str, items: Sequence[Mapping[str, Any]], *, received_at: datetime
 ) -> StoreResult:
-    """Store ``items`` (already schema-valid) atomically; ``StorageBusy`` when locked too long."""
+    """Store ``items`` (already schema-valid) atomically (``Store.add_feedback`` turns a busy
+    or unavailable database into ``StorageBusy``)."""
     # Every entry is checked before the transaction starts: one bad entry stores nothing.
     instants = [outcome_instant(item["outcomeTimestamp"], i) for i, item in enumerate(items)]
-    with busy_means_503("feedback"), writer(engine).begin() as conn:
+    with writer(engine).begin() as conn:
         issued = _issued_recommendations(conn, service_id, {item["card"] for item in items})
         stored = 0
         for item, instant in zip(items, instants, strict=True):

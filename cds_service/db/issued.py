@@ -1,7 +1,8 @@
 """Recording the cards a hook call returned: which recommendation each card uuid carried.
 
-One small transaction per response. Only identifiers are kept (card and suggestion uuids,
-service, recommendation, indicator, hookInstance) and the time: no patient id, no text.
+The background writer (``issued_writer``) stores many responses' records in one
+transaction. Only identifiers are kept (card and suggestion uuids, service, recommendation,
+indicator, hookInstance) and the time: no patient id, no text.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_service.db.engine import writer
-from cds_service.db.errors import busy_means_503
 from cds_service.db.tables import issued_cards
 
 
@@ -44,6 +45,20 @@ def issued_rows(
     return rows
 
 
+def write_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Store ``rows`` in one transaction. A card uuid already stored is skipped: a retried
+    batch whose first commit succeeded (its answer lost with the connection) is not an error."""
+    if rows:
+        with writer(engine).begin() as conn:
+            conn.execute(_insert_once(conn.dialect.name), list(rows))
+
+
+def _insert_once(dialect: str) -> Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(issued_cards).on_conflict_do_nothing(index_elements=["card_uuid"])
+    return sqlite.insert(issued_cards).on_conflict_do_nothing(index_elements=["card_uuid"])
+
+
 def record_issued(
     engine: Engine,
     service_id: str,
@@ -52,9 +67,8 @@ def record_issued(
     *,
     issued_at: datetime,
 ) -> int:
-    """Store the response's cards in one transaction; the number recorded."""
+    """Store one response's cards now, in one transaction; the number recorded. (The service
+    hands them to its background writer instead: ``Store.record_issued``.)"""
     rows = issued_rows(service_id, hook_instance, cards, issued_at)
-    if rows:
-        with busy_means_503("issued-card"), writer(engine).begin() as conn:
-            conn.execute(issued_cards.insert(), rows)
+    write_rows(engine, rows)
     return len(rows)

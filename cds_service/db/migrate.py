@@ -70,6 +70,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             )
         with engine.begin() as conn:
             _advisory_lock(conn)
+            if conn.dialect.name == "postgresql":
+                # A migration may rewrite a large table: no per-statement limit for it.
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
             config = _config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

@@ -18,12 +18,15 @@ def open_store(settings: Settings) -> Store:
             settings.database_url,
             lock_timeout_s=settings.database_lock_timeout_s,
             upgrade=settings.database_upgrade_on_start,
+            issued_buffer=settings.issued_buffer_cards,
         )
         try:
             current = migrate.current_revision(store.engine)
+            # The SQLite file now exists: a later one at the same path is another file.
+            store.pin_identity()
         finally:
             store.engine.dispose()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError) as exc:
         # The driver's message may hold the URL with its password: name the error only.
         raise ConfigurationError(
             f"MRCDS_DATABASE_URL: the database cannot be used at start-up ({type(exc).__name__})"

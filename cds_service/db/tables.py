@@ -98,13 +98,13 @@ feedback = Table(
     UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_entry"),
 )
 
-# Seen JWT ids (``jti``) until they expire, so a token cannot be replayed; written by the
-# authentication code, emptied of expired rows by ``mr-cds feedback-prune``.
+# Seen JWT ids (``jti``, unique per issuer) until they expire, so a token cannot be replayed;
+# written by the authentication code, emptied of expired rows by ``mr-cds feedback-prune``.
 jwt_replay = Table(
     "jwt_replay",
     metadata,
+    Column("iss", String(255), primary_key=True),
     Column("jti", String(255), primary_key=True),
-    Column("iss", String(255), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Index("ix_jwt_replay_expires_at", "expires_at"),
 )

@@ -52,12 +52,17 @@ def demo_request(name: str, *, hook_instance: str) -> dict[str, Any]:
 
 
 def issue_cards(client: FlaskClient, name: str, hook_instance: str) -> list[dict[str, Any]]:
-    """Post the demo request and close the answer, as a server does once it is sent (the
-    issued cards are recorded then)."""
-    with client.post(SERVICE_URL, json=demo_request(name, hook_instance=hook_instance)) as response:
-        assert response.status_code == 200
-        cards: list[dict[str, Any]] = response.get_json()["cards"]
+    """Post the demo request, and wait for the background writer to store its cards."""
+    response = client.post(SERVICE_URL, json=demo_request(name, hook_instance=hook_instance))
+    assert response.status_code == 200
+    cards: list[dict[str, Any]] = response.get_json()["cards"]
+    assert flush_issued(client.application)
     return cards
+
+
+def flush_issued(app: Flask, timeout: float = 20) -> bool:
+    """Wait until the app's background writer has stored every issued card it was given."""
+    return bool(app.extensions["mrcds_store"].issued_writer.flush(timeout))
 
 
 def entry(card: str, outcome: str, at: str, reason: str | None = None) -> dict[str, Any]:

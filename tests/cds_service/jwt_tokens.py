@@ -48,6 +48,10 @@ def es384_key(kid: str = "ec-1") -> SigningKey:
     return SigningKey(kid, "ES384", ec.generate_private_key(ec.SECP384R1()))
 
 
+def es256_key(kid: str = "ec-256") -> SigningKey:
+    return SigningKey(kid, "ES256", ec.generate_private_key(ec.SECP256R1()))
+
+
 def rs384_key(kid: str = "rsa-1") -> SigningKey:
     return SigningKey(kid, "RS384", rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
@@ -69,13 +73,28 @@ def claims(audience: str, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def sign(key: SigningKey, payload: dict[str, Any], **header: Any) -> str:
+def sign(key: SigningKey, payload: dict[str, Any], *, alg: str | None = None, **header: Any) -> str:
+    """``alg`` other than the key's: PyJWT refuses to sign ES384 with a P-256 key, so the
+    token is signed as the key's own algorithm and its header is then rewritten."""
     headers = {"typ": "JWT", "kid": key.kid, **header}
-    return jwt.encode(payload, key.private, algorithm=key.alg, headers=headers)
+    token = jwt.encode(payload, key.private, algorithm=key.alg, headers=headers)
+    if alg is None or alg == key.alg:
+        return token
+    head, body, signature = token.split(".")
+    decoded = json.loads(b64decode(head))
+    decoded["alg"] = alg
+    return f"{_b64(json.dumps(decoded).encode())}.{body}.{signature}"
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+b64 = _b64
+
+
+def b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def unsigned(payload: dict[str, Any], kid: str) -> str:

@@ -389,3 +389,78 @@ def test_a_refused_token_is_counted_by_reason_in_the_metrics(
     now = int(time.time())
     _call(app.test_client(), t.sign(ES, t.claims(SERVICE_AUD, iat=now - 900, exp=now - 600)))
     assert expired() == before + 1
+
+
+# --- hostile tokens that gave a 500 (issue 17) --------------------------------------
+
+
+def _inline_client(make_app: Callable[..., Flask], tmp_path: Path, *keys: t.SigningKey) -> FlaskClient:
+    path = tmp_path / "inline-keys.json"
+    algorithms = sorted({k.alg for k in keys} | {"ES384"})
+    path.write_text(json.dumps([{"iss": t.ISS, "jwks": t.jwks(*keys), "algorithms": algorithms}]))
+    return make_app(auth="jwt", trusted_issuers=str(path), public_base_url=t.PUBLIC_BASE).test_client()
+
+
+def test_es384_token_naming_a_p256_key_with_a_junk_signature_is_401(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    # PyJWT raised InvalidKeyError (not an InvalidTokenError) on this pair: a 500 every time.
+    p256 = t.es256_key("p256")
+    client = _inline_client(make_app, tmp_path, p256)
+    signed = t.sign(p256, t.claims(SERVICE_AUD))
+    head, payload, _ = signed.split(".")
+    header = json.loads(t.b64decode(head))
+    header["alg"] = "ES384"
+    forged = f"{t.b64(json.dumps(header).encode())}.{payload}.{t.b64(b'junk' * 24)}"
+    _refused_for("algorithm", lambda: _call(client, forged))
+
+
+def test_es384_token_signed_with_a_p256_key_is_401(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    p256 = t.es256_key("p256")
+    client = _inline_client(make_app, tmp_path, p256)
+    _refused_for("algorithm", lambda: _call(client, t.sign(p256, t.claims(SERVICE_AUD), alg="ES384")))
+
+
+@pytest.mark.parametrize("exp", [253402300800, 10**15, 2**63], ids=["year-10000", "1e15", "2^63"])
+def test_exp_beyond_any_date_is_401(jwt_client: FlaskClient, exp: int) -> None:
+    _refused_for("expiry_too_far", lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, exp=exp))))
+
+
+def test_exp_further_ahead_than_the_cap_is_401(jwt_client: FlaskClient) -> None:
+    two_hours = int(time.time()) + 7200
+    _refused_for(
+        "expiry_too_far", lambda: _call(jwt_client, t.sign(ES, t.claims(SERVICE_AUD, exp=two_hours)))
+    )
+
+
+def test_exp_cap_is_configurable(make_app: Callable[..., Flask], issuers_file: Path) -> None:
+    app = make_app(
+        auth="jwt", trusted_issuers=str(issuers_file), public_base_url=t.PUBLIC_BASE, jwt_max_expiry_s="60"
+    )
+    client = app.test_client()
+    in_five_minutes = t.sign(ES, t.claims(SERVICE_AUD))  # exp = now + 300
+    _refused_for("expiry_too_far", lambda: _call(client, in_five_minutes))
+    in_a_minute = t.sign(ES, t.claims(SERVICE_AUD, exp=int(time.time()) + 50))
+    assert _call(client, in_a_minute).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "jti",
+    ["\ud800-lone-surrogate", "nul\x00inside", "line\nbreak", "x" * 256, ""],
+    ids=["surrogate", "nul", "newline", "too-long", "empty"],
+)
+def test_unstorable_jti_is_401_every_time(jwt_client: FlaskClient, jti: str) -> None:
+    token = t.sign(ES, t.claims(SERVICE_AUD, jti=jti))
+    for _ in range(2):  # it is never stored, so the same token must fail the same way again
+        _refused_for("invalid_claim", lambda: _call(jwt_client, token))
+
+
+def test_one_issuer_cannot_block_another_issuers_jti(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    other_iss = "https://other-ehr.example.org"
+    path = tmp_path / "two-issuers.json"
+    path.write_text(json.dumps([{"iss": t.ISS, "jwks": t.jwks(ES)}, {"iss": other_iss, "jwks": t.jwks(RS)}]))
+    client = make_app(auth="jwt", trusted_issuers=str(path), public_base_url=t.PUBLIC_BASE).test_client()
+    shared = "the-same-jti"
+    assert _call(client, t.sign(RS, t.claims(SERVICE_AUD, iss=other_iss, jti=shared))).status_code == 200
+    assert _call(client, t.sign(ES, t.claims(SERVICE_AUD, jti=shared))).status_code == 200
+    _refused_for("replayed", lambda: _call(client, t.sign(ES, t.claims(SERVICE_AUD, jti=shared))))

@@ -23,9 +23,11 @@ def _expiry() -> datetime:
     return datetime.now(UTC) + timedelta(minutes=5)
 
 
-def test_a_jti_is_claimed_once(replay: ReplayStore) -> None:
+def test_a_jti_is_claimed_once_per_issuer(replay: ReplayStore) -> None:
     assert replay.claim("jti-1", "https://ehr.example.org", _expiry())
     assert not replay.claim("jti-1", "https://ehr.example.org", _expiry())
+    # Another issuer's jti is its own: one issuer cannot block another's tokens.
+    assert replay.claim("jti-1", "https://other.example.org", _expiry())
     assert not replay.claim("jti-1", "https://other.example.org", _expiry())
     assert replay.claim("jti-2", "https://ehr.example.org", _expiry())
 

@@ -79,3 +79,35 @@ def test_configured_origins_echo_only_a_listed_origin(make_app: Callable[..., Fl
 def test_request_without_origin_gets_no_cors_headers(client: FlaskClient) -> None:
     response = client.get("/cds-services")
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# --- caches and redirects (issue 17) -------------------------------------------------
+
+
+@pytest.mark.parametrize("origin", [None, SANDBOX, "https://elsewhere.example.org"])
+def test_with_an_origin_list_every_answer_varies_on_origin(
+    make_app: Callable[..., Flask], origin: str | None
+) -> None:
+    client = make_app(cors_origins=SANDBOX).test_client()
+    headers = {"Origin": origin} if origin else {}
+    response = client.post(SERVICE_URL, json=hook_request(all_keys_null()), headers=headers)
+    assert "Origin" in response.vary
+
+
+def test_hook_and_feedback_answers_are_never_stored_by_caches(client: FlaskClient) -> None:
+    answered = client.post(SERVICE_URL, json=hook_request(all_keys_null()))
+    refused = client.post(SERVICE_URL, json={"hook": "patient-view"})
+    feedback = client.post(f"{SERVICE_URL}/feedback", json={"feedback": []})
+    assert [r.status_code for r in (answered, refused, feedback)] == [200, 400, 400]
+    for response in (answered, refused, feedback):
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "POST", "GET"])
+def test_a_doubled_slash_is_a_json_404_not_a_redirect_built_from_host(
+    client: FlaskClient, method: str
+) -> None:
+    response = client.open(f"/{SERVICE_URL}", method=method, headers={"Host": "evil.example.org"})
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+    assert response.get_json()["resourceType"] == "OperationOutcome"

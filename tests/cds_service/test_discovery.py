@@ -20,9 +20,19 @@ TOKEN = re.compile(r"^[^\s|,]+\|[^\s|,]+$")
 
 
 def _service(client: FlaskClient) -> dict[str, object]:
+    """The patient-view service as discovery lists it."""
     services = client.get("/cds-services").get_json()["services"]
-    assert [s["id"] for s in services] == [SERVICE_ID]
-    return services[0]
+    (service,) = [s for s in services if s["id"] == SERVICE_ID]
+    return service  # type: ignore[no-any-return]
+
+
+def test_discovery_lists_the_patient_view_and_the_order_services(client: FlaskClient) -> None:
+    services = client.get("/cds-services").get_json()["services"]
+    assert [(s["id"], s["hook"]) for s in services] == [
+        (SERVICE_ID, "patient-view"),
+        ("severe-mr-order-select", "order-select"),
+        ("severe-mr-order-sign", "order-sign"),
+    ]
 
 
 def test_discovery_lists_the_severe_mr_service_on_patient_view(client: FlaskClient) -> None:

@@ -134,7 +134,7 @@ def test_required_data_unavailable_exits_2(capsys: pytest.CaptureFixture[str], t
 
 def test_wrong_hook_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     body = json.loads(SHOCK.read_text(encoding="utf-8"))
-    body["hook"] = "order-sign"
+    body["hook"] = "encounter-start"  # a hook no service here answers
     path = tmp_path / "request.json"
     path.write_text(json.dumps(body), encoding="utf-8")
     status, _, err = run(capsys, "evaluate", str(path))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from cds_service import json_codec
 from cds_service.db.tables import feedback
-from cds_service.errors import MalformedJson
+from cds_service.errors import MalformedJson, SchemaViolation
 from cds_service.http_input import check_structure
 from cds_service.schemas import validate_feedback, validate_request
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
@@ -107,6 +107,31 @@ def test_lone_surrogate_in_feedback_is_400_and_nothing_is_stored(client: FlaskCl
 def test_lone_surrogate_in_a_key_is_400(client: FlaskClient) -> None:
     raw = json.dumps(hook_request(all_keys_null())).replace('"hook"', '"\\udfff": 1, "hook"', 1)
     assert _post_raw(client, SERVICE_URL, raw).status_code == 400
+
+
+def test_nul_in_feedback_is_400_and_nothing_is_stored(client: FlaskClient, app: Flask) -> None:
+    # PostgreSQL text cannot hold NUL: the insert failed with a 500 there.
+    raw = json.dumps(_feedback()).replace('"userComment": "ok"', '"userComment": "a\\u0000b"')
+    response = _post_raw(client, FEEDBACK_URL, raw)
+    assert response.status_code == 400
+    assert _issue(response)["expression"] == ["feedback.0.overrideReason.userComment"]
+    assert "NUL" in _issue(response)["diagnostics"]
+    with app.extensions["mrcds_store"].engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(feedback)).scalar_one() == 0
+
+
+def test_nul_in_a_hook_request_string_or_key_is_400(client: FlaskClient) -> None:
+    body = json.dumps(hook_request(all_keys_null()))
+    in_value = body.replace('"pat-1"', '"pat\\u0000-1"', 1)
+    in_key = body.replace('"hook"', '"x\\u0000": 1, "hook"', 1)
+    assert _issue(_post_raw(client, SERVICE_URL, in_value))["expression"] == ["context.patientId"]
+    assert _post_raw(client, SERVICE_URL, in_key).status_code == 400
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: FlaskClient) -> None:
+    body = json.dumps(hook_request(all_keys_null(), extension={"note": "C:\\u0000"}))
+    assert "\\\\u0000" in body
+    assert _post_raw(client, SERVICE_URL, body).status_code == 200
 
 
 def test_more_resources_than_the_cap_is_413(make_app: Callable[..., Flask]) -> None:
@@ -212,3 +237,48 @@ def test_structure_check_names_the_field_holding_a_lone_surrogate() -> None:
     with pytest.raises(MalformedJson) as caught:
         check_structure(body, None)
     assert caught.value.expression == ("feedback.0.overrideReason.userComment",)
+
+
+# --- limits before work (issue 17) ----------------------------------------------------
+
+
+def test_a_huge_invalid_feedback_array_is_refused_before_validation(client: FlaskClient) -> None:
+    # 170,000 invalid entries grew a worker to 1.36 GiB: every error was collected and sorted.
+    raw = '{"feedback": [' + ",".join(["{}"] * 170_000) + "]}"
+    response = _post_raw(client, FEEDBACK_URL, raw)
+    assert response.status_code == 400
+    assert _issue(response)["expression"] == ["feedback"]
+
+
+def test_the_feedback_entry_cap_is_the_schemas_max_items() -> None:
+    from cds_service.schemas import MAX_FEEDBACK_ENTRIES, schema
+
+    assert schema("feedback")["properties"]["feedback"]["maxItems"] == MAX_FEEDBACK_ENTRIES
+
+
+def test_an_object_with_too_many_keys_is_refused_before_validation(client: FlaskClient) -> None:
+    context = {f"k{i}": i for i in range(5000)} | {"userId": "Practitioner/x", "patientId": "p"}
+    response = client.post(SERVICE_URL, json=hook_request(all_keys_null(), context=context))
+    assert response.status_code == 413
+    assert _issue(response)["expression"] == ["context"]
+
+
+def test_many_invalid_entries_are_reported_by_one_error_without_collecting_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    from cds_service import schemas
+
+    seen = []
+    real = Draft202012Validator.iter_errors
+
+    def counting(self: Any, instance: Any, *args: Any) -> Any:
+        for error in real(self, instance, *args):
+            seen.append(error)
+            yield error
+
+    monkeypatch.setattr(Draft202012Validator, "iter_errors", counting)
+    with pytest.raises(SchemaViolation):
+        validate_feedback({"feedback": [{}] * 400})
+    assert len(seen) <= schemas.FIRST_ERRORS

@@ -19,7 +19,7 @@ from cds_service import metrics
 from cds_service.db.store import Store
 from cds_service.demo import shift_times
 from cds_service.fhir_client import close_shared_session
-from hooks import engine
+from hooks import rules as rules_module
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request, load_json
 
@@ -71,17 +71,17 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_reached(make_app: C
     assert response.status_code == 503
     issue = response.get_json()["issue"][0]
     assert issue["code"] == "transient"
-    assert issue["diagnostics"] == "not ready: database unavailable"
+    assert issue["diagnostics"] == "not ready: database unreachable"
     assert client.get("/healthz").status_code == 200  # liveness stays cheap and independent
 
 
 def test_readyz_never_quotes_the_database_error(
     make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refused(_store: Any) -> bool:
+    def refused(_store: Any) -> str | None:
         raise OSError("password authentication failed for user mrcds with password hunter2")
 
-    monkeypatch.setattr(Store, "is_reachable", refused)
+    monkeypatch.setattr(Store, "readiness_problem", refused)
     response = make_app().test_client().get("/readyz")
     assert response.status_code == 503
     assert "hunter2" not in response.get_data(as_text=True)
@@ -141,8 +141,8 @@ def test_rule_failures_are_counted_by_rule(watched: FlaskClient, monkeypatch: py
     def broken(*_: Any) -> Any:
         raise ValueError("boom")
 
-    rules = tuple((rid, broken if rid == "surgical-repair" else rule) for rid, rule in engine.RULES)
-    monkeypatch.setattr(engine, "RULES", rules)
+    rules = tuple((rid, broken if rid == "surgical-repair" else rule) for rid, rule in rules_module.RULES)
+    monkeypatch.setattr(rules_module, "RULES", rules)
     before = sample(watched, "mrcds_rule_failures_total", rule="surgical-repair")
     watched.post(SERVICE_URL, json=shock_request())
     assert sample(watched, "mrcds_rule_failures_total", rule="surgical-repair") == before + 1

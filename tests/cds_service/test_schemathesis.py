@@ -5,6 +5,8 @@ suite stays fast; raise it locally with MRCDS_SCHEMATHESIS_EXAMPLES."""
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -24,8 +26,10 @@ CHECKS = [
 
 
 # One app for every generated case: authentication off on loopback (as the quick start),
-# an in-memory feedback store.
-APP = create_app({"database_url": "sqlite://", "warm_up": False})
+# a feedback store in a new SQLite file (an in-memory database loses its schema with the
+# connection that made it, and /readyz rightly says so).
+_DATABASE = Path(tempfile.mkdtemp(prefix="mrcds-schemathesis-")) / "feedback.sqlite3"
+APP = create_app({"database_url": f"sqlite:///{_DATABASE}", "warm_up": False})
 schema = schemathesis.openapi.from_wsgi("/openapi.yaml", APP)
 
 

@@ -4,7 +4,7 @@ versioned migrations, feedback all-or-nothing and idempotent, issued cards recor
 from __future__ import annotations
 
 import json
-import logging
+import shutil
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,17 +13,20 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 
 from cds_service.app import create_app
 from cds_service.db import feedback as feedback_module
+from cds_service.db import issued as issued_module
 from cds_service.db import migrate
+from cds_service.db import prune as prune_module
 from cds_service.db.engine import make_engine
 from cds_service.db.prune import prune
 from cds_service.db.store import Store
 from cds_service.db.tables import jwt_replay
 from cds_service.errors import ConfigurationError
 from cds_service.schemas import validate_feedback_result
-from tests.cds_service.conftest import demo_request, entry, issue_cards
+from tests.cds_service.conftest import demo_request, entry, flush_issued, issue_cards
 from tests.cds_service.storage_helpers import feedback_rows, issued_rows
 from tests.conftest import SERVICE_ID, SERVICE_URL
 
@@ -50,7 +53,7 @@ def test_jwt_replay_table_has_the_agreed_columns_and_expiry_index(store_app: Fla
     inspector = sa.inspect(_store(store_app).engine)
     columns = {c["name"]: c for c in inspector.get_columns("jwt_replay")}
     assert set(columns) == {"jti", "iss", "expires_at"}
-    assert inspector.get_pk_constraint("jwt_replay")["constrained_columns"] == ["jti"]
+    assert inspector.get_pk_constraint("jwt_replay")["constrained_columns"] == ["iss", "jti"]
     assert not columns["iss"]["nullable"]
     assert not columns["expires_at"]["nullable"]
     assert ["expires_at"] in [ix["column_names"] for ix in inspector.get_indexes("jwt_replay")]
@@ -106,14 +109,82 @@ def test_a_schema_from_a_newer_version_stops_start_up_in_one_line(database_url: 
         create_app({"database_url": database_url, "warm_up": False})
 
 
-def test_no_request_creates_tables(store_app: Flask, store_client: FlaskClient) -> None:
-    # The schema exists before the first request; a request that found it missing would fail.
+def test_a_dropped_schema_is_503_for_feedback_and_readiness_and_no_request_creates_it(
+    store_app: Flask, store_client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The schema exists before the first request; a request that finds it missing says 503
+    # (it was a 500) and creates nothing.
     engine = _store(store_app).engine
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE feedback"))
+        conn.execute(sa.text("DROP TABLE alembic_version"))
     response = store_client.post(FEEDBACK_URL, json={"feedback": [entry("c-1", "overridden", AT)]})
-    assert response.status_code == 500
+    _assert_503_retry(response)
     assert "feedback" not in sa.inspect(engine).get_table_names()
+    ready = store_client.get("/readyz")
+    assert ready.status_code == 503
+    assert "schema" in ready.get_json()["issue"][0]["diagnostics"]
+    assert "schema missing" in caplog.text
+
+
+def _assert_503_retry(response: Any) -> None:
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json()["issue"][0]["code"] == "transient"
+
+
+def test_feedback_to_a_removed_sqlite_folder_is_503_and_not_ready(
+    tmp_path: Any, migrated_sqlite: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SQLite writes on into the unlinked file: it answered 200 "stored", and /readyz 200.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copyfile(migrated_sqlite, folder / "feedback.sqlite3")
+    app = create_app({"database_url": f"sqlite:///{folder / 'feedback.sqlite3'}", "warm_up": False})
+    client = app.test_client()
+    try:
+        assert (
+            client.post(FEEDBACK_URL, json={"feedback": [entry("c-1", "overridden", AT)]}).status_code == 200
+        )
+        shutil.rmtree(folder)
+        _assert_503_retry(client.post(FEEDBACK_URL, json={"feedback": [entry("c-2", "overridden", AT)]}))
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "removed or replaced" in ready.get_json()["issue"][0]["diagnostics"]
+        assert "file removed or replaced" in caplog.text
+    finally:
+        _store(app).dispose()
+
+
+def test_feedback_to_a_replaced_sqlite_file_is_503(tmp_path: Any, migrated_sqlite: Any) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    app = create_app({"database_url": f"sqlite:///{path}", "warm_up": False})
+    try:
+        shutil.copyfile(migrated_sqlite, tmp_path / "restored.sqlite3")
+        (tmp_path / "restored.sqlite3").replace(path)  # a restore behind the service's back
+        client = app.test_client()
+        _assert_503_retry(client.post(FEEDBACK_URL, json={"feedback": [entry("c-1", "overridden", AT)]}))
+        assert client.get("/readyz").status_code == 503
+    finally:
+        _store(app).dispose()
+
+
+def test_a_read_only_postgresql_is_503_for_feedback_and_not_ready(
+    store_app: Flask, store_client: FlaskClient, database_url: str
+) -> None:
+    # What a failover to a hot standby looks like to the service: every write refused.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a read-only database cannot be made for root on SQLite")
+    engine = _store(store_app).engine
+    name = engine.url.database
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    engine.dispose()  # new sessions pick the setting up
+    _assert_503_retry(store_client.post(FEEDBACK_URL, json={"feedback": [entry("c-1", "overridden", AT)]}))
+    ready = store_client.get("/readyz")
+    assert ready.status_code == 503
+    assert "read-only" in ready.get_json()["issue"][0]["diagnostics"]
 
 
 def test_start_up_refuses_an_old_schema_when_upgrading_is_off(database_url: str) -> None:
@@ -359,8 +430,9 @@ def test_issued_card_records_hold_no_patient_id_and_no_text(
     store_app: Flask, store_client: FlaskClient
 ) -> None:
     body = demo_request("01-acute-mr-after-mi.json", hook_instance="hook-42")
-    with store_client.post(SERVICE_URL, json=body) as response:
-        cards = response.get_json()["cards"]
+    cards = store_client.post(SERVICE_URL, json=body).get_json()["cards"]
+    assert flush_issued(store_app)
+    assert issued_rows(_store(store_app).engine)
     stored = json.dumps(issued_rows(_store(store_app).engine), default=str)
     assert body["context"]["patientId"] not in stored
     for card in cards:
@@ -368,37 +440,67 @@ def test_issued_card_records_hold_no_patient_id_and_no_text(
         assert card["source"]["topic"]["display"] not in stored
 
 
-def test_cards_are_recorded_once_the_answer_is_sent_not_before(
+def test_cards_issued_while_the_database_is_locked_are_answered_and_recorded_once_it_is_free(
     store_app: Flask, store_client: FlaskClient
 ) -> None:
-    response = store_client.post(
-        SERVICE_URL, json=demo_request("06-mr-needs-echo.json", hook_instance="hook-46")
-    )
-    assert response.get_json()["cards"]
-    assert issued_rows(_store(store_app).engine) == []
-    response.close()  # what the server does after writing the answer to the socket
-    assert [r["hook_instance"] for r in issued_rows(_store(store_app).engine)] == ["hook-46"]
-
-
-def test_a_response_without_cards_records_nothing(store_app: Flask, store_client: FlaskClient) -> None:
-    issue_cards(store_client, "08-moderate-mr-no-card.json", "hook-43")
-    assert issued_rows(_store(store_app).engine) == []
-
-
-def test_the_hook_still_answers_when_its_cards_cannot_be_recorded(
-    store_app: Flask, store_client: FlaskClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING)
+    # The hook call never waits for the write: it answers while the lock is held, and the
+    # background writer retries until the database takes the records.
     conn = _hold_write_lock(store_app)
     try:
-        cards = issue_cards(store_client, "06-mr-needs-echo.json", "hook-44")
+        response = store_client.post(
+            SERVICE_URL, json=demo_request("06-mr-needs-echo.json", hook_instance="hook-46")
+        )
+        cards = response.get_json()["cards"]
+        assert cards
+        assert not flush_issued(store_app, timeout=0.5)  # still locked: nothing written yet
+        assert issued_rows(_store(store_app).engine) == []
     finally:
         conn.exec_driver_sql("ROLLBACK")
         conn.close()
         conn.engine.dispose()
-    assert cards
-    assert "hookInstance hook-44" in caplog.text
-    assert "not recorded" in caplog.text
+    assert flush_issued(store_app)
+    assert {r["card_uuid"] for r in issued_rows(_store(store_app).engine)} == {c["uuid"] for c in cards}
+
+
+def test_a_retried_batch_never_stores_a_card_twice(store_app: Flask) -> None:
+    store = _store(store_app)
+    rows = issued_module.issued_rows(
+        SERVICE_ID,
+        "hook-47",
+        [{"uuid": "card-1", "indicator": "info", "source": {"topic": {"code": "rec-1"}}}],
+        datetime.now(UTC),
+    )
+    store.write_issued(rows)
+    store.write_issued(rows)  # as after a commit whose answer was lost with the connection
+    assert [r["card_uuid"] for r in issued_rows(store.engine)] == ["card-1"]
+
+
+def test_issued_cards_past_the_buffer_are_dropped_counted_and_logged(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app({"database_url": database_url, "warm_up": False, "issued_buffer_cards": 2})
+    try:
+        before = _dropped("buffer full")
+        cards = (
+            app.test_client()
+            .post(SERVICE_URL, json=demo_request("02-cardiogenic-shock.json", hook_instance="hook-48"))
+            .get_json()["cards"]
+        )
+        assert len(cards) > 2
+        assert _dropped("buffer full") == before + len(cards)
+        assert "NOT recorded (buffer full" in caplog.text
+        assert "hookInstance hook-48" in caplog.text
+    finally:
+        _store(app).dispose()
+
+
+def _dropped(reason: str) -> float:
+    value = REGISTRY.get_sample_value("mrcds_issued_cards_dropped_total", {"reason": reason})
+    return value or 0.0
+
+
+def test_a_response_without_cards_records_nothing(store_app: Flask, store_client: FlaskClient) -> None:
+    issue_cards(store_client, "08-moderate-mr-no-card.json", "hook-43")
     assert issued_rows(_store(store_app).engine) == []
 
 
@@ -426,3 +528,36 @@ def test_prune_deletes_what_is_older_and_expired_jwt_ids_only(
     assert (gone.issued_cards, gone.feedback) == (1, 1)
     with engine.connect() as conn:
         assert conn.execute(sa.select(jwt_replay.c.jti)).scalars().all() == ["live"]
+
+
+def test_prune_deletes_in_small_batches_until_nothing_old_is_left(
+    store_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One transaction per batch: the service's writers wait for one batch, not the whole prune.
+    monkeypatch.setattr(prune_module, "BATCH_ROWS", 2)
+    engine = _store(store_app).engine
+    now = datetime.now(UTC)
+    old = now - timedelta(days=3)
+    with engine.begin() as conn:
+        conn.execute(
+            jwt_replay.insert(),
+            [{"jti": f"j{i}", "iss": "ehr", "expires_at": old} for i in range(5)]
+            + [{"jti": "live", "iss": "ehr", "expires_at": now + timedelta(minutes=5)}],
+        )
+    store = _store(store_app)
+    store.write_issued(
+        [
+            {**row, "card_uuid": f"card-{i}"}
+            for i, row in enumerate(
+                issued_module.issued_rows(
+                    SERVICE_ID,
+                    "hook-49",
+                    [{"uuid": "x", "indicator": "info", "source": {"topic": {"code": "rec-1"}}}] * 5,
+                    old,
+                )
+            )
+        ]
+    )
+    result = prune(engine, before=now - timedelta(days=1), now=now)
+    assert (result.issued_cards, result.jwt_replay) == (5, 5)
+    assert issued_rows(engine) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fhir_mappings.facts import Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import facts, reasons, references
 
 
@@ -77,7 +78,9 @@ def test_unlisted_mitral_code_is_not_mr() -> None:
 def test_conditions_unavailable_makes_condition_facts_unknown() -> None:
     result = facts(unavailable={"conditions": "the FHIR server did not answer in time"})
     assert result.mr_documented.status is Status.UNKNOWN
-    assert result.mr_documented.missing == ("conditions: the FHIR server did not answer in time",)
+    assert result.mr_documented.missing == (
+        Gap.of("conditions", Reason.NOT_OBTAINED, detail="the FHIR server did not answer in time"),
+    )
     assert result.cardiogenic_shock.status is Status.UNKNOWN
     assert ("conditions", "the FHIR server did not answer in time") in result.unavailable
 

@@ -6,6 +6,7 @@ import pytest
 
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
@@ -46,7 +47,7 @@ def test_lactate_mmol_text_unit_without_system_is_accepted() -> None:
 def test_labs_unavailable_makes_hypoperfusion_unknown() -> None:
     fact = facts(unavailable={"labs": "the FHIR server returned an error"}).hypoperfusion
     assert fact.status is Status.UNKNOWN
-    assert fact.missing[0] == "laboratory results: the FHIR server returned an error"
+    assert fact.missing[0] == Gap.of("labs", Reason.NOT_OBTAINED, detail="the FHIR server returned an error")
 
 
 def test_creatinine_2_0_mg_dl_is_renal_dysfunction() -> None:

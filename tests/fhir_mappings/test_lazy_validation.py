@@ -24,6 +24,7 @@ from fhir_mappings import ChartInput, PatientFacts, map_chart
 from fhir_mappings.elements import codings
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import KEY_LABELS, validation_error
+from fhir_mappings.series import NO_TIME
 from fhir_mappings.valuesets import value_set
 from hooks import evaluate
 from tests.fhir_mappings.charts import DATA, NOW, PATIENT
@@ -101,7 +102,12 @@ def charts(draw: st.DrawFn, *, all_valid: bool = False) -> ChartInput:
     resources = draw(st.permutations(resources))  # searches may come in any order
     for resource in resources:
         if not all_valid and draw(st.integers(0, 5)) == 0:
-            resource["unknownElement"] = True  # fails R4B validation, read alike otherwise
+            # Fails R4B validation: in an element no fact reads (the resource still counts,
+            # noted) or in one a fact reads (left out); the raw JSON reads alike otherwise.
+            if draw(st.booleans()):
+                resource["unknownElement"] = True
+            else:
+                resource["meta"] = {"lastUpdated": "not an instant"}
     prefetch: dict[str, Any] = {key: None for key in KEY_LABELS}
     for resource in resources:
         key = _key(resource)
@@ -119,13 +125,16 @@ def _cards(facts: PatientFacts) -> str:
 
 
 def _failed_validation(note: Any) -> bool:
-    return str(note.reason).startswith("failed validation")
+    """A note of validation: failed, or used with elements no fact reads."""
+    return bool(note.kept) or str(note.reason).startswith("failed validation")
 
 
 def _evidence(value: Any) -> set[tuple[str, str | None]]:
     """Every resource the facts cite, as (type, id), wherever the evidence sits."""
     if isinstance(value, Evidence):
-        return {(value.resource_type, value.resource_id)}
+        # A reading without a time of day is only named ("recorded without a time: not
+        # used"), never read for its value, so neither path validates it (fhir_mappings/vitals.py).
+        return set() if value.status == NO_TIME else {(value.resource_type, value.resource_id)}
     if is_dataclass(value) and not isinstance(value, type):
         return set().union(*(_evidence(getattr(value, f.name)) for f in fields(value)))
     if isinstance(value, dict):

@@ -8,6 +8,7 @@ import pytest
 
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import MatchKind, Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import NOW, chart, facts, reasons
 
 
@@ -118,7 +119,9 @@ def test_unresolvable_medication_reference_makes_vasoactive_support_unknown() ->
 def test_medication_orders_unavailable_means_classes_not_assessed() -> None:
     result = facts(unavailable={"medication-requests": "timeout"})
     assert result.medications.assessed is False
-    assert result.medications.missing == ("medication orders: timeout",)
+    assert result.medications.missing == (
+        Gap.of("medication-requests", Reason.NOT_OBTAINED, detail="timeout"),
+    )
     assert result.vasoactive_support.status is Status.UNKNOWN
 
 

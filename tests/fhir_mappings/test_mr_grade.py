@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fhir_mappings.facts import GradeSource, Status
+from fhir_mappings.gaps import Gap, Reason
 from fhir_mappings.mr_grade import grade_name, grade_of_observation
 from tests.fhir_mappings.charts import facts, reasons
 
@@ -176,7 +177,9 @@ def test_echo_results_unavailable_means_no_grade_and_no_fallback() -> None:
         conditions="conditions/mr_severe_severity.json",
     )
     assert result.mr_grade.grade is None
-    assert result.mr_grade.missing == ("echo MR grade: not prefetched and no FHIR server access",)
+    assert result.mr_grade.missing == (
+        Gap.of("mr-grade", Reason.NOT_OBTAINED, detail="not prefetched and no FHIR server access"),
+    )
 
 
 def test_severe_echo_alone_without_mr_condition_is_severe_mr() -> None:
@@ -192,7 +195,9 @@ def test_echo_dated_only_by_this_year_is_within_365_days() -> None:
 def test_echo_found_under_another_key_while_the_echo_search_failed_is_used_but_flagged() -> None:
     result = facts(mr_grade="parse/operation_outcome_not_found.json", labs="echo/integer_4.json")
     assert result.mr_grade.grade == 4
-    assert result.mr_grade.missing == ("echo MR grade: could not be fetched (OperationOutcome: not-found)",)
+    assert result.mr_grade.missing == (
+        Gap.of("mr-grade", Reason.NOT_OBTAINED, detail="could not be fetched (OperationOutcome: not-found)"),
+    )
 
 
 def test_a_range_counts_by_its_lower_bound_for_mr_on_echo_only() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import NOW, PATIENT, chart, facts, load, reasons
 
 
@@ -14,7 +15,7 @@ def test_operation_outcome_key_is_unavailable_with_its_issue_code_only() -> None
     reason = dict(result.unavailable)["vital-signs"]
     assert reason == "could not be fetched (OperationOutcome: not-found)"
     assert "Jane" not in reason  # diagnostics is free text and is never copied
-    assert result.hypotension.missing[0] == f"vital signs: {reason}"
+    assert result.hypotension.missing[0] == Gap.of("vital-signs", Reason.NOT_OBTAINED, detail=reason)
 
 
 def test_null_key_means_searched_and_nothing_found() -> None:
@@ -54,7 +55,7 @@ def test_search_cut_short_by_the_page_cap_cannot_say_absent() -> None:
     assert dict(result.unavailable)["vital-signs"] == reason
     # SBP 90 was read, but a later one may be on a page that was not: not "no hypotension".
     assert result.hypotension.status is Status.UNKNOWN
-    assert f"vital signs: {reason}" in result.hypotension.missing
+    assert Gap.of("vital-signs", Reason.PARTIAL, detail=reason) in result.hypotension.missing
 
 
 def test_search_cut_short_still_counts_what_it_found() -> None:
@@ -103,8 +104,8 @@ def test_no_patient_data_reaches_notes_reasons_or_missing() -> None:
     )
     texts = [n.reason for n in result.data_quality] + [r for _, r in result.unavailable]
     facts_ = [result.mr_documented, result.hypotension, result.acute_mr_trigger]
-    texts += [m for f in facts_ for m in f.missing] + [e.note or "" for f in facts_ for e in f.evidence]
-    texts += list(result.mr_grade.missing)
+    texts += [str(m) for f in facts_ for m in f.missing] + [e.note or "" for f in facts_ for e in f.evidence]
+    texts += [str(m) for m in result.mr_grade.missing]
     joined = " ".join(texts)
     for private in ("Jane", "Doe", "1950", "Smith"):
         assert private not in joined

@@ -98,6 +98,23 @@ def test_newest_code_status_decides_a_newer_dnr_order_ends_comfort_care() -> Non
     assert not result.comfort_care.present
 
 
+def test_a_newer_full_code_order_ends_an_older_dnr_entry() -> None:
+    result = scope(
+        conditions=bundle(condition("c1", "Z66", recorded="2026-10-01T00:00:00Z")),
+        code_status=bundle(order("o1", "LA33470-8", "2026-11-18T00:00:00Z")),
+    )
+    assert result.dnr.status is Status.ABSENT
+    assert result.comfort_care.status is Status.ABSENT
+
+
+def test_an_older_full_code_order_leaves_a_newer_dnr_entry() -> None:
+    result = scope(
+        conditions=bundle(condition("c1", "Z66", recorded="2026-11-19T00:00:00Z")),
+        code_status=bundle(order("o1", "LA33470-8", "2026-11-01T00:00:00Z")),
+    )
+    assert result.dnr.present
+
+
 def test_a_do_not_perform_comfort_order_is_not_a_code_status() -> None:
     result = scope(code_status=bundle(order("o1", "LA33475-7", "2026-11-10T00:00:00Z", doNotPerform=True)))
     assert result.comfort_care.status is Status.ABSENT

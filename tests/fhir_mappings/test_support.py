@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
@@ -144,10 +145,10 @@ def test_device_use_statement_with_unresolvable_device_makes_support_unknown() -
 def test_procedures_unavailable_makes_mechanical_support_unknown() -> None:
     fact = facts(unavailable={"procedures": "timeout"}).mechanical_support
     assert fact.status is Status.UNKNOWN
-    assert fact.missing[0] == "procedures: timeout"
+    assert fact.missing[0] == Gap.of("procedures", Reason.NOT_OBTAINED, detail="timeout")
 
 
 def test_devices_unavailable_leaves_support_absent_but_says_so() -> None:
     fact = facts(unavailable={"devices": "not supported by the EHR"}).mechanical_support
     assert fact.status is Status.ABSENT
-    assert fact.missing == ("devices: not supported by the EHR",)
+    assert fact.missing == (Gap.of("devices", Reason.NOT_OBTAINED, detail="not supported by the EHR"),)

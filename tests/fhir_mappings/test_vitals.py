@@ -6,6 +6,7 @@ import pytest
 
 from fhir_mappings import ChartInput, map_chart
 from fhir_mappings.facts import Status
+from fhir_mappings.gaps import Gap, Reason
 from tests.fhir_mappings.charts import NOW, chart, facts, reasons, references
 
 
@@ -38,8 +39,8 @@ def test_sbp_as_component_of_bp_panel_counts() -> None:
 def test_map_computed_from_one_panel_below_60_is_hypotension() -> None:
     fact = facts(vital_signs="vitals/panel_map_computed_58.json").hypotension
     assert fact.status is Status.PRESENT
-    computed = fact.evidence[1]
-    assert computed.code == "8478-0"
+    (computed,) = [ev for ev in fact.evidence if ev.code == "8478-0"]
+    assert fact.evidence[0] is computed  # the reading that met the cut-off comes first
     assert computed.value == 58  # (95 + 2 x 40) / 3 = 58.33, rounded to a whole mmHg
     assert computed.note is not None
     assert computed.note.startswith("MAP (SBP + 2 x DBP) / 3, rounded 58 mm[Hg] < 60")
@@ -53,9 +54,10 @@ def test_map_computed_exactly_60_is_not_hypotension() -> None:
 def test_measured_map_below_60_is_hypotension() -> None:
     fact = facts(vital_signs="vitals/map_measured_55.json").hypotension
     assert fact.status is Status.PRESENT
+    # The reading that met its cut-off first (cards name it), then the other one.
     assert [e.note for e in fact.evidence] == [
-        "SBP 110 mm[Hg] >= 90 mm[Hg] (not met)",
         "MAP 55 mm[Hg] < 60 mm[Hg]",
+        "SBP 110 mm[Hg] >= 90 mm[Hg] (not met)",
     ]
 
 
@@ -161,7 +163,9 @@ def test_sbp_sent_under_another_key_still_counts() -> None:
 def test_vital_signs_unavailable_makes_hypotension_unknown() -> None:
     fact = facts(unavailable={"vital-signs": "not prefetched and no FHIR server access"}).hypotension
     assert fact.status is Status.UNKNOWN
-    assert fact.missing[0] == "vital signs: not prefetched and no FHIR server access"
+    assert fact.missing[0] == Gap.of(
+        "vital-signs", Reason.NOT_OBTAINED, detail="not prefetched and no FHIR server access"
+    )
 
 
 def test_vital_signs_unavailable_but_low_sbp_elsewhere_is_still_hypotension() -> None:
@@ -177,7 +181,7 @@ def test_vital_signs_unavailable_and_normal_sbp_elsewhere_is_not_absent() -> Non
 def test_measured_map_in_the_panel_is_used_rather_than_a_computed_one() -> None:
     fact = facts(vital_signs="vitals/panel_with_measured_map_55.json").hypotension
     assert fact.status is Status.PRESENT
-    assert fact.evidence[1].note == "MAP 55 mm[Hg] < 60 mm[Hg]"
+    assert fact.evidence[0].note == "MAP 55 mm[Hg] < 60 mm[Hg]"
 
 
 def test_a_later_version_of_the_same_observation_replaces_the_earlier() -> None:

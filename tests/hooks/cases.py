@@ -93,6 +93,8 @@ class Case:
     contains: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: Card id -> texts its summary must contain.
     summary: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: Card id -> texts neither its summary nor its detail may contain.
+    not_contains: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: Card id -> the priority of its draft echo order, or None: no order offered.
     suggests: Mapping[str, str | None] = field(default_factory=dict)
     failed_keys: Mapping[str, str] = field(default_factory=dict)
@@ -118,6 +120,12 @@ class Case:
             "contains": {i: list(texts) for i, texts in self.contains.items()},
             "summary": {i: list(texts) for i, texts in self.summary.items()},
             "suggests": dict(self.suggests),
+            # Only where a case uses it, so that the other scenario files stay as they are.
+            **(
+                {"not_contains": {i: list(t) for i, t in self.not_contains.items()}}
+                if self.not_contains
+                else {}
+            ),
         }
 
 
@@ -355,7 +363,7 @@ SCENARIOS: list[Case] = [
             k.procedure("ecmo-1", k.VA_ECMO, "in-progress", start=at(days=2)),
         ],
         {"on-mechanical-support": "info", "medical-therapy": "info"},
-        {"on-mechanical-support": ["VA-ECMO running, since 2 days"]},
+        {"on-mechanical-support": ["VA-ECMO running for 2 days"]},
     ),
     Case(
         "severe_mr_shock_on_vv_ecmo",
@@ -408,7 +416,7 @@ SCENARIOS: list[Case] = [
         {
             "mechanical-support": [
                 "check before acting",
-                "could not fetch it",
+                "procedures, devices and device records could not be read",
             ]
         },
         failed_keys={"procedures": "timeout", "devices": "timeout", "device-use-statements": "timeout"},
@@ -674,7 +682,7 @@ SCENARIOS: list[Case] = [
         "the grade card.",
         [k.condition("mr-1", k.MR, severity=k.SEVERE, recorded=at(days=100))],
         info(*STABLE, "grade-severity"),
-        {"surgical-repair": ["Severe MR (4+) on the problem list, recorded 100 days ago"]},
+        {"surgical-repair": ["Severe MR (4+) on the problem list, recorded October 2025"]},
     ),
     # --- revision 2: acute MR on echo before it is coded --------------------------------
     Case(
@@ -770,7 +778,7 @@ SCENARIOS: list[Case] = [
         "A coded norepinephrine infusion in progress counts as vasoactive support.",
         [*SEVERE, k.med_admin("ma-1", k.NOREPINEPHRINE, "in-progress", start=at(hours=4))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["vasoactive drugs", "consider ECMO or IABP"]},
+        summary={"mechanical-support": ["unstable (on norepinephrine)", "consider ECMO or IABP"]},
     ),
     Case(
         "severe_mr_sbp_0_artefact",
@@ -789,7 +797,7 @@ SCENARIOS: list[Case] = [
         "SBP 40 is plausible and < 90: hypotension.",
         [*SEVERE, k.sbp("bp-1", 40, at(hours=1))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["hypotension"]},
+        summary={"mechanical-support": ["unstable (SBP 40)"]},
     ),
     Case(
         "severe_mr_sbp_300_after_85",
@@ -802,14 +810,14 @@ SCENARIOS: list[Case] = [
         "SBP 301 (an artefact) after SBP 85: the latest plausible reading (85) decides.",
         [*SEVERE, k.sbp("bp-1", 85, at(hours=3)), k.sbp("bp-2", 301, at(hours=1))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["hypotension"]},
+        summary={"mechanical-support": ["unstable (SBP 85)"]},
     ),
     Case(
         "severe_mr_lactate_30",
         "Lactate 30 mmol/L is plausible: hypoperfusion.",
         [*SEVERE, k.lab("lac-1", "lactate", 30, "mmol/L", at(hours=2))],
         {"mechanical-support": "critical", **info(*STABLE)},
-        summary={"mechanical-support": ["hypoperfusion"]},
+        summary={"mechanical-support": ["unstable (lactate 30)"]},
     ),
     Case(
         "severe_mr_lactate_31",
@@ -823,15 +831,27 @@ SCENARIOS: list[Case] = [
         [*SEVERE, LACTATE_ABOVE_15],
         {"mechanical-support": "critical", **info(*STABLE)},
         {"mechanical-support": ["Lactate >15 mmol/L, 2 h ago"]},
-        summary={"mechanical-support": ["hypoperfusion"]},
+        summary={"mechanical-support": ["unstable (lactate >15)"]},
     ),
     Case(
         "severe_mr_creatinine_unknown_unit",
-        "Creatinine in an unknown unit: the surgical card says organ function was not assessed, "
-        "in clinical words (no LOINC long name).",
-        [*SEVERE, k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6))],
+        "Creatinine in an unknown unit beside a failing liver: the surgical card says organ "
+        "function was not assessed, in clinical words (no LOINC long name).",
+        [
+            *SEVERE,
+            k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6)),
+            k.lab("bili-1", "bilirubin", 3.1, "mg/dL", at(hours=6)),
+        ],
         info(*STABLE),
         {"surgical-repair": ["a creatinine value left out: unit 'mg/L' is not a creatinine unit"]},
+    ),
+    Case(
+        "severe_mr_stable_creatinine_unknown_unit_no_organ_caveat",
+        "Stable, no failing organ, creatinine in an unknown unit: the multi-organ-failure caveat "
+        "could not change the surgical card, so it is left to --explain (spec 2.1).",
+        [*SEVERE, k.lab("cr-1", "creatinine", 2.4, "mg/L", at(hours=6))],
+        info(*STABLE),
+        not_contains={"surgical-repair": ["Multi-organ failure", "Not assessed", "creatinine"]},
     ),
     # --- revision 2: support that may be running -----------------------------------------
     Case(
@@ -1151,7 +1171,14 @@ DEMOS: list[Case] = [
         "(not normal): the medical-therapy card names both readings; no critical card.",
         [*SEVERE, k.sbp("bp-1", 118, at(hours=1)), k.sbp("bp-2", 0, at(hours=0.5))],
         info(*STABLE),
-        {"medical-therapy": ["SBP 0 mmHg, 30 min ago: looks like an artefact", "SBP 118 mmHg, 1 h ago"]},
+        # Both readings named: the artefact in "Why", the normal reading before it in the one
+        # "Not assessed" line (spec 2.1: "Why" lists only criteria that were met).
+        {
+            "medical-therapy": [
+                "SBP 0 mmHg, 30 min ago: looks like an artefact",
+                "SBP 118 mmHg at 09:30 UTC: check",
+            ]
+        },
         pid="demo-artefact",
         patient=person("demo-artefact", "Iversen", "Sofie", "female", "1962-03-28"),
     ),

@@ -240,7 +240,7 @@ def scenarios() -> list[Case]:
             "grade card with its draft echo.",
             [k.condition("mr-1", k.MR, severity=k.SEVERE, recorded=at(days=364))],
             info(*STABLE, "grade-severity"),
-            {"surgical-repair": ["Severe MR (4+) on the problem list, recorded 364 days ago"]},
+            {"surgical-repair": ["Severe MR (4+) on the problem list, recorded January 2025"]},
             summary={"surgical-repair": ["(4+ on the problem list)"]},
             suggests={"grade-severity": "routine"},
         ),

@@ -36,6 +36,7 @@ CIRRHOSIS = (k.ICD10CM, "K74.60", "Unspecified cirrhosis of liver")
 CHRONIC_RESP = (k.ICD10CM, "J96.11", "Chronic respiratory failure with hypoxia")
 COMFORT_ORDER = (LOINC, "LA33475-7", "Comfort-focused Treatments")
 NO_CPR_ORDER = (LOINC, "LA33471-6", "No CPR: Do Not Attempt Resuscitation")
+YES_CPR_ORDER = (LOINC, "LA33470-8", "Yes CPR")
 PREGNANCY_STATUS = (LOINC, "82810-3", "Pregnancy status")
 NOT_PREGNANT = (LOINC, "LA26683-5", "Not pregnant")
 
@@ -171,6 +172,18 @@ def scenarios(case: type[Case]) -> list[Case]:
                 order("sr-2", COMFORT_ORDER, at(days=1)),
             ],
             {"medical-therapy": "info"},
+        ),
+        case(
+            "scope_newer_full_code_order_ends_dnr",
+            "DNR on the problem list 20 days ago, then a Yes-CPR order yesterday: full code, "
+            "no 'DNR on record'.",
+            [
+                *SEVERE,
+                shock_now,
+                k.condition("dnr-1", DNR_Z66, recorded=at(days=20)),
+                order("sr-1", YES_CPR_ORDER, at(days=1)),
+            ],
+            SHOCK,
         ),
         # --- pregnancy ---------------------------------------------------------------------
         case(

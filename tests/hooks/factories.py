@@ -17,6 +17,7 @@ from fhir_mappings.facts import (
     PatientFacts,
     Status,
 )
+from fhir_mappings.gaps import Missing
 
 NOW = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
 ORGANS = ("renal", "hepatic", "respiratory", "coagulation")
@@ -65,7 +66,7 @@ def absent(name: str, *evidence: Evidence) -> Fact:
     return Fact(name, Status.ABSENT, tuple(evidence))
 
 
-def unknown(name: str, *missing: str) -> Fact:
+def unknown(name: str, *missing: Missing) -> Fact:
     return Fact(name, Status.UNKNOWN, (), tuple(missing) or (f"{name}: no data",))
 
 
@@ -207,7 +208,7 @@ LISINOPRIL = med("ace-inhibitors", "MedicationRequest/lis-1", "29046", "lisinopr
 NOREPI = med("vasopressors", "MedicationRequest/ne-1", "7512", "norepinephrine")
 
 
-def medications(*matches: MedicationMatch, missing: tuple[str, ...] = ()) -> MedicationClasses:
+def medications(*matches: MedicationMatch, missing: tuple[Missing, ...] = ()) -> MedicationClasses:
     by_class: dict[str, tuple[MedicationMatch, ...]] = {}
     for m in matches:
         by_class[m.value_set] = (*by_class.get(m.value_set, ()), m)

@@ -36,6 +36,16 @@ FORBIDDEN = {
     "URL in the detail": re.compile(r"https?://"),
     "Markdown escape": re.compile(r"\\[\\`*_\[\]#|~]"),
     "code-system name": re.compile(r"\b(SNOMED|LOINC|RxNorm|ICD-10|UCUM)\b"),
+    # Spec 2.1: never an "and N more" line (the rest is in --explain).
+    "and N more": re.compile(r"\band \d+ more\b"),
+    # Computed numbers rounded as people write them: MAP 63, not 62.667; pressures whole.
+    "unrounded decimal": re.compile(r"\d\.\d{3,}|\b(SBP|MAP|DBP) \d+\.\d|\d\.\d+ mmHg"),
+    # Older than 30 days is a month and year ("March 2022"), never "1410 days ago".
+    "N days ago over 30": re.compile(r"\b(3[1-9]|[4-9]\d|\d{3,}) days ago\b"),
+    # "Not assessed" speaks clinically ("medication list could not be read"), spec 2.1.
+    "server words": re.compile(r"(?i)\b(servers?|allowlist|prefetch\w*|OperationOutcome|FHIR|fetch\w*)\b"),
+    # "for 3 days", never "since 3 days".
+    "since N": re.compile(r"\bsince \d+ (min|h|days?)\b"),
 }
 
 
@@ -104,6 +114,15 @@ def test_each_link_is_given_once_and_only_in_links(name: str, card: dict[str, An
         "G, key recommendation 2",
         "A: acute MR",
         "mm\\[Hg\\]",
+        "- and 2 more",
+        "MAP 62.667 mmHg (computed from the BP panel)",
+        "SBP 89.5 mmHg, 1 h ago",
+        "Lactate 13.3215 mmol/L",
+        "Echo: severe MR (4+), 31 days ago",
+        "MR on the problem list, onset 1410 days ago",
+        "VA-ECMO running, since 2 days",
+        "medication orders: the EHR could not fetch it (it sent an OperationOutcome)",
+        "vital signs: not prefetched, and fetching from FHIR servers is turned off (empty allowlist)",
     ],
 )
 def test_each_forbidden_form_is_caught(text: str) -> None:
@@ -115,6 +134,8 @@ def test_the_clinical_register_passes() -> None:
         problems("- SBP 78 mmHg, 1 h ago\n- Lactate 4.2 mmol/L, 2 h ago\n- Heart failure on the problem list")
         == []
     )
+    assert problems("- Echo: severe MR (4+), 30 days ago\n- MAP 63 mmHg\n- VA-ECMO running for 2 days") == []
+    assert problems("- Creatinine 1.23 mg/dL, 6 h ago\n- Echo: severe MR (4+), March 2022") == []
 
 
 def test_typical_detail_is_under_700_characters() -> None:

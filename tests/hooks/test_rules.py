@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -137,12 +138,24 @@ def test_severe_mr_with_shock_and_no_support_gets_critical_card() -> None:
     cards = run(f)
     card = by_id(cards, "mechanical-support")
     assert card["indicator"] == "critical"
+    # Spec 2.1: a critical summary carries the deciding numbers, not category names.
     assert card["summary"] == (
-        "Severe MR (4+), unstable (hypoperfusion, cardiogenic shock): "
-        "consider ECMO or IABP as a bridge to definitive therapy or recovery"
+        "Severe MR (4+), unstable (lactate 4.1), no mechanical support: consider ECMO or IABP as a bridge"
     )
     assert "- Lactate 4.1 mmol/L, 3 h ago" in card["detail"]
     assert "Observation/lac-1" not in card["detail"]
+
+
+def test_critical_summary_names_the_category_when_no_number_decides() -> None:
+    card = by_id(run(severe(cardiogenic_shock=present("cs", SHOCK))), "mechanical-support")
+    assert "(cardiogenic shock)" in card["summary"]
+
+
+def test_critical_summary_keeps_the_verify_caveat_of_a_name_matched_drug() -> None:
+    drip = ev("MedicationAdministration/ma-9", what="norepinephrine", status="running")
+    named = present("vasoactive_support", replace(drip, reason="name-only"))
+    card = by_id(run(severe(vasoactive_support=named)), "mechanical-support")
+    assert "on norepinephrine" not in card["summary"]  # never a bare name: the criteria are said
 
 
 @pytest.mark.parametrize("field", ["hypotension", "hypoperfusion", "cardiogenic_shock", "vasoactive_support"])
@@ -214,11 +227,41 @@ def test_severe_mr_without_multi_organ_failure_gets_surgical_repair_info() -> No
     assert "transcatheter-repair" not in ids_of(run(severe()))
 
 
-def test_unknown_multi_organ_failure_keeps_surgical_card_with_caveat() -> None:
-    f = severe(multi_organ_failure=unknown("multi_organ_failure", "no creatinine in the last 48 h"))
+def test_unknown_multi_organ_failure_in_an_unstable_patient_keeps_surgical_card_with_caveat() -> None:
+    f = severe(
+        multi_organ_failure=unknown("multi_organ_failure", "no creatinine in the last 48 h"),
+        hypotension=present("hypotension", SBP_82),
+    )
     card = by_id(run(f), "surgical-repair")
     assert "Multi-organ failure could not be fully assessed" in card["detail"]
     assert "no creatinine in the last 48 h" in card["detail"]
+
+
+def test_unknown_multi_organ_failure_with_one_failing_organ_keeps_the_caveat() -> None:
+    organs = {
+        "renal": present("renal", CREAT),
+        "hepatic": unknown("hepatic", "no total bilirubin in the last 48 h"),
+        "respiratory": absent("respiratory"),
+        "coagulation": absent("coagulation"),
+    }
+    f = severe(
+        organ_dysfunction=organs,
+        multi_organ_failure=unknown("multi_organ_failure", "no total bilirubin in the last 48 h"),
+    )
+    card = by_id(run(f), "surgical-repair")
+    assert "Multi-organ failure could not be fully assessed" in card["detail"]
+    assert "no total bilirubin in the last 48 h" in card["detail"]
+
+
+def test_stable_patient_without_48_hour_labs_gets_no_multi_organ_failure_caveat() -> None:
+    f = severe(multi_organ_failure=unknown("multi_organ_failure", "no creatinine in the last 48 h"))
+    card = by_id(run(f), "surgical-repair")
+    assert "Multi-organ failure" not in card["detail"]
+    assert "creatinine" not in card["detail"]
+    assert "Not assessed" not in card["detail"]
+    # The trail keeps what was not assessed.
+    text = hooks.explanation_text(hooks.explain(f), now=NOW)
+    assert "could not be assessed: no creatinine in the last 48 h" in text
 
 
 CONDITION_GRADE = ev("Condition/mr-1", display="Mitral valve regurgitation", value=4, what="condition-grade")
@@ -482,7 +525,8 @@ def test_detail_lists_missing_unavailable_and_data_quality() -> None:
     assert "Not assessed" not in card["detail"]
     assert "Observation/bp-9" not in card["detail"]  # data left out is in --explain, not on cards
     unknown_mof = severe(
-        multi_organ_failure=unknown("multi_organ_failure", "renal: no creatinine in the last 48 h")
+        multi_organ_failure=unknown("multi_organ_failure", "renal: no creatinine in the last 48 h"),
+        hypoperfusion=present("hypoperfusion", LACTATE_4),
     )
     surgical = by_id(run(unknown_mof), "surgical-repair")
     assert "**Not assessed:** Organ function: renal: no creatinine in the last 48 h" in surgical["detail"]

@@ -42,6 +42,10 @@ def check(cards: list[dict[str, Any]], expect: dict[str, Any]) -> None:
         text = got[rec_id]["summary"] + "\n" + got[rec_id]["detail"]
         for needle in texts:
             assert needle in text, f"{rec_id}: {needle!r} not in the card"
+    for rec_id, texts in expect.get("not_contains", {}).items():
+        text = got[rec_id]["summary"] + "\n" + got[rec_id]["detail"]
+        for needle in texts:
+            assert needle not in text, f"{rec_id}: {needle!r} in the card"
     for rec_id, texts in expect.get("summary", {}).items():
         for needle in texts:
             assert needle in got[rec_id]["summary"], f"{rec_id}: {needle!r} not in the summary"
