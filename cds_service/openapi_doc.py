@@ -87,7 +87,8 @@ def build_openapi() -> dict[str, Any]:
             "summary": "CDS Hooks 2.0 service for severe mitral valve regurgitation",
             "description": (
                 "Implements CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/): discovery, the patient-view "
-                "service and feedback. Every error body is a FHIR R4 OperationOutcome. With "
+                "service, the order-sign and order-select services (draftOrders in the context) and "
+                "feedback. Every error body is a FHIR R4 OperationOutcome. With "
                 "MRCDS_AUTH=jwt every /cds-services endpoint needs the CDS Hooks client JWT "
                 "(Authorization: Bearer, aud = the exact URL called)."
             ),

@@ -1,4 +1,8 @@
-"""Code-system URIs, named once (source: shared terminology.md, "System URIs")."""
+"""Code-system URIs, named once.
+
+Source: the FHIR R4 list of external code systems (hl7.org/fhir/R4/terminologies-systems.html),
+which names each URI below, ICD-10-PCS included; the two condition-status systems are HL7's own.
+"""
 
 from __future__ import annotations
 

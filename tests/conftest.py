@@ -40,6 +40,7 @@ SLOW = frozenset(
         "tests/cds_service/test_site_codes.py::test_a_bad_site_file_stops_serve_with_one_line_naming_the_variable",
         "tests/cds_service/test_secret_files.py::test_serve_reads_the_file_and_says_the_database_without_the_password",
         "tests/cds_service/test_secret_files.py::test_an_issuers_file_mounted_as_a_folder_says_so_in_one_line",
+        "tests/cds_service/test_metrics_port.py::test_serve_refuses_a_metrics_port_equal_to_its_own",
     }
 )
 

@@ -23,7 +23,7 @@ SHARED_ON_PURPOSE = {
     frozenset({"mitral-regurgitation", "echo-mr-grade"}),
     # "Acute MR from papillary muscle / chordal rupture": MR and its structural cause at once.
     frozenset({"mitral-regurgitation", "papillary-muscle-or-chordal-rupture"}),
-    # Dopamine is an inotrope and a vasopressor (dose-dependent): listed in both by terminology.md.
+    # Dopamine is an inotrope and a vasopressor (dose-dependent): listed in both value sets.
     frozenset({"inotropes", "vasopressors"}),
     # I05.2 "rheumatic mitral stenosis with insufficiency" is both MR and mitral stenosis.
     frozenset({"mitral-regurgitation", "mitral-stenosis"}),
