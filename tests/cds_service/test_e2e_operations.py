@@ -179,7 +179,7 @@ def test_an_unknown_host_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_banner_shows_a_database_url_without_its_password() -> None:
-    from cds_service.serve_checks import database_shown
+    from cds_service.runtime.serve_checks import database_shown
 
     shown = database_shown("postgresql+psycopg://mrcds:hunter2@db:5432/mrcds")
     assert "hunter2" not in shown

@@ -16,8 +16,8 @@ import responses
 import urllib3.exceptions
 from requests import exceptions as rexc
 
-from cds_service import fhir_client
-from cds_service.fhir_client import (
+from cds_service.fhir import client as fhir_client
+from cds_service.fhir.client import (
     REQUESTS_EXCEPTION_MAP,
     Deadline,
     FhirBase,
@@ -28,7 +28,7 @@ from cds_service.fhir_client import (
     resolve_base,
     translate_exception,
 )
-from cds_service.fhir_errors import (
+from cds_service.fhir.errors import (
     FhirAccessError,
     FhirAccessRefused,
     FhirConnectionError,

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from cds_service.fhir_client import Deadline, FhirBase, FhirClient, new_session
-from cds_service.fhir_errors import (
+from cds_service.fhir.client import Deadline, FhirBase, FhirClient, new_session
+from cds_service.fhir.errors import (
     FhirConnectionError,
     FhirConnectionReset,
     FhirInvalidResponse,

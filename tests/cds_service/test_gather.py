@@ -19,14 +19,14 @@ import responses
 import urllib3.exceptions
 from requests import exceptions as rexc
 
-from cds_service import fhir_client
-from cds_service.errors import DataUnavailable
-from cds_service.fhir_client import fill_template, new_session
-from cds_service.gather import CLIENT_FAILED, NOT_FHIR, REQUIRED_MISSING, gather, gather_chart
-from cds_service.hook_request import FhirAuthorization, HookRequest
-from cds_service.pipeline import run_hook
-from cds_service.services import registry
-from cds_service.settings import Settings
+from cds_service.calls.gather import CLIENT_FAILED, NOT_FHIR, REQUIRED_MISSING, gather, gather_chart
+from cds_service.calls.hook_request import FhirAuthorization, HookRequest
+from cds_service.calls.pipeline import run_hook
+from cds_service.calls.services import registry
+from cds_service.core.errors import DataUnavailable
+from cds_service.core.settings import Settings
+from cds_service.fhir import client as fhir_client
+from cds_service.fhir.client import fill_template, new_session
 from fhir_mappings.requirements import prefetch_keys
 
 BASE = "https://ehr.example/fhir"

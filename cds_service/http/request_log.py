@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from cds_service import metrics
+from cds_service.core import metrics
 
 access_log = logging.getLogger("cds_service.access")
 

@@ -1,4 +1,4 @@
-"""``mr-cds``: run the service under gunicorn (``cds_service.server``), and evaluate hook
+"""``mr-cds``: run the service under gunicorn (``cds_service.runtime.server``), and evaluate hook
 requests from files."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from cds_service import db_cli, evaluate_cli
 from cds_service.auth import resolve_auth
-from cds_service.errors import ConfigurationError
-from cds_service.serve_checks import metrics_dir_problem, port_problem
-from cds_service.settings import Settings
+from cds_service.cli import db as db_cli
+from cds_service.cli import evaluate as evaluate_cli
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
+from cds_service.runtime.serve_checks import metrics_dir_problem, port_problem
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +89,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mr-cds: {problem}", file=sys.stderr)
         return 2
     # gevent must patch the standard library before ssl is imported: start afresh.
-    command = [sys.executable, "-m", "cds_service.server", args.host, str(args.port), str(args.workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "cds_service.runtime.server",
+        args.host,
+        str(args.port),
+        str(args.workers),
+    ]
     sys.stdout.flush()
     os.execv(sys.executable, command)  # noqa: S606 (our own module, no shell)
     return 0  # pragma: no cover (execv does not return)

@@ -15,13 +15,13 @@ from pathlib import Path
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.calls.services import registry
+from cds_service.cli.report_output import REPORT_FORMATS, render_report, write_plot
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
 from cds_service.db import migrate, prune
 from cds_service.db.engine import make_engine
 from cds_service.db.report import feedback_report
-from cds_service.errors import ConfigurationError
-from cds_service.report_output import REPORT_FORMATS, render_report, write_plot
-from cds_service.services import registry
-from cds_service.settings import Settings
 from hooks.guideline import guideline
 
 

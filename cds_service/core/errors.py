@@ -1,4 +1,4 @@
-"""The service's exceptions; turned into HTTP in one place (``cds_service.app``).
+"""The service's exceptions; turned into HTTP in one place (``cds_service.http.app``).
 
 ::
 

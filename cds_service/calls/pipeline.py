@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cds_service import gather as gathering
-from cds_service.errors import DataUnavailable, SchemaViolation
-from cds_service.hook_request import HookRequest
-from cds_service.schemas import validate_request
-from cds_service.services import Service
-from cds_service.settings import Settings
+from cds_service.calls import gather as gathering
+from cds_service.calls.hook_request import HookRequest
+from cds_service.calls.schemas import validate_request
+from cds_service.calls.services import Service
+from cds_service.core.errors import DataUnavailable, SchemaViolation
+from cds_service.core.settings import Settings
 from fhir_mappings.valuesets import use_site_codes
 from hooks import Evaluation
 
@@ -83,7 +83,7 @@ def run_hook_detailed(
         return HookResult({"cards": []})
     chart = service.chart_with_context(chart, request.context)
     evaluation = service.evaluate(chart, now=now, ids=ids, settings=settings)
-    # DEBUG: over HTTP the request's log line names the cards (cds_service.request_log).
+    # DEBUG: over HTTP the request's log line names the cards (cds_service.http.request_log).
     log.debug("hook %s: %d card(s)", request.hook_instance, len(evaluation.cards))
     return HookResult({"cards": list(evaluation.cards)}, evaluation)
 

@@ -7,7 +7,7 @@ CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#prefetch-template):
   nothing found); an **OperationOutcome** means the EHR already failed, so the key is
   unavailable and not retried;
 * a key that is **absent** is fetched from ``fhirServer`` with the ``fhirAuthorization``
-  bearer token (``cds_service.fhir_client``), concurrently, within one deadline per call;
+  bearer token (``cds_service.fhir.client``), concurrently, within one deadline per call;
   when it cannot be, it is unavailable with a plain reason. The pipeline answers 412 when a
   required key (Conditions) is unavailable; other keys only degrade the cards.
 
@@ -27,7 +27,9 @@ from typing import Any
 
 import requests
 
-from cds_service.fhir_client import (
+from cds_service.calls.hook_request import HookRequest
+from cds_service.core.settings import Settings
+from cds_service.fhir.client import (
     Deadline,
     FhirBase,
     FhirClient,
@@ -36,9 +38,7 @@ from cds_service.fhir_client import (
     resolve_base,
     shared_session,
 )
-from cds_service.fhir_errors import FhirAccessError, FhirInvalidResponse, FhirTimeout
-from cds_service.hook_request import HookRequest
-from cds_service.settings import Settings
+from cds_service.fhir.errors import FhirAccessError, FhirInvalidResponse, FhirTimeout
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.requirements import PrefetchKey
 

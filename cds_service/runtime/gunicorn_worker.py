@@ -32,7 +32,7 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
-from cds_service.errors import operation_outcome
+from cds_service.core.errors import operation_outcome
 
 #: gunicorn's parse errors by class name (some are absent from older gunicorn versions).
 _STATUSES: tuple[tuple[str, int, str, str], ...] = (

@@ -8,8 +8,8 @@ import json
 import textwrap
 from pathlib import Path
 
+from cds_service.core.errors import ConfigurationError
 from cds_service.db.report import FeedbackReport, OverrideReasonCount, RecommendationReport
-from cds_service.errors import ConfigurationError
 
 REPORT_FORMATS = ("text", "json", "csv")
 #: Override reasons listed under each recommendation in the text report; the rest are counted.

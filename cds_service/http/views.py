@@ -9,14 +9,15 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from cds_service import metrics, request_log
+from cds_service.calls.pipeline import run_hook_detailed
+from cds_service.calls.schemas import validate_feedback
+from cds_service.calls.services import Service, registry
+from cds_service.core import metrics
+from cds_service.core.errors import UnknownService
+from cds_service.core.settings import Settings
 from cds_service.db.store import Store
-from cds_service.errors import UnknownService
-from cds_service.http_input import read_json_object
-from cds_service.pipeline import run_hook_detailed
-from cds_service.schemas import validate_feedback
-from cds_service.services import Service, registry
-from cds_service.settings import Settings
+from cds_service.http import request_log
+from cds_service.http.input import read_json_object
 
 log = logging.getLogger(__name__)
 

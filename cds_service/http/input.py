@@ -22,8 +22,7 @@ from typing import Any
 from flask import Request
 from gunicorn.http.errors import ParseException
 
-from cds_service.db.offload import gevent_active
-from cds_service.errors import (
+from cds_service.core.errors import (
     BadRequest,
     MalformedJson,
     PayloadTooLarge,
@@ -31,7 +30,9 @@ from cds_service.errors import (
     SchemaViolation,
     UnsupportedMediaType,
 )
-from cds_service.json_codec import PARSER_REFUSES_SURROGATES, WRITER_DEPTH_LIMIT, loads, written_or_none
+from cds_service.core.json_codec import PARSER_REFUSES_SURROGATES, WRITER_DEPTH_LIMIT, loads, written_or_none
+from cds_service.core.json_path import json_path
+from cds_service.db.offload import gevent_active
 
 #: Deeper than any CDS Hooks message needs (a FHIR resource with 120 nested extensions in
 #: a prefetch Bundle is about 250 levels); well below Python's recursion limit, which the
@@ -318,19 +319,6 @@ def _path(trail: _Trail) -> str:
         trail, step = trail
         steps.append(step)
     return json_path(reversed(steps))
-
-
-def json_path(steps: Iterable[str | int]) -> str:
-    """A path such as ``prefetch.conditions.entry.0.resource`` (``(body)`` for the root).
-
-    Paths go into diagnostics and logs, and a key is the caller's text: a key that is not
-    a plain identifier is shown as ``*``."""
-    parts = [str(s) if isinstance(s, int) or _plain(s) else "*" for s in steps]
-    return ".".join(parts) if parts else "(body)"
-
-
-def _plain(key: str) -> bool:
-    return key.isascii() and key.isidentifier() and len(key) <= 64
 
 
 def _encodable(text: str) -> bool:

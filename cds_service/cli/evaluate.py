@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import hooks
-from cds_service.demo import as_of, parse_instant, shift_times, transaction_bundle
-from cds_service.errors import BadRequest, ConfigurationError, DataUnavailable
-from cds_service.pipeline import run_hook_detailed
-from cds_service.services import Service, registry
-from cds_service.settings import Settings
+from cds_service.calls.demo import as_of, parse_instant, shift_times, transaction_bundle
+from cds_service.calls.pipeline import run_hook_detailed
+from cds_service.calls.services import Service, registry
+from cds_service.core.errors import BadRequest, ConfigurationError, DataUnavailable
+from cds_service.core.settings import Settings
 from fhir_mappings.facts import DataQualityNote
 from hooks.guideline import Guideline
 

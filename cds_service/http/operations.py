@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from cds_service import metrics, readiness
-from cds_service.errors import operation_outcome
-from cds_service.settings import Settings
-from cds_service.views import feedback_store
+from cds_service.core import metrics
+from cds_service.core.errors import operation_outcome
+from cds_service.core.settings import Settings
+from cds_service.http import readiness
+from cds_service.http.views import feedback_store
 
 blueprint = Blueprint("operations", __name__)
 

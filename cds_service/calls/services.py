@@ -19,9 +19,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from cds_service.errors import ConfigurationError
-from cds_service.schemas import schema
-from cds_service.settings import Settings
+from cds_service.calls.schemas import schema
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
 from fhir_mappings import map_chart
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.requirements import PrefetchKey, prefetch_keys

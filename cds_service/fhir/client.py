@@ -14,7 +14,7 @@ What it guarantees, and why:
 * **The token stays secret.** It is attached by an auth object whose repr hides it, never
   logged, stored or put in an exception; logs carry the hookInstance, key, status and time.
 * **Foreign errors are translated at the boundary**: every ``requests`` exception goes
-  through ``REQUESTS_EXCEPTION_MAP`` into ``cds_service.fhir_errors``.
+  through ``REQUESTS_EXCEPTION_MAP`` into ``cds_service.fhir.errors``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ import urllib3.response
 from requests import exceptions as rexc
 from requests.adapters import HTTPAdapter
 
-from cds_service import metrics
-from cds_service.fhir_base import FhirBase
-from cds_service.fhir_errors import (
+from cds_service.core import metrics
+from cds_service.core.fhir_base import FhirBase
+from cds_service.fhir.errors import (
     FhirAccessError,
     FhirAccessRefused,
     FhirConnectionError,

@@ -11,16 +11,17 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from cds_service import metrics, operations, request_log
 from cds_service.auth import resolve_auth
 from cds_service.auth.guard import install as install_auth
-from cds_service.cors import apply_cors
+from cds_service.calls.warmup import warm_up
+from cds_service.core import metrics
+from cds_service.core.errors import CdsError, StorageBusy, operation_outcome
+from cds_service.core.json_codec import JsonProvider
+from cds_service.core.settings import Settings
 from cds_service.db.startup import open_store
-from cds_service.errors import CdsError, StorageBusy, operation_outcome
-from cds_service.json_codec import JsonProvider
-from cds_service.settings import Settings
-from cds_service.views import blueprint, feedback_store
-from cds_service.warmup import warm_up
+from cds_service.http import operations, request_log
+from cds_service.http.cors import apply_cors
+from cds_service.http.views import blueprint, feedback_store
 from fhir_mappings.valuesets import use_site_codes
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def _route() -> str:
 def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
-        # One JSON object per line, the request lines included (``cds_service.request_log``).
+        # One JSON object per line, the request lines included (``cds_service.http.request_log``).
         handler = logging.StreamHandler()
         handler.setFormatter(request_log.JsonFormatter())
         root.addHandler(handler)

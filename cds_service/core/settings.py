@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from cds_service.errors import ConfigurationError
-from cds_service.fhir_base import FhirBase
-from cds_service.setting_checks import database_url, thresholds_file, valuesets_dir
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.fhir_base import FhirBase
+from cds_service.core.setting_checks import database_url, thresholds_file, valuesets_dir
 
 ENV_PREFIX = "MRCDS_"
 

@@ -1,6 +1,6 @@
 """Why data for one prefetch key could not be fetched from the EHR's FHIR server.
 
-These never reach the HTTP layer: ``cds_service.gather`` turns each into the plain reason
+These never reach the HTTP layer: ``cds_service.calls.gather`` turns each into the plain reason
 of ``ChartInput.unavailable[key]`` (the pipeline answers 412 when the key is required).
 Reasons name no patient, URL or token, so they can be shown in cards and logged.
 
@@ -21,13 +21,13 @@ Reasons name no patient, URL or token, so they can be shown in cards and logged.
         │   └── FhirResponseTooLarge     body larger than the client accepts
         └── FhirRequestError             the request could not be built or sent (a bug or a bad URL)
 
-``requests`` exceptions are translated into this tree by ``cds_service.fhir_client``
+``requests`` exceptions are translated into this tree by ``cds_service.fhir.client``
 through one table (``REQUESTS_EXCEPTION_MAP``), which a test checks is complete.
 """
 
 from __future__ import annotations
 
-from cds_service.errors import CdsError
+from cds_service.core.errors import CdsError
 
 __all__ = [
     "FhirAccessError",

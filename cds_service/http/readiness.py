@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from cds_service.services import registry
-from cds_service.settings import Settings
+from cds_service.calls.services import registry
+from cds_service.core.settings import Settings
 from fhir_mappings.thresholds import load_thresholds
 from fhir_mappings.valuesets import all_value_sets, use_site_codes
 

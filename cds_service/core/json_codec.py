@@ -84,7 +84,7 @@ def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
 def written_or_none(value: Any) -> bytes | None:
     """``value`` as orjson writes it with no options, or None (no orjson, or it refused).
 
-    For the structure check (``cds_service.http_input``): orjson refuses to write nesting
+    For the structure check (``cds_service.http.input``): orjson refuses to write nesting
     deeper than ``WRITER_DEPTH_LIMIT`` containers, and writes a key as its characters
     between quotes, escaping only ``"``, ``\\`` and control characters.
     """

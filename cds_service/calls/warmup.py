@@ -15,16 +15,16 @@ import time
 from importlib import resources
 from typing import Any
 
-from cds_service.demo import as_of
-from cds_service.pipeline import run_hook
-from cds_service.services import registry
-from cds_service.settings import Settings
+from cds_service.calls.demo import as_of
+from cds_service.calls.pipeline import run_hook
+from cds_service.calls.services import registry
+from cds_service.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def warmup_request() -> dict[str, Any]:
-    text = resources.files("cds_service").joinpath("warmup_request.json").read_text(encoding="utf-8")
+    text = resources.files("cds_service.calls").joinpath("warmup_request.json").read_text(encoding="utf-8")
     body: dict[str, Any] = json.loads(text)
     return body
 

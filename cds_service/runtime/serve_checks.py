@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from cds_service.metrics import MULTIPROC_ENV
-from cds_service.settings import Settings
+from cds_service.core.metrics import MULTIPROC_ENV
+from cds_service.core.settings import Settings
 
 #: gunicorn's logging as dictConfig: its own messages and the app's, one JSON object per line
 #: on stderr; its access log stays silent because the app logs each request itself.
@@ -30,7 +30,7 @@ GUNICORN_LOGGING: dict[str, Any] = {
     "handlers": {
         "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     },
-    "formatters": {"json": {"()": "cds_service.request_log.JsonFormatter"}},
+    "formatters": {"json": {"()": "cds_service.http.request_log.JsonFormatter"}},
 }
 
 

@@ -16,15 +16,17 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from cds_service import request_fast_path
-from cds_service.errors import SchemaViolation
-from cds_service.http_input import json_path
+from cds_service.calls import request_fast_path
+from cds_service.core.errors import SchemaViolation
+from cds_service.core.json_path import json_path
 
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
     text = (
-        resources.files("cds_service").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+        resources.files("cds_service.calls")
+        .joinpath("schemas", f"{name}.schema.json")
+        .read_text(encoding="utf-8")
     )
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
@@ -43,7 +45,7 @@ def _fast_limits() -> request_fast_path._Limits:
 
 def validate_request(body: Any) -> None:
     if request_fast_path.plainly_valid(body, _fast_limits()):
-        return  # the common case, without jsonschema (cds_service/request_fast_path.py)
+        return  # the common case, without jsonschema (cds_service/calls/request_fast_path.py)
     _validate("request", body)
 
 

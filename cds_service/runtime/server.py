@@ -4,7 +4,7 @@ gevent must patch the standard library before anything imports ``ssl`` or ``sock
 (``requests`` keeps references to the unpatched classes, and an unpatched TLS socket
 would block every connection of the worker while it waits on a FHIR server). So
 ``mr-cds serve`` checks the configuration, then replaces itself with
-``python -m cds_service.server HOST PORT WORKERS``, which patches first.
+``python -m cds_service.runtime.server HOST PORT WORKERS``, which patches first.
 
 A gevent worker costs one greenlet per connection, not a thread: clients that send a byte
 a second wait on their sockets without holding anything the other callers need (the
@@ -32,17 +32,17 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from cds_service import metrics  # noqa: E402
-from cds_service.errors import ConfigurationError  # noqa: E402
-from cds_service.serve_checks import GUNICORN_LOGGING, database_shown, metrics_shown  # noqa: E402
-from cds_service.settings import Settings  # noqa: E402
+from cds_service.core import metrics  # noqa: E402
+from cds_service.core.errors import ConfigurationError  # noqa: E402
+from cds_service.core.settings import Settings  # noqa: E402
+from cds_service.runtime.serve_checks import GUNICORN_LOGGING, database_shown, metrics_shown  # noqa: E402
 
 
 def options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": f"{_bracket(host)}:{port}",
         "workers": workers,
-        "worker_class": "cds_service.gunicorn_worker.OperationOutcomeWorker",
+        "worker_class": "cds_service.runtime.gunicorn_worker.OperationOutcomeWorker",
         "worker_connections": 1000,
         # The app (and its warm-up) is built once in the master; workers fork warm.
         "preload_app": True,
@@ -55,7 +55,7 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 16 * 1024,
-        # The app writes one JSON line per request (cds_service.request_log): gunicorn's
+        # The app writes one JSON line per request (cds_service.http.request_log): gunicorn's
         # access log would repeat each of them in another format.
         "accesslog": None,
         "errorlog": "-",
@@ -112,7 +112,7 @@ def _serve(host: str, port: int, workers: int) -> None:
 
     # Imported here, not by gunicorn: gunicorn would print a missing dependency of the
     # worker (gevent, packaging) as a traceback inside its own error message.
-    from cds_service import gunicorn_worker  # noqa: F401
+    from cds_service.runtime import gunicorn_worker  # noqa: F401
 
     settings = Settings.load()
     if settings.metrics:
@@ -148,8 +148,8 @@ def _serve(host: str, port: int, workers: int) -> None:
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
-            from cds_service.app import create_app
-            from cds_service.warmup import settle_heap
+            from cds_service.calls.warmup import settle_heap
+            from cds_service.http.app import create_app
 
             try:
                 app = create_app(bind_host=host)
