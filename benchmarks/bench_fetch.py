@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 from cds_service.calls.pipeline import run_hook  # noqa: E402
 from cds_service.calls.services import registry  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
-from cds_service.fhir.client import close_shared_session  # noqa: E402
+from cds_service.fhir.session import close_shared_session  # noqa: E402
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart  # noqa: E402
 
 TOKEN = "bench-token"

@@ -28,17 +28,14 @@ from typing import Any
 import requests
 
 from cds_service.calls.hook_request import HookRequest
+from cds_service.core.fhir_base import FhirBase
 from cds_service.core.settings import Settings
-from cds_service.fhir.client import (
-    Deadline,
-    FhirBase,
-    FhirClient,
-    fill_template,
-    next_link,
-    resolve_base,
-    shared_session,
-)
+from cds_service.fhir.allowlist import resolve_base
+from cds_service.fhir.client import FhirClient, next_link
+from cds_service.fhir.deadline import Deadline
 from cds_service.fhir.errors import FhirAccessError, FhirInvalidResponse, FhirTimeout
+from cds_service.fhir.session import shared_session
+from cds_service.fhir.templates import fill_template
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.requirements import PrefetchKey
 

@@ -26,7 +26,9 @@ from cds_service.calls.services import registry
 from cds_service.core.errors import DataUnavailable
 from cds_service.core.settings import Settings
 from cds_service.fhir import client as fhir_client
-from cds_service.fhir.client import fill_template, new_session
+from cds_service.fhir import session as fhir_session
+from cds_service.fhir.session import new_session
+from cds_service.fhir.templates import fill_template
 from fhir_mappings.requirements import prefetch_keys
 
 BASE = "https://ehr.example/fhir"
@@ -53,7 +55,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def shared_session_closed() -> Iterator[None]:
     yield
-    fhir_client.close_shared_session()
+    fhir_session.close_shared_session()
 
 
 def request(prefetch: dict[str, Any] | None = None, **overrides: Any) -> HookRequest:

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 from cds_service.calls.demo import shift_times
 from cds_service.core import metrics
 from cds_service.db.store import Store
-from cds_service.fhir.client import close_shared_session
+from cds_service.fhir.session import close_shared_session
 from hooks import rules as rules_module
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request, load_json
