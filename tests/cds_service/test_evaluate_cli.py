@@ -10,7 +10,7 @@ import pytest
 
 from cds_service.calls.demo import DEMO_EXTENSION
 from cds_service.calls.schemas import validate_response
-from cds_service.cli import main as cli
+from cds_service.cli import mr_cds as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "examples" / "patients"

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.cli import main as cli
+from cds_service.cli import mr_cds as cli
 from cds_service.cli.report_output import REASONS_IN_TEXT, write_plot
 from cds_service.db import migrate
 from cds_service.db.engine import make_engine

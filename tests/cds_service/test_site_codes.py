@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from cds_service.calls.demo import shift_times
-from cds_service.cli import main as cli
+from cds_service.cli import mr_cds as cli
 from fhir_mappings.valuesets import use_site_codes
 from tests.conftest import SERVICE_URL, load_json
 from tests.serving import serve_expecting_exit
