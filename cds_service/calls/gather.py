@@ -7,7 +7,7 @@ CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#prefetch-template):
   nothing found); an **OperationOutcome** means the EHR already failed, so the key is
   unavailable and not retried;
 * a key that is **absent** is fetched from ``fhirServer`` with the ``fhirAuthorization``
-  bearer token (``cds_service.fhir.client``), concurrently, within one deadline per call;
+  bearer token (``cds_service.fhir``), concurrently, within one deadline per call;
   when it cannot be, it is unavailable with a plain reason. The pipeline answers 412 when a
   required key (Conditions) is unavailable; other keys only degrade the cards.
 

@@ -21,7 +21,7 @@ Reasons name no patient, URL or token, so they can be shown in cards and logged.
         │   └── FhirResponseTooLarge     body larger than the client accepts
         └── FhirRequestError             the request could not be built or sent (a bug or a bad URL)
 
-``requests`` exceptions are translated into this tree by ``cds_service.fhir.client``
+``requests`` exceptions are translated into this tree by ``cds_service.fhir.transport_errors``
 through one table (``REQUESTS_EXCEPTION_MAP``), which a test checks is complete.
 """
 
