@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _leave_counts_of_an_earlier_run(directory: Path) -> None:
     """Metric files as a previous start of the service would have left them: 100 calls."""
     script = (
-        "import pathlib, sys; from cds_service import metrics; "
+        "import pathlib, sys; from cds_service.core import metrics; "
         "metrics.enable_multiprocess(pathlib.Path(sys.argv[1])); metrics.set_recording(True); "
         "[metrics.request_answered('/cds-services/<service_id>', 200, 0.01) for _ in range(100)]"
     )
