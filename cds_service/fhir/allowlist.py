@@ -10,9 +10,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from cds_service.core.fhir_base import FhirBase
-from cds_service.fhir.errors import (
-    NoFhirAccess,
-)
+from cds_service.fhir.errors import NoFhirAccess
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from cds_service.fhir.errors import (
-    UnresolvedToken,
-)
+from cds_service.fhir.errors import UnresolvedToken
 
 _TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 #: CDS Hooks 2.0 user tokens: the id part of ``context.userId`` when it has that type.

@@ -5,11 +5,9 @@ raised while talking to a FHIR server becomes one of ``cds_service.fhir.errors``
 from __future__ import annotations
 
 import http.client
-import http.cookiejar
 from collections.abc import Callable, Mapping
 
 import urllib3.exceptions
-import urllib3.response
 from requests import exceptions as rexc
 
 from cds_service.fhir.errors import (
