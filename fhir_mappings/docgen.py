@@ -140,12 +140,14 @@ listed below is not recognised). Every decision is made as of the time of the ho
   (for example the Medication behind a MedicationRequest) are used to resolve references;
   contained resources (`#id`) are resolved too.
 - **Validation**: resources the guideline can use are validated against the FHIR R4B
-  models, strictly in the elements a fact reads (`fhir_mappings/read_elements.json`) and
-  liberally in the rest. An error in a read element leaves the resource out, listed
-  (type, id, first error path), never the whole request. A resource whose errors all lie
-  in elements no fact reads (an element R4 does not define, such as an R5 `encounter` on a
-  MedicationAdministration, or a malformed `note`) still counts; `--explain` lists it with
-  the names of those elements.
+  models in the elements a fact reads (`fhir_mappings/read_elements.json`), and only
+  there: the model validates the resource reduced to those elements, as strictly as the
+  whole resource. An error in a read element leaves the resource out, listed (type, id,
+  first error path among the read elements), never the whole request. Elements no fact
+  reads are not validated (narrative, identifiers, notes cost nothing): a malformed
+  `note` goes unremarked. An element R4 does not define and no fact reads (such as an R5
+  `encounter` on a MedicationAdministration) does not stop the resource counting either;
+  `--explain` lists the resource with the names of those elements.
 - **Another patient**: a resource whose `subject` / `patient` names another patient is
   left out and listed.
 - **Left out and listed** (in `mr-cds evaluate --explain`, never on a card): statuses that

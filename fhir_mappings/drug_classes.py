@@ -7,6 +7,7 @@ Both ``fhir_mappings`` (which classes to read, which count as vasoactive support
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -31,6 +32,9 @@ class DrugClasses:
     loop_diuretic: str
     #: Ingredients of running vasoactive drugs that raise afterload (a caution line).
     afterload_raising: tuple[str, ...]
+    #: Class -> ingredient names for the flagged name fallback of drugs that have no verified
+    #: RxNorm ingredient code (milrinone): matched by ATC code, by name only when no code does.
+    names_without_rxnorm_code: Mapping[str, tuple[str, ...]]
 
 
 @cache
@@ -48,4 +52,9 @@ def drug_classes() -> DrugClasses:
         inotrope=raw["inotrope"],
         loop_diuretic=raw["loop_diuretic"],
         afterload_raising=tuple(raw["afterload_raising"]),
+        names_without_rxnorm_code={
+            class_id: tuple(names)
+            for class_id, names in raw["names_without_rxnorm_code"].items()
+            if class_id != "source"
+        },
     )

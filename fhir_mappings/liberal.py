@@ -1,10 +1,16 @@
-"""Strict in what a rule reads, liberal in the rest (FHIR R4B validation of one resource).
+"""Strict in what a rule reads, and only there (FHIR R4B validation of one resource).
 
 Real charts carry elements R4 does not define (an R5 element, a vendor addition) or a
 malformed narrative or note. Leaving the whole resource out for that loses a running
-infusion. So a validation error counts only when it lies in an element a fact reads
-(``read_elements.json``); a resource whose errors all lie elsewhere still counts, and a
-data-quality note names the elements that were not read (names only, never values).
+infusion. So only the elements a fact reads (``read_elements.json``, with the common ones
+every type reads) are validated, by the R4B model, exactly as strictly as the whole
+resource would be: the model validates a projection of the resource onto those elements.
+Validation costs what the rules read, not what the EHR sent (narrative, identifiers,
+notes, performers are never walked). An error there leaves the resource out.
+
+Elements no fact reads are not validated. A name R4B does not define for the type is
+still noticed (a key lookup, no validation) and a data-quality note names it (names only,
+never values); a defined element with a malformed value is not noticed any more.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ _NAME_LIMIT = 40
 @dataclass(frozen=True)
 class Verdict:
     """``error``: why the resource cannot be used (a read element fails), else None.
-    ``tolerated``: elements that fail validation but are not read (the resource counts)."""
+    ``tolerated``: elements R4B does not define for the type and no fact reads (the
+    resource counts)."""
 
     error: str | None
     tolerated: tuple[str, ...] = ()
@@ -76,26 +83,49 @@ def parse_read_elements(raw: Mapping[str, Any]) -> ReadElements:
 
 
 def verdict(resource: Resource) -> Verdict:
-    """Validate with the R4B model; errors only in elements no fact reads are tolerated."""
+    """Validate what a fact reads with the R4B model; name elements R4B does not define.
+
+    The model sees a projection onto the read elements: every element it requires, and
+    every choice (``value[x]``) whose types it counts, is read (a test keeps it so), so
+    the projection is valid exactly when the read elements are. The one exception, a
+    choice no fact reads (``MedicationRequest.reported[x]``), is not checked at all.
+    """
     type_name = resource_type(resource)
     try:
         model = get_fhir_model_class(type_name)
     except (KeyError, ValueError):
         return Verdict(f"unknown resource type {type_name[:_NAME_LIMIT]!r}")
-    first = _first_error(model, resource)
-    if first is None:
+    listed = read_elements().by_type.get(type_name)
+    if listed is None:
+        first = _first_error(model, resource)
+        return Verdict(first[1] if first is not None else None)
+    reads = read_elements().reads
+    projection = {k: v for k, v in resource.items() if reads(type_name, k)}
+    first = _first_error(model, projection)
+    if first is not None:
+        return Verdict(first[1])
+    if len(projection) == len(resource):
         return Verdict(None)
-    errors, message = first
-    tops = {str(loc[0]) for loc in errors if loc}
-    if any(not loc for loc in errors) or any(read_elements().reads(type_name, t) for t in tops):
-        return Verdict(message)
-    # Every error lies in an element no fact reads: without those elements, the rest must
-    # validate (rules across elements, such as one value[x], are checked only then).
-    rest = {k: v for k, v in resource.items() if k not in tops}
-    second = _first_error(model, rest)
-    if second is not None:
-        return Verdict(second[1])
-    return Verdict(None, tuple(sorted(t[:_NAME_LIMIT] for t in tops)))
+    defined = _defined(model)
+    unknown = sorted(str(k)[:_NAME_LIMIT] for k in resource if k not in projection and k not in defined)
+    return Verdict(None, tuple(unknown))
+
+
+def strict_error(resource: Resource) -> str | None:
+    """The first error of validating the WHOLE resource as 'path: message', or None."""
+    try:
+        model = get_fhir_model_class(resource_type(resource))
+    except (KeyError, ValueError):
+        return f"unknown resource type {resource_type(resource)[:_NAME_LIMIT]!r}"
+    first = _first_error(model, resource)
+    return first[1] if first is not None else None
+
+
+@cache
+def _defined(model: Any) -> frozenset[str]:
+    """Every top-level name the model accepts: its fields and their JSON aliases (``_status``)."""
+    fields = model.model_fields
+    return frozenset(fields) | frozenset(f.alias for f in fields.values() if f.alias)
 
 
 def _first_error(model: Any, resource: Resource) -> tuple[list[tuple[Any, ...]], str] | None:

@@ -77,7 +77,10 @@ def ingredient_names() -> Mapping[str, tuple[str, ...]]:
     names: dict[str, tuple[str, ...]] = {}
     for vs_id in CLASSES:
         found = (_INGREDIENT_DISPLAY.match(c.display) for c in value_set(vs_id).codes if c.system == RXNORM)
-        names[vs_id] = tuple(m.group(1) for m in found if m)
+        coded = tuple(m.group(1) for m in found if m)
+        # Drugs with no verified RxNorm ingredient code (milrinone) still have a name to match.
+        extra = drug_classes().names_without_rxnorm_code.get(vs_id, ())
+        names[vs_id] = coded + tuple(n for n in extra if n not in coded)
     return names
 
 

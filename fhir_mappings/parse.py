@@ -1,10 +1,11 @@
 """Prefetch -> the resources of the chart, what could not be obtained, and validation.
 
 Selection happens on the raw JSON (cheap); only resources a fact may use are validated
-with fhir.resources' R4B models (costly), once each. A resource that fails validation in
-an element a fact reads is left out and reported, never fatal; one that fails only in
-elements no fact reads still counts, with a note (``liberal``). fhir.resources does not
-check code values, so the fact modules check statuses themselves.
+with fhir.resources' R4B models (costly), once each, and only in the elements a fact reads
+(``liberal``). A resource that fails there is left out and reported, never fatal; one
+that carries an element R4B does not define, and no fact reads, still counts, with a
+note. fhir.resources does not check code values, so the fact modules check statuses
+themselves.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fhir_mappings.elements import Resource, reference_of, relative_reference, r
 from fhir_mappings.facts import DataQualityNote
 from fhir_mappings.gaps import Gap, Reason
 from fhir_mappings.keys import Key
-from fhir_mappings.liberal import verdict
+from fhir_mappings.liberal import strict_error, verdict
 from fhir_mappings.prefetch import ChartInput, PrefetchKind, classify
 from fhir_mappings.timing import TimeProblem, parse_time
 
@@ -235,8 +236,9 @@ class Report:
     def valid(self, resource: Resource) -> bool:
         """Validate with the R4B model; on failure note the first error and return False.
 
-        Errors only in elements no fact reads do not count against the resource (it is
-        used, and a note names those elements); an error in a read element does.
+        Only the elements a fact reads are validated (``liberal``): an error there leaves
+        the resource out; an element R4B does not define, and no fact reads, is named in a
+        note (the resource is used).
 
         Lazy: callers ask only for resources that decide a fact or are shown, newest first,
         and stop once one decides. The verdict is kept by object identity for the call:
@@ -267,6 +269,7 @@ TOLERATED_PREFIX = "used; not valid FHIR R4 and not read: "
 
 
 def validation_error(resource: Resource) -> str | None:
-    """The first error of STRICT validation as 'path: message' (never the value), or None."""
-    found = verdict(resource)
-    return found.error or (f"{found.tolerated[0]}: not valid" if found.tolerated else None)
+    """The first error of STRICT validation of the whole resource as 'path: message'
+    (never the value), or None. Not on the hook path: ``Report.valid`` validates only what
+    the facts read."""
+    return strict_error(resource)

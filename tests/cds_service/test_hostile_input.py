@@ -73,7 +73,7 @@ def test_non_json_numbers_are_400(client: FlaskClient, constant: str) -> None:
     assert _post_raw(client, SERVICE_URL, body).status_code == 400
 
 
-def test_condition_with_120_nested_extensions_is_left_out_not_a_500(client: FlaskClient) -> None:
+def _deep_condition(element: str | None) -> dict[str, Any]:
     extension: dict[str, Any] = {"url": "http://example.org/x", "valueString": "leaf"}
     for _ in range(120):
         extension = {"url": "http://example.org/x", "extension": [extension]}
@@ -82,14 +82,30 @@ def test_condition_with_120_nested_extensions_is_left_out_not_a_500(client: Flas
         "id": "deep",
         "subject": {"reference": "Patient/pat-1"},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "48724000"}]},
-        "extension": [extension],
     }
+    if element is not None:
+        condition[element] = [extension]
     prefetch = all_keys_null()
-    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": condition}]}
-    prefetch["conditions"] = bundle
-    response = client.post(SERVICE_URL, json=hook_request(prefetch))
+    entry = [{"resource": condition}]
+    prefetch["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": entry}
+    return prefetch
+
+
+def test_condition_with_120_nested_modifier_extensions_is_left_out_not_a_500(client: FlaskClient) -> None:
+    # A modifier extension is read (it may change the meaning): validated, too deep, left out.
+    response = client.post(SERVICE_URL, json=hook_request(_deep_condition("modifierExtension")))
     assert response.status_code == 200
     assert response.get_json() == {"cards": []}
+
+
+def test_condition_with_120_nested_extensions_no_rule_reads_counts_not_a_500(client: FlaskClient) -> None:
+    # ``extension`` is not read, so not validated (issue 18): the Condition counts as without it.
+    response = client.post(SERVICE_URL, json=hook_request(_deep_condition("extension")))
+    plain = client.post(SERVICE_URL, json=hook_request(_deep_condition(None)))
+    assert response.status_code == plain.status_code == 200
+    summaries = [c["summary"] for c in response.get_json()["cards"]]
+    assert summaries == [c["summary"] for c in plain.get_json()["cards"]]
+    assert summaries
 
 
 def test_lone_surrogate_in_feedback_is_400_and_nothing_is_stored(client: FlaskClient, app: Flask) -> None:

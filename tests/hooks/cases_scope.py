@@ -37,6 +37,11 @@ CHRONIC_RESP = (k.ICD10CM, "J96.11", "Chronic respiratory failure with hypoxia")
 COMFORT_ORDER = (LOINC, "LA33475-7", "Comfort-focused Treatments")
 NO_CPR_ORDER = (LOINC, "LA33471-6", "No CPR: Do Not Attempt Resuscitation")
 YES_CPR_ORDER = (LOINC, "LA33470-8", "Yes CPR")
+SACUBITRIL_VALSARTAN_SCD = (
+    k.RXNORM,
+    "1656349",
+    "sacubitril 49 MG / valsartan 51 MG Oral Tablet",
+)
 PREGNANCY_STATUS = (LOINC, "82810-3", "Pregnancy status")
 NOT_PREGNANT = (LOINC, "LA26683-5", "Not pregnant")
 
@@ -200,6 +205,23 @@ def scenarios(case: type[Case]) -> list[Case]:
             summary={
                 "medical-therapy": [
                     "lisinopril active: ACE inhibitors and ARBs are contraindicated in pregnancy"
+                ]
+            },
+        ),
+        case(
+            "scope_pregnant_on_sacubitril_valsartan",
+            "Pregnant (O99.411) with severe MR on sacubitril/valsartan (ARNI, coded by its clinical "
+            "drug): the same warning as for an ACE inhibitor or ARB, naming the drug.",
+            [
+                *SEVERE,
+                k.condition("preg-1", PREGNANT_O99411, recorded=at(days=40)),
+                k.med_request("rx-1", SACUBITRIL_VALSARTAN_SCD),
+            ],
+            {"surgical-repair": "info", "medical-therapy": "warning"},
+            {"surgical-repair": ["Pregnant: involve obstetrics."]},
+            summary={
+                "medical-therapy": [
+                    "sacubitril/valsartan active: ACE inhibitors and ARBs are contraindicated in pregnancy"
                 ]
             },
         ),

@@ -16,6 +16,9 @@ MR = k.condition("mr-1", k.MR, recorded=at(days=400))
 ECHO_SEVERE = k.echo("echo-1", at(days=10), concept=k.SEVERE)
 SEVERE = [MR, ECHO_SEVERE]
 STABLE = ("surgical-repair", "medical-therapy")
+MILRINONE_ATC = (ATC, "C01CE02", "milrinone")
+MILRINONE_PREMIX = (RXNORM, "1791840", "Milrinone lactate 0.2 MG/ML in dextrose 5% 100 ML bag")
+NOREPINEPHRINE_VIAL = (RXNORM, "242969", "norepinephrine bitartrate 1 MG/ML 4 ML injection")
 CRITICAL_SHOCK = {"mechanical-support": "critical", "surgical-repair": "info", "medical-therapy": "info"}
 
 NITROPRUSSIDE = (RXNORM, "7476", "nitroprusside")
@@ -326,6 +329,36 @@ def scenarios(case: Any) -> list[Any]:
             "A running infusion named 'Norepinephrine 8 mg in 250 mL' with no code counts, with "
             "'name match: verify' in the summary.",
             [*SEVERE, running_by_name("ma-1", "Norepinephrine 8 mg in 250 mL sodium chloride 0.9% infusion")],
+            CRITICAL_SHOCK,
+            summary={"mechanical-support": ["(name match: verify)"]},
+        ),
+        case(
+            "running_milrinone_coded_by_atc_is_vasoactive_support",
+            "A milrinone infusion running, coded by ATC C01CE02: vasoactive support by code.",
+            [*SEVERE, running("ma-1", MILRINONE_ATC)],
+            CRITICAL_SHOCK,
+        ),
+        case(
+            "running_milrinone_premix_coded_by_product_is_vasoactive_support",
+            "A milrinone 0.2 mg/mL premixed bag running, coded by its RxNorm product (openFDA RxCUI "
+            "1791840), no ingredient code: vasoactive support by code, no 'verify'.",
+            [*SEVERE, running("ma-1", MILRINONE_PREMIX)],
+            CRITICAL_SHOCK,
+            not_contains={"mechanical-support": ["verify"]},
+        ),
+        case(
+            "norepinephrine_vial_product_coded_infusion_order_counts",
+            "An active inpatient norepinephrine infusion order (a rate) coded by the 1 mg/mL vial's "
+            "RxNorm product (242969): vasoactive support by code.",
+            [*SEVERE, infusion_order("rx-1", NOREPINEPHRINE_VIAL)],
+            CRITICAL_SHOCK,
+            not_contains={"mechanical-support": ["verify"]},
+        ),
+        case(
+            "running_name_only_milrinone_infusion",
+            "A running infusion named 'Milrinone lactate 20 mg in 100 mL' with no code counts, "
+            "with 'name match: verify' in the summary.",
+            [*SEVERE, running_by_name("ma-1", "Milrinone lactate 20 mg in 100 mL dextrose 5% infusion")],
             CRITICAL_SHOCK,
             summary={"mechanical-support": ["(name match: verify)"]},
         ),
