@@ -35,7 +35,7 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 
 from benchmarks.bench_saturation import LUA, URL_PATH, parse_wrk
-from cds_service.demo import shift_times
+from cds_service.calls.demo import shift_times
 from tests.cds_service.pg_cluster import Cluster, throwaway_cluster
 from tests.serving import Served, serve
 

@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the fixture server lives in the test package
 
-from cds_service.fhir_client import close_shared_session  # noqa: E402
-from cds_service.pipeline import run_hook  # noqa: E402
-from cds_service.services import registry  # noqa: E402
-from cds_service.settings import Settings  # noqa: E402
+from cds_service.calls.pipeline import run_hook  # noqa: E402
+from cds_service.calls.services import registry  # noqa: E402
+from cds_service.core.settings import Settings  # noqa: E402
+from cds_service.fhir.session import close_shared_session  # noqa: E402
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart  # noqa: E402
 
 TOKEN = "bench-token"

@@ -49,13 +49,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.charts import charts, resource_count  # noqa: E402
-from cds_service import gather as gathering  # noqa: E402
-from cds_service.demo import as_of, shift_times  # noqa: E402
-from cds_service.hook_request import HookRequest  # noqa: E402
-from cds_service.json_codec import dumps, loads  # noqa: E402
-from cds_service.schemas import validate_request  # noqa: E402
-from cds_service.services import registry  # noqa: E402
-from cds_service.settings import Settings  # noqa: E402
+from cds_service.calls import gather as gathering  # noqa: E402
+from cds_service.calls.demo import as_of, shift_times  # noqa: E402
+from cds_service.calls.hook_request import HookRequest  # noqa: E402
+from cds_service.calls.schemas import validate_request  # noqa: E402
+from cds_service.calls.services import registry  # noqa: E402
+from cds_service.core.json_codec import dumps, loads  # noqa: E402
+from cds_service.core.settings import Settings  # noqa: E402
 from fhir_mappings import map_chart  # noqa: E402
 from hooks import evaluate_detailed  # noqa: E402
 
@@ -414,7 +414,7 @@ def main() -> int:
     }
     results = []
     bodies = {name: body for name, body in charts().items() if wanted is None or name in wanted}
-    # Like a worker after warm-up (cds_service.warmup.settle_heap): the charts held here
+    # Like a worker after warm-up (cds_service.calls.warmup.settle_heap): the charts held here
     # would otherwise be walked by every full collection during the in-process stages.
     gc.collect()
     gc.freeze()

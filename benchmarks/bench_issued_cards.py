@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cds_service.app import create_app
+from cds_service.calls.demo import shift_times
 from cds_service.db.issued import issued_rows
 from cds_service.db.issued_writer import BATCH_ROWS
 from cds_service.db.store import Store
-from cds_service.demo import shift_times
+from cds_service.http.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "/cds-services/severe-mitral-regurgitation"

@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_hook import Server, server
-from cds_service.demo import shift_times
+from cds_service.calls.demo import shift_times
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_PATH = "/cds-services/severe-mitral-regurgitation"

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cds_service.demo import as_of
+from cds_service.calls.demo import as_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "patients" / "02-cardiogenic-shock.json"

@@ -1,3 +1,3 @@
-from cds_service.cli import main
+from cds_service.cli.mr_cds import main
 
 raise SystemExit(main())

@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
 
-from cds_service.app import create_app
 from cds_service.db.store import Store
+from cds_service.http.app import create_app
 
 # No timing assertions in tests: hypothesis's per-example deadline (200 ms by default) fails
 # on a loaded machine, not on a slow service. Each test's @settings says deadline=None too

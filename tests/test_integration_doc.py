@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.services import registry
-from cds_service.settings import settings_table
+from cds_service.calls.services import registry
+from cds_service.core.settings import settings_table
 from fhir_mappings.requirements import PrefetchKey
 from fhir_mappings.valuesets import load_site_codes, shipped_value_sets
 

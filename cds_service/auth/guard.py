@@ -13,12 +13,12 @@ from collections.abc import Callable
 from flask import Flask, g, request
 from sqlalchemy import Engine
 
-from cds_service import metrics
 from cds_service.auth.keys import KeyStore
 from cds_service.auth.mode import AuthConfig
 from cds_service.auth.replay import ReplayStore
 from cds_service.auth.verify import AuthRejected, Verifier
-from cds_service.errors import Unauthorized
+from cds_service.core import metrics
+from cds_service.core.errors import Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from cds_service.auth.issuers import TrustedIssuer, load_issuers
 from cds_service.auth.urls import is_loopback_host
-from cds_service.errors import ConfigurationError
-from cds_service.settings import Settings
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from cds_service.errors import ConfigurationError
+from cds_service.core.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 

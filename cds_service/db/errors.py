@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from cds_service.errors import StorageBusy
+from cds_service.core.errors import StorageBusy
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from cds_service.core.errors import SchemaViolation
 from cds_service.db.engine import writer
 from cds_service.db.tables import feedback, issued_cards
-from cds_service.errors import SchemaViolation
 
 
 @dataclass(frozen=True)

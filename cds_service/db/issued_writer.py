@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cds_service import metrics
+from cds_service.core import metrics
 from cds_service.db.errors import unavailable_reason
 from cds_service.db.offload import run_blocking
 

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from cds_service.errors import ConfigurationError
+from cds_service.core.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 

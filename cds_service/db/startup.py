@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
 from cds_service.db import migrate
 from cds_service.db.store import Store
-from cds_service.errors import ConfigurationError
-from cds_service.settings import Settings
 
 
 def open_store(settings: Settings) -> Store:

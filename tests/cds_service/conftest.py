@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
-from cds_service.demo import shift_times
+from cds_service.calls.demo import shift_times
+from cds_service.http.app import create_app
 from tests.cds_service.storage_helpers import fresh_postgres_database
 from tests.conftest import SERVICE_URL
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from cds_service.demo import shift_times
+from cds_service.calls.demo import shift_times
 from fhir_mappings.codesystems import LOINC, RXNORM, SNOMED
 from tests.hooks import chartkit as ck
 

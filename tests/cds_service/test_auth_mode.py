@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from cds_service.auth import resolve_auth
-from cds_service.cli import main
-from cds_service.errors import ConfigurationError
-from cds_service.settings import Settings
+from cds_service.cli.mr_cds import main
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
 from tests.cds_service import jwt_tokens as t
 
 

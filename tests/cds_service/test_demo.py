@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service.demo import DEMO_EXTENSION, as_of, parse_instant, shift_times
-from cds_service.schemas import validate_response
+from cds_service.calls.demo import DEMO_EXTENSION, as_of, parse_instant, shift_times
+from cds_service.calls.schemas import validate_response
 from tests.conftest import SERVICE_URL
 from tests.hooks.cases import DEMO_DIR, DEMOS
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from cds_service.demo import as_of, transaction_bundle
-from cds_service.pipeline import run_hook
-from cds_service.services import registry
-from cds_service.settings import Settings
+from cds_service.calls.demo import as_of, transaction_bundle
+from cds_service.calls.pipeline import run_hook
+from cds_service.calls.services import registry
+from cds_service.core.settings import Settings
 from tests.cds_service.fhir_server import FixtureFhirServer
 from tests.conftest import SERVICE_ID
 from tests.hooks.cases import DEMO_DIR, DEMOS, Case

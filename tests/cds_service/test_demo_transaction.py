@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.cli import main
-from cds_service.demo import transaction_bundle
+from cds_service.calls.demo import transaction_bundle
+from cds_service.cli.mr_cds import main
 
 PATIENTS = sorted((Path(__file__).resolve().parents[2] / "examples" / "patients").glob("*.json"))
 

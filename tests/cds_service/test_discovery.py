@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.services import registry
+from cds_service.calls.services import registry
 from fhir_mappings.requirements import prefetch_keys
 from tests.conftest import DATA, SERVICE_ID, load_json
 

@@ -242,7 +242,7 @@ def test_a_keep_alive_connection_is_closed_after_its_share_of_requests(
     sqlite_server: tuple[Served, Path],
 ) -> None:
     # So that a client holding one connection takes its turn in the listen queue again.
-    from cds_service.gunicorn_worker import MAX_REQUESTS_PER_CONNECTION
+    from cds_service.runtime.gunicorn_worker import MAX_REQUESTS_PER_CONNECTION
 
     served, _ = sqlite_server
     connection = http.client.HTTPConnection("127.0.0.1", int(served.base.rsplit(":", 1)[1]), timeout=10)

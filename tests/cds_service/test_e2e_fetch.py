@@ -20,11 +20,13 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from cds_service.app import create_app
-from cds_service.fhir_client import close_shared_session, fill_template, next_link
-from cds_service.gather import gather_chart
-from cds_service.hook_request import HookRequest
-from cds_service.settings import Settings
+from cds_service.calls.gather import gather_chart
+from cds_service.calls.hook_request import HookRequest
+from cds_service.core.settings import Settings
+from cds_service.fhir.client import next_link
+from cds_service.fhir.session import close_shared_session
+from cds_service.fhir.templates import fill_template
+from cds_service.http.app import create_app
 from fhir_mappings.requirements import prefetch_keys
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart
 from tests.serving import Served, serve

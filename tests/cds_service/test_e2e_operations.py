@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _leave_counts_of_an_earlier_run(directory: Path) -> None:
     """Metric files as a previous start of the service would have left them: 100 calls."""
     script = (
-        "import pathlib, sys; from cds_service import metrics; "
+        "import pathlib, sys; from cds_service.core import metrics; "
         "metrics.enable_multiprocess(pathlib.Path(sys.argv[1])); metrics.set_recording(True); "
         "[metrics.request_answered('/cds-services/<service_id>', 200, 0.01) for _ in range(100)]"
     )
@@ -179,7 +179,7 @@ def test_an_unknown_host_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_banner_shows_a_database_url_without_its_password() -> None:
-    from cds_service.serve_checks import database_shown
+    from cds_service.runtime.serve_checks import database_shown
 
     shown = database_shown("postgresql+psycopg://mrcds:hunter2@db:5432/mrcds")
     assert "hunter2" not in shown

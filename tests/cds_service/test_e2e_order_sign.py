@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine
 
-from cds_service.schemas import validate_response
+from cds_service.calls.schemas import validate_response
 from tests.cds_service.order_requests import (
     NITROPRUSSIDE,
     ORDER_SIGN_URL,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from cds_service.schemas import validate_response
+from cds_service.calls.schemas import validate_response
 from tests.conftest import DATA, SERVICE_URL, all_keys_null, hook_request, load_json
 from tests.serving import Served, serve
 

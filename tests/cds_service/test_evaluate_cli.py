@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from cds_service import cli
-from cds_service.demo import DEMO_EXTENSION
-from cds_service.schemas import validate_response
+from cds_service.calls.demo import DEMO_EXTENSION
+from cds_service.calls.schemas import validate_response
+from cds_service.cli import mr_cds as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "examples" / "patients"
@@ -165,7 +165,7 @@ def test_demo_of_unreadable_file_exits_2(capsys: pytest.CaptureFixture[str], tmp
 def test_internal_error_exits_1_without_traceback(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cds_service import evaluate_cli
+    from cds_service.cli import evaluate as evaluate_cli
 
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError("patient secret")

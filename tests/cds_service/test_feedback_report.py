@@ -14,14 +14,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service import cli
+from cds_service.cli import mr_cds as cli
+from cds_service.cli.report_output import REASONS_IN_TEXT, write_plot
 from cds_service.db import migrate
 from cds_service.db.engine import make_engine
 from cds_service.db.feedback import add_feedback
 from cds_service.db.issued import record_issued
 from cds_service.db.report import FeedbackReport, RecommendationReport
 from cds_service.db.tables import issued_cards
-from cds_service.report_output import REASONS_IN_TEXT, write_plot
 from hooks.guideline import guideline
 from tests.cds_service.conftest import entry, issue_cards
 from tests.cds_service.storage_helpers import feedback_rows, issued_rows

@@ -16,19 +16,13 @@ import responses
 import urllib3.exceptions
 from requests import exceptions as rexc
 
-from cds_service import fhir_client
-from cds_service.fhir_client import (
-    REQUESTS_EXCEPTION_MAP,
-    Deadline,
-    FhirBase,
-    FhirClient,
-    fill_template,
-    merge_pages,
-    new_session,
-    resolve_base,
-    translate_exception,
-)
-from cds_service.fhir_errors import (
+from cds_service.core.fhir_base import FhirBase
+from cds_service.fhir import client as fhir_client
+from cds_service.fhir import session as fhir_session
+from cds_service.fhir.allowlist import resolve_base
+from cds_service.fhir.client import FhirClient, merge_pages
+from cds_service.fhir.deadline import Deadline
+from cds_service.fhir.errors import (
     FhirAccessError,
     FhirAccessRefused,
     FhirConnectionError,
@@ -43,6 +37,9 @@ from cds_service.fhir_errors import (
     NoFhirAccess,
     UnresolvedToken,
 )
+from cds_service.fhir.session import new_session
+from cds_service.fhir.templates import fill_template
+from cds_service.fhir.transport_errors import REQUESTS_EXCEPTION_MAP, translate_exception
 
 BASE = "https://ehr.example/fhir"
 NO_POOL: Any = None  # urllib3 errors want their connection or pool; none exists here
@@ -545,14 +542,14 @@ def test_merged_bundle_of_no_entries_has_no_entry_array() -> None:
 
 def test_shared_session_is_reused_and_recreated_after_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
-        first = fhir_client.shared_session()
-        assert fhir_client.shared_session() is first
+        first = fhir_session.shared_session()
+        assert fhir_session.shared_session() is first
         monkeypatch.setattr(os, "getpid", lambda: -1)  # as if in a forked worker
-        assert fhir_client.shared_session() is not first
+        assert fhir_session.shared_session() is not first
         first.close()
     finally:
         monkeypatch.undo()
-        fhir_client.close_shared_session()
+        fhir_session.close_shared_session()
 
 
 def test_session_keeps_no_cookies(session: requests.Session, rsps: responses.RequestsMock) -> None:

@@ -17,13 +17,16 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from cds_service.fhir_client import Deadline, FhirBase, FhirClient, new_session
-from cds_service.fhir_errors import (
+from cds_service.core.fhir_base import FhirBase
+from cds_service.fhir.client import FhirClient
+from cds_service.fhir.deadline import Deadline
+from cds_service.fhir.errors import (
     FhirConnectionError,
     FhirConnectionReset,
     FhirInvalidResponse,
     FhirTimeout,
 )
+from cds_service.fhir.session import new_session
 
 PATIENT = json.dumps({"resourceType": "Patient", "id": "p1"}).encode()
 Behaviour = Callable[[socket.socket], None]

@@ -19,14 +19,16 @@ import responses
 import urllib3.exceptions
 from requests import exceptions as rexc
 
-from cds_service import fhir_client
-from cds_service.errors import DataUnavailable
-from cds_service.fhir_client import fill_template, new_session
-from cds_service.gather import CLIENT_FAILED, NOT_FHIR, REQUIRED_MISSING, gather, gather_chart
-from cds_service.hook_request import FhirAuthorization, HookRequest
-from cds_service.pipeline import run_hook
-from cds_service.services import registry
-from cds_service.settings import Settings
+from cds_service.calls.gather import CLIENT_FAILED, NOT_FHIR, REQUIRED_MISSING, gather, gather_chart
+from cds_service.calls.hook_request import FhirAuthorization, HookRequest
+from cds_service.calls.pipeline import run_hook
+from cds_service.calls.services import registry
+from cds_service.core.errors import DataUnavailable
+from cds_service.core.settings import Settings
+from cds_service.fhir import client as fhir_client
+from cds_service.fhir import session as fhir_session
+from cds_service.fhir.session import new_session
+from cds_service.fhir.templates import fill_template
 from fhir_mappings.requirements import prefetch_keys
 
 BASE = "https://ehr.example/fhir"
@@ -53,7 +55,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def shared_session_closed() -> Iterator[None]:
     yield
-    fhir_client.close_shared_session()
+    fhir_session.close_shared_session()
 
 
 def request(prefetch: dict[str, Any] | None = None, **overrides: Any) -> HookRequest:

@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from cds_service import json_codec
+from cds_service.calls.schemas import validate_feedback, validate_request
+from cds_service.core import json_codec
+from cds_service.core.errors import MalformedJson, SchemaViolation
 from cds_service.db.tables import feedback
-from cds_service.errors import MalformedJson, SchemaViolation
-from cds_service.http_input import check_structure
-from cds_service.schemas import validate_feedback, validate_request
+from cds_service.http.input import check_structure
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 
 FEEDBACK_URL = f"{SERVICE_URL}/feedback"
@@ -267,7 +267,7 @@ def test_a_huge_invalid_feedback_array_is_refused_before_validation(client: Flas
 
 
 def test_the_feedback_entry_cap_is_the_schemas_max_items() -> None:
-    from cds_service.schemas import MAX_FEEDBACK_ENTRIES, schema
+    from cds_service.calls.schemas import MAX_FEEDBACK_ENTRIES, schema
 
     assert schema("feedback")["properties"]["feedback"]["maxItems"] == MAX_FEEDBACK_ENTRIES
 
@@ -284,7 +284,7 @@ def test_many_invalid_entries_are_reported_by_one_error_without_collecting_them_
 ) -> None:
     from jsonschema import Draft202012Validator
 
-    from cds_service import schemas
+    from cds_service.calls import schemas
 
     seen = []
     real = Draft202012Validator.iter_errors

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service import json_codec
+from cds_service.core import json_codec
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 
 DEEP = b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}"

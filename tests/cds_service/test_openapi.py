@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from cds_service.openapi_doc import render
+from cds_service.http.openapi_doc import render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def _spec() -> dict[str, object]:
 
 def test_committed_openapi_is_what_the_generator_writes() -> None:
     assert (ROOT / "openapi.yaml").read_text(encoding="utf-8") == render(), (
-        "openapi.yaml is out of date: run `python -m cds_service.openapi_doc > openapi.yaml`"
+        "openapi.yaml is out of date: run `python -m cds_service.http.openapi_doc > openapi.yaml`"
     )
 
 

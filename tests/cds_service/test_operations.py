@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from cds_service import metrics
+from cds_service.calls.demo import shift_times
+from cds_service.core import metrics
 from cds_service.db.store import Store
-from cds_service.demo import shift_times
-from cds_service.fhir_client import close_shared_session
+from cds_service.fhir.session import close_shared_session
 from hooks import rules as rules_module
 from tests.cds_service.fhir_server import PATIENT_ID, FixtureFhirServer, load_chart
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request, load_json
@@ -283,7 +283,7 @@ def test_an_unmatched_path_is_logged_as_unmatched_not_as_sent(
 
 
 def test_json_formatter_writes_one_json_object_per_line() -> None:
-    from cds_service.request_log import JsonFormatter
+    from cds_service.http.request_log import JsonFormatter
 
     record = logging.LogRecord("cds_service.access", logging.INFO, __file__, 1, "request", None, None)
     record.fields = {"status": 200, "endpoint": "/healthz"}

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.demo import shift_times
-from cds_service.schemas import validate_response
+from cds_service.calls.demo import shift_times
+from cds_service.calls.schemas import validate_response
 from fhir_mappings.codesystems import ICD10CM
 from tests.cds_service import jwt_tokens as t
 from tests.cds_service import order_demos

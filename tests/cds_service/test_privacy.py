@@ -15,7 +15,7 @@ import pytest
 import requests
 from flask import Flask
 
-from cds_service.demo import shift_times
+from cds_service.calls.demo import shift_times
 from tests.cds_service import jwt_tokens as t
 from tests.conftest import SERVICE_URL
 from tests.serving import serve

@@ -1,6 +1,6 @@
 """The request schema's fast path says "valid" only where jsonschema says so too.
 
-``cds_service.request_fast_path`` clears ordinary patient-view requests without jsonschema;
+``cds_service.calls.request_fast_path`` clears ordinary patient-view requests without jsonschema;
 anything it does not clear goes to jsonschema. So it may never accept a body the schema
 refuses, and it must clear the requests EHRs really send (else it would be no faster).
 """
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service import request_fast_path
-from cds_service.schemas import _fast_limits, _validator, schema
+from cds_service.calls import request_fast_path
+from cds_service.calls.schemas import _fast_limits, _validator, schema
 from tests.conftest import hook_request, load_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,7 +176,7 @@ def _keywords(node: Any, where: str) -> Iterator[tuple[str, str]]:
 
 def test_the_fast_path_checks_every_constraint_of_the_patient_view_slice() -> None:
     """A keyword added to the schema's patient-view slice must be added to the fast path
-    (``cds_service/request_fast_path.py``) too; then update this list."""
+    (``cds_service/calls/request_fast_path.py``) too; then update this list."""
     request = schema("request")
     top = {k: v for k, v in request.items() if k != "allOf"}
     found = set(_keywords(top, "(body)"))

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.errors import SchemaViolation
-from cds_service.schemas import validate_request
+from cds_service.calls.schemas import validate_request
+from cds_service.core.errors import SchemaViolation
 
 RESOURCE_OR_NULL = "'prefetch.conditions' must be a FHIR resource (an object with resourceType) or null"
 

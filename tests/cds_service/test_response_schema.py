@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.errors import SchemaViolation
-from cds_service.schemas import validate_response
+from cds_service.calls.schemas import validate_response
+from cds_service.core.errors import SchemaViolation
 from tests.conftest import DATA, load_json
 
 

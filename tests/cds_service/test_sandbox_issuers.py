@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from cds_service.auth import resolve_auth
-from cds_service.settings import Settings
+from cds_service.core.settings import Settings
 from tests.cds_service import jwt_tokens as t
 from tests.conftest import SERVICE_URL, all_keys_null, hook_request
 

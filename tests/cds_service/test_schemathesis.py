@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from cds_service.app import create_app
+from cds_service.http.app import create_app
 
 MAX_EXAMPLES = int(os.environ.get("MRCDS_TEST_SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.errors import ConfigurationError
-from cds_service.settings import Settings
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings
 from tests.serving import serve_expecting_exit
 
 SECRET_URL = "postgresql+psycopg://mrcds:hunter2@db.example.org:5432/mrcds?connect_timeout=3"

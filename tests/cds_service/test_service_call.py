@@ -13,7 +13,7 @@ import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.schemas import validate_response
+from cds_service.calls.schemas import validate_response
 from tests.conftest import DATA, SERVICE_URL, all_keys_null, hook_request, load_json
 
 
@@ -204,7 +204,7 @@ def test_unexpected_error_is_500_with_an_error_id_that_is_logged(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise ValueError(patient_text)  # patient data must reach neither log nor client
 
-    monkeypatch.setattr("cds_service.views.run_hook_detailed", broken)
+    monkeypatch.setattr("cds_service.http.views.run_hook_detailed", broken)
     issue = _outcome(client.post(SERVICE_URL, json=hook_request(all_keys_null())), 500, "exception")
     error_id = issue["diagnostics"].rsplit(" ", 1)[-1]
     assert error_id in caplog.text

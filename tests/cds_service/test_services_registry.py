@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.services import ServiceDefinitionError, load_service, registry
+from cds_service.calls.services import ServiceDefinitionError, load_service, registry
 from fhir_mappings.requirements import prefetch_keys
 from hooks import order_safety
 from hooks import rules as patient_view_rules

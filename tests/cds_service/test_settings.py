@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.errors import ConfigurationError
-from cds_service.settings import Settings, settings_table
+from cds_service.core.errors import ConfigurationError
+from cds_service.core.settings import Settings, settings_table
 from tests.serving import serve_expecting_exit
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cds_service import cli
-from cds_service.demo import shift_times
+from cds_service.calls.demo import shift_times
+from cds_service.cli import mr_cds as cli
 from fhir_mappings.valuesets import use_site_codes
 from tests.conftest import SERVICE_URL, load_json
 from tests.serving import serve_expecting_exit

@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
-from cds_service.app import create_app
+from cds_service.calls.schemas import validate_feedback_result
+from cds_service.core.errors import ConfigurationError
 from cds_service.db import feedback as feedback_module
 from cds_service.db import issued as issued_module
 from cds_service.db import migrate
@@ -24,8 +25,7 @@ from cds_service.db.engine import make_engine
 from cds_service.db.prune import prune
 from cds_service.db.store import Store
 from cds_service.db.tables import jwt_replay
-from cds_service.errors import ConfigurationError
-from cds_service.schemas import validate_feedback_result
+from cds_service.http.app import create_app
 from tests.cds_service.conftest import demo_request, entry, flush_issued, issue_cards
 from tests.cds_service.storage_helpers import feedback_rows, issued_rows
 from tests.conftest import SERVICE_ID, SERVICE_URL

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service import cli
-from cds_service.settings import Settings
+from cds_service.cli import mr_cds as cli
+from cds_service.core.settings import Settings
 from tests.cds_service.conftest import PATIENTS
 from tests.serving import serve_expecting_exit
 

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service import http_input
-from cds_service.errors import CdsError
-from cds_service.http_input import (
+from cds_service.core.errors import CdsError
+from cds_service.core.json_codec import WRITER_DEPTH_LIMIT
+from cds_service.http import input as http_input
+from cds_service.http.input import (
     MAX_DEPTH,
     MAX_KEYS,
     WRITE_FROM_DEPTH,
@@ -24,7 +25,6 @@ from cds_service.http_input import (
     _exact_walk,
     check_structure,
 )
-from cds_service.json_codec import WRITER_DEPTH_LIMIT
 
 json_values = st.recursive(
     st.none()
@@ -161,7 +161,7 @@ def test_a_key_that_only_ends_in_resource_type_never_lowers_the_count() -> None:
 def test_a_demo_chart_is_cleared_by_the_writer_check() -> None:
     from pathlib import Path
 
-    from cds_service.json_codec import loads
+    from cds_service.core.json_codec import loads
 
     raw = (
         Path(__file__).resolve().parents[2] / "examples" / "patients" / "02-cardiogenic-shock.json"

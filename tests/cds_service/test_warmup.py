@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cds_service import warmup
-from cds_service.settings import Settings
+from cds_service.calls import warmup
+from cds_service.core.settings import Settings
 
 
 def test_warm_up_chart_exercises_mapping_and_rules() -> None:
@@ -29,7 +29,7 @@ def test_create_app_warms_up_unless_turned_off(
     make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Settings] = []
-    monkeypatch.setattr("cds_service.app.warm_up", calls.append)
+    monkeypatch.setattr("cds_service.http.app.warm_up", calls.append)
     make_app()
     make_app(warm_up=False)
     assert len(calls) == 1

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cds_service.settings import ENV_PREFIX, Settings, settings_table
+from cds_service.core.settings import ENV_PREFIX, Settings, settings_table
 from tests.deploy.tooling import ROOT, tool
 
 COMPOSE = ROOT / "docker-compose.yml"

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from cds_service.auth import resolve_auth
-from cds_service.settings import ENV_PREFIX, Settings, settings_table
+from cds_service.core.settings import ENV_PREFIX, Settings, settings_table
 from tests.deploy.test_dockerfile import instructions
 from tests.deploy.tooling import ROOT
 

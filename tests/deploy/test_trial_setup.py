@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from cds_service.auth.issuers import load_issuers
-from cds_service.settings import Settings
+from cds_service.core.settings import Settings
 from tests.deploy.test_compose import nginx_directives
 from tests.deploy.tooling import ROOT, tool
 

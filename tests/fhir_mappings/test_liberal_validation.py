@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.demo import as_of, parse_instant
+from cds_service.calls.demo import as_of, parse_instant
 from fhir_mappings import ChartInput, PatientFacts, map_chart
 from fhir_mappings.facts import Status
 from fhir_mappings.liberal import parse_read_elements, read_elements, verdict

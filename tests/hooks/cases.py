@@ -1281,6 +1281,8 @@ from tests.hooks import cases_scope  # noqa: E402
 
 SCENARIOS += cases_scope.scenarios(Case) + cases_scope.acute_mr_scenarios(Case)
 DEMOS += cases_scope.demos(Case, person)
+# The demo table reads in file order, whichever module a demo comes from.
+DEMOS.sort(key=lambda c: c.name)
 
 
 def _dump(data: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.demo import as_of
+from cds_service.calls.demo import as_of
 from fhir_mappings.valuesets import all_value_sets
 from hooks.text import plain
 from tests.hooks.cases import DEMO_DIR, DEMOS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.demo import as_of
+from cds_service.calls.demo import as_of
 from tests.hooks.cases import ALL_CARDS, DEMO_DIR, DEMOS, Case
 from tests.hooks.test_scenarios import check, evaluate
 

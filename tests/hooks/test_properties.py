@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hooks
-from cds_service.schemas import validate_response
+from cds_service.calls.schemas import validate_response
 from fhir_mappings.facts import (
     DataQualityNote,
     Evidence,

@@ -47,7 +47,7 @@ def test_module_is_pure(path: Path) -> None:
     [
         "import flask",
         "def f():\n    import requests",
-        "from cds_service.settings import Settings",
+        "from cds_service.core.settings import Settings",
         "from os import environ",
         "import os\nx = os.environ['A']",
         "from datetime import datetime as d\nd.now()",

@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 import hooks
-from cds_service.schemas import validate_response
+from cds_service.calls.schemas import validate_response
 from fhir_mappings.facts import DataQualityNote, GradeSource, MatchKind
 from hooks import engine
 from hooks.rules import RULES

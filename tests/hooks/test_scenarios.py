@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from cds_service.demo import parse_instant
-from cds_service.pipeline import run_hook
-from cds_service.schemas import validate_response
-from cds_service.services import registry
-from cds_service.settings import Settings
+from cds_service.calls.demo import parse_instant
+from cds_service.calls.pipeline import run_hook
+from cds_service.calls.schemas import validate_response
+from cds_service.calls.services import registry
+from cds_service.core.settings import Settings
 from tests.hooks.cases import ALL_CARDS, rendered
 from tests.hooks.factories import counter_ids
 

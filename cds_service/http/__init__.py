@@ -1,0 +1,1 @@
+"""The Flask app: factory and error mapping, endpoints, body reading, request log, CORS, OpenAPI."""

@@ -1,0 +1,87 @@
+"""One JSON log line per request, and JSON for every other log line.
+
+The request line is the service's access log (gunicorn's own is off, so nothing is logged
+twice): time, request id, method, endpoint, status, milliseconds and, on hook calls, the
+topics of the cards returned. It carries no patient data: the endpoint is the route's
+rule (``/cds-services/<service_id>``), never the path as sent, and the request id is the
+call's hookInstance (CDS Hooks: a UUID the EHR makes per call) or one made here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from cds_service.core import metrics
+
+access_log = logging.getLogger("cds_service.access")
+
+#: What a request id may look like when it comes from the client (a UUID or similar token).
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+UNMATCHED = "unmatched"
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one JSON object on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def set_request_id(candidate: object) -> None:
+    """Use ``candidate`` (the hookInstance) as this request's id if it looks like an id."""
+    if isinstance(candidate, str) and _SAFE_ID.fullmatch(candidate):
+        g.request_id = candidate
+
+
+def set_card_topics(cards: list[dict[str, Any]]) -> None:
+    g.card_topics = [metrics.card_topic(card) for card in cards]
+
+
+def install(app: Flask) -> None:
+    """Time every request; log it and count it once it has an answer."""
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _done(response: Response) -> Response:
+        started = g.get("request_started")
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+        metrics.request_answered(endpoint, response.status_code, seconds)
+        fields: dict[str, Any] = {
+            "request_id": g.get("request_id") or _header_id() or str(uuid.uuid4()),
+            "method": request.method,
+            "endpoint": endpoint,
+            "status": response.status_code,
+            "ms": round(seconds * 1000, 1),
+        }
+        topics = g.get("card_topics")
+        if topics is not None:
+            fields["cards"] = topics
+        access_log.info("request", extra={"fields": fields})
+        return response
+
+
+def _header_id() -> str | None:
+    # A proxy's id (nginx: X-Request-ID) ties its log to ours.
+    value = request.headers.get("X-Request-ID", "")
+    return value if _SAFE_ID.fullmatch(value) else None

@@ -1,0 +1,127 @@
+"""gunicorn's gevent worker, with its own errors as OperationOutcome and without quoting,
+fair to waiting connections, and with a drain of the issued-card buffer when it stops.
+
+Fairness: a hook call is CPU work with no I/O wait, and a keep-alive client sends its next
+request at once, so a busy worker went from request to request without its event loop
+looking at the listening socket: at 64 clients, 43-56 connections waited unaccepted for a
+whole 4 s run. After each request the connection's greenlet now waits for the next turn
+of the event loop (which polls for I/O, accepts waiting connections and serves the others
+first), and a connection is closed after ``MAX_REQUESTS_PER_CONNECTION`` requests, so a
+client reconnects and takes its turn in the listen queue like everyone else.
+
+gunicorn answers a request it cannot parse (bad request line, 414, 431, bad chunked
+encoding) itself, before the app sees it: as HTML that quotes the offending line, and it
+logs that line, which may carry a query string. Here those answers are a FHIR
+OperationOutcome naming only the status, and the log names only the exception type.
+
+Not covered (gunicorn closes the connection without an answer, or answers before any
+worker code runs): a client that disconnects mid-request, TLS handshake failures when
+gunicorn terminates TLS, and requests refused by the operating system's backlog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+from typing import Any
+
+import gevent
+from gevent.server import StreamServer
+from gunicorn.http import errors as http_errors
+from gunicorn.workers import ggevent
+from gunicorn.workers.ggevent import GeventWorker
+
+from cds_service.core.errors import operation_outcome
+
+#: gunicorn's parse errors by class name (some are absent from older gunicorn versions).
+_STATUSES: tuple[tuple[str, int, str, str], ...] = (
+    ("LimitRequestLine", 414, "URI Too Long", "request line too long"),
+    ("LimitRequestHeaders", 431, "Request Header Fields Too Large", "request header fields too large"),
+    ("ExpectationFailed", 417, "Expectation Failed", "Expect header not supported"),
+    ("ForbiddenProxyRequest", 403, "Forbidden", "proxy request forbidden"),
+    ("UnsupportedTransferCoding", 501, "Not Implemented", "transfer coding not supported"),
+    ("ConfigurationProblem", 500, "Internal Server Error", "server configuration problem"),
+    ("InvalidResponseHeader", 500, "Internal Server Error", "internal error"),
+    ("InvalidResponseHeaderName", 500, "Internal Server Error", "internal error"),
+)
+
+
+def error_status(exc: BaseException) -> tuple[int, str, str]:
+    """(status, reason phrase, diagnostics) for an error gunicorn raised on a request."""
+    for name, status, reason, diagnostics in _STATUSES:
+        cls = getattr(http_errors, name, None)
+        if cls is not None and isinstance(exc, cls):
+            return status, reason, diagnostics
+    if isinstance(exc, http_errors.ParseException | ssl.SSLError):
+        return 400, "Bad Request", "the request could not be parsed as HTTP/1.1"
+    return 500, "Internal Server Error", "internal error"
+
+
+def error_response(status: int, reason: str, diagnostics: str) -> bytes:
+    code = "exception" if status >= 500 else "too-long" if status in (414, 431) else "structure"
+    body = json.dumps(operation_outcome(code, diagnostics)).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+#: How long a stopping worker spends writing its buffered issued-card records (gunicorn's
+#: graceful timeout, 10 s, bounds the whole stop).
+DRAIN_S = 5.0
+#: Requests on one keep-alive connection before the worker closes it.
+MAX_REQUESTS_PER_CONNECTION = 100
+#: Any positive sleep resumes on the loop's next iteration, after it polled for I/O
+#: (``gevent.sleep(0)`` may resume before that).
+_NEXT_TURN_S = 1e-6
+#: Connections a worker accepts per turn of its event loop. gunicorn sets 1 with several
+#: workers, so that one worker does not take a whole burst; but a busy worker's turn lasts
+#: as long as all its ready requests, so 64 connections took seconds to be accepted. A few
+#: per turn still leaves the other worker its share.
+ACCEPT_PER_TURN = 8
+
+
+class _TurnTakingServer(StreamServer):  # type: ignore[misc]
+    """gevent's server, accepting ``ACCEPT_PER_TURN`` connections per turn whatever
+    gunicorn's worker sets."""
+
+    @property
+    def max_accept(self) -> int:
+        return ACCEPT_PER_TURN
+
+    @max_accept.setter
+    def max_accept(self, _value: int) -> None:
+        pass
+
+
+# gunicorn's GeventWorker.run builds its servers from this module-level name.
+ggevent.StreamServer = _TurnTakingServer
+
+
+class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        if getattr(req, "req_number", 1) >= MAX_REQUESTS_PER_CONNECTION:
+            req.must_close = True  # answered with Connection: close
+        try:
+            return bool(super().handle_request(listener_name, req, sock, addr))
+        finally:
+            gevent.sleep(_NEXT_TURN_S)
+
+    def run(self) -> None:
+        super().run()  # returns once the worker stops accepting and its requests are done
+        store = getattr(self.wsgi, "extensions", {}).get("mrcds_store")
+        if store is not None:
+            dropped = store.issued_writer.close(DRAIN_S)
+            if dropped:
+                self.log.error("stopping with %d issued-card record(s) not written", dropped)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        status, reason, diagnostics = error_status(exc)
+        if status >= 500:
+            self.log.error("error handling a request: %s", type(exc).__name__)
+        else:
+            self.log.warning("invalid request -> %d: %s", status, type(exc).__name__)
+        with contextlib.suppress(OSError):  # the client may be gone
+            client.sendall(error_response(status, reason, diagnostics))
