@@ -83,9 +83,13 @@ class Cluster:
         """Every process of the cluster stopped (SIGSTOP) for the block, then resumed."""
         stopped: list[int] = []
         try:
-            for pid in self.processes():
-                os.kill(pid, signal.SIGSTOP)
-                stopped.append(pid)
+            # Listed again until nothing new: a backend forked between the listing and the
+            # postmaster's stop would otherwise keep answering (and /readyz with it).
+            while fresh := [pid for pid in self.processes() if pid not in stopped]:
+                for pid in fresh:
+                    with suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
             yield
         finally:
             for pid in stopped:
