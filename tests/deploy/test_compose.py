@@ -126,6 +126,29 @@ def nginx_directives() -> str:
     return NGINX_TEMPLATE.read_text(encoding="utf-8")
 
 
+def nginx_t(nginx: str, folder: Path, tls: Path) -> None:
+    """``nginx -t`` on the proxy configuration rendered as the nginx image's entrypoint does,
+    with the certificate and key in ``tls`` and the files of the run in ``folder``."""
+    rendered = (
+        nginx_directives()
+        .replace("${MRCDS_MAX_BODY_BYTES}", str(Settings().max_body_bytes))
+        .replace("/etc/nginx/tls/", f"{tls}/")
+        .replace("/dev/stdout", str(folder / "access.log"))
+    )
+    assert "${" not in rendered
+    (folder / "mr-cds.conf").write_text(rendered, encoding="utf-8")
+    (folder / "nginx.conf").write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\nevents {{}}\n"
+        f"http {{\n  include {folder}/mr-cds.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [nginx, "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(
     "directive",
     [
@@ -155,22 +178,4 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
          "-keyout", str(tls / "privkey.pem"), "-out", str(tls / "fullchain.pem")],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    # What the nginx image's entrypoint does with the template, and the paths of this test.
-    rendered = (
-        nginx_directives()
-        .replace("${MRCDS_MAX_BODY_BYTES}", str(Settings().max_body_bytes))
-        .replace("/etc/nginx/tls/", f"{tls}/")
-        .replace("/dev/stdout", str(tmp_path / "access.log"))
-    )
-    assert "${" not in rendered
-    (tmp_path / "mr-cds.conf").write_text(rendered, encoding="utf-8")
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n  include {tmp_path}/mr-cds.conf;\n}}\n",
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    nginx_t(nginx, tmp_path, tls)

@@ -14,7 +14,7 @@ import yaml
 
 from cds_service.auth.issuers import load_issuers
 from cds_service.core.settings import Settings
-from tests.deploy.test_compose import nginx_directives
+from tests.deploy.test_compose import nginx_t
 from tests.deploy.tooling import ROOT, tool
 
 README = ROOT / "README.md"
@@ -110,20 +110,4 @@ def test_the_self_signed_certificate_is_for_localhost_and_matches_its_key(clone:
 
 def test_nginx_accepts_its_configuration_with_the_trial_certificate(clone: Path, tmp_path: Path) -> None:
     nginx = tool("nginx", "apt-get install nginx-light")
-    rendered = (
-        nginx_directives()
-        .replace("${MRCDS_MAX_BODY_BYTES}", str(Settings().max_body_bytes))
-        .replace("/etc/nginx/tls/", f"{clone / 'deploy' / 'tls'}/")
-        .replace("/dev/stdout", str(tmp_path / "access.log"))
-    )
-    (tmp_path / "mr-cds.conf").write_text(rendered, encoding="utf-8")
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n  include {tmp_path}/mr-cds.conf;\n}}\n",
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    nginx_t(nginx, tmp_path, clone / "deploy" / "tls")
