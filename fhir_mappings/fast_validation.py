@@ -113,23 +113,17 @@ def _object(spec: _Spec, value: Any, depth: int, skip: str | None = None) -> boo
         if many:
             if type(item) is not list or not item:
                 return False
-            for one in item:
-                if not (
-                    check(one)
-                    if kind == _PRIMITIVE
-                    else _object(inner, one, depth + 1)  # type: ignore[arg-type]
-                    if kind == _ELEMENT
-                    else check(one, depth + 1)
-                ):
+        else:
+            item = (item,)
+        for one in item:
+            if kind == _PRIMITIVE:
+                if not check(one):
                     return False
-        elif not (
-            check(item)
-            if kind == _PRIMITIVE
-            else _object(inner, item, depth + 1)  # type: ignore[arg-type]
-            if kind == _ELEMENT
-            else check(item, depth + 1)
-        ):
-            return False
+            elif kind == _ELEMENT:
+                if not _object(inner, one, depth + 1):  # type: ignore[arg-type]
+                    return False
+            elif not check(one, depth + 1):
+                return False
         if choice >= 0:
             if seen is None:
                 seen = set()
