@@ -240,7 +240,9 @@ class Report:
         are listed after the unusual notes (status, unit, validation), which matter more.
         ``kept``: the resource still counts; the note says what in it was not used.
         """
-        key = (resource_type(resource), resource_id(resource), reason)
+        # Said of hundreds of readings outside their window: the accessors inlined.
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        key = (kind if isinstance(kind, str) else "Unknown", rid if isinstance(rid, str) else None, reason)
         if key not in self._notes:
             self._notes[key] = DataQualityNote(*key, kept=kept)
         if routine:
