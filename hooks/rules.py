@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
 
 from fhir_mappings.criteria import INSTABILITY
 from fhir_mappings.drug_classes import drug_classes
@@ -23,7 +24,7 @@ from fhir_mappings.facts import (
     PatientFacts,
     Status,
 )
-from fhir_mappings.gaps import Gap
+from fhir_mappings.gaps import Gap, Missing
 from fhir_mappings.keys import Key
 from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
@@ -73,23 +74,30 @@ def fact_check(
 def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] | None = None) -> Check:
     """A criterion met when any of the named facts is present; the statement lists which."""
     words = labels or {}
-    present = [(n, f) for n, f in named if f.present]
-    unknown = [f for _, f in named if f.status is Status.UNKNOWN]
+    present: list[str] = []
+    evidence: list[Evidence] = []
+    missing: list[Missing] = []
+    shown: list[Evidence] = []
+    unknown = False
+    for n, f in named:  # one pass: a rule is run on every call
+        if f.status is Status.PRESENT:
+            present.append(words.get(n, n))
+            evidence += f.evidence
+        else:
+            unknown = unknown or f.status is Status.UNKNOWN
+            said = _upper_first(words.get(n, n))
+            missing += [m.within(n) if isinstance(m, Gap) else f"{said}: {m}" for m in f.missing]
+        shown += f.shown
     status = Status.PRESENT if present else Status.UNKNOWN if unknown else Status.ABSENT
     return Check(
         name,
         bool(present),
         status,
-        statement=", ".join(words.get(n, n) for n, _ in present),
-        evidence=tuple(ev for _, f in present for ev in f.evidence),
-        missing=tuple(
-            m.within(n) if isinstance(m, Gap) else f"{_upper_first(words.get(n, n))}: {m}"
-            for n, f in named
-            if not f.present
-            for m in f.missing
-        ),
+        statement=", ".join(present),
+        evidence=tuple(evidence),
+        missing=tuple(missing),
         missing_named=True,
-        shown=tuple(ev for _, f in named for ev in f.shown),
+        shown=tuple(shown),
     )
 
 
@@ -387,7 +395,8 @@ def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...
     )
 
 
-def _may_list_inactive(group: Sequence[str], unstable: bool) -> bool:
+@cache
+def _may_list_inactive(group: tuple[str, ...], unstable: bool) -> bool:
     """IV vasodilators and inotropes are ICU drugs: "not active" only in an unstable patient.
     In an unstable patient vasodilators are never "not active" (it would read as "start one")."""
     classes = drug_classes()
