@@ -108,8 +108,11 @@ class _Mapper:
         self.thresholds = thresholds
         # One pass over the Conditions and the Observations: each fact then reads only those
         # coded for it (a dozen value sets are asked of the Conditions alone), in chart order.
+        observations = chart.of_type("Observation")
         self.conditions_in = _by_value_set(chart.of_type("Condition"))
-        self.observations_in = _by_value_set(chart.of_type("Observation"))
+        self.observations_in = _by_value_set(observations)
+        # Code status recorded as an Observation is in its value, not its code.
+        self.code_status_valued = valued_in(observations, scope.CODE_STATUS)
         self.procedures = chart.of_type("Procedure")
         self.devices = chart.of_type("Device", "DeviceUseStatement")
         self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
@@ -453,7 +456,7 @@ class _Mapper:
         comfort, dnr = scope.code_status(
             {vs: self.active(vs) for vs in scope.CODE_STATUS},
             self.chart.of_type("ServiceRequest"),
-            self.chart.of_type("Observation"),
+            self.code_status_valued,
             self.report,
             orders_missing if conditions_missing is None else conditions_missing,
         )
@@ -517,6 +520,18 @@ def _by_value_set(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
         for vs_id in value_sets_of(codings(resource.get("code"))):
             found.setdefault(vs_id, []).append(resource)
     return found
+
+
+def valued_in(resources: Iterable[Resource], value_set_ids: Iterable[str]) -> tuple[Resource, ...]:
+    """The resources whose ``valueCodeableConcept`` lists a code of one of the value sets, in
+    chart order (the same test as ``ValueSet.match``; most Observations hold a quantity)."""
+    wanted = frozenset(value_set_ids)
+    return tuple(
+        r
+        for r in resources
+        if (value := r.get("valueCodeableConcept")) is not None
+        and not wanted.isdisjoint(value_sets_of(codings(value)))
+    )
 
 
 def _decide(

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from fhir_mappings.elements import Resource, reference_of, relative_reference, resource_id, resource_type
@@ -61,7 +62,19 @@ class Collected:
         return Gap.of(str(key), self.reasons.get(key, Reason.NOT_OBTAINED), detail=detail)
 
     def of_type(self, *type_names: str) -> tuple[Resource, ...]:
+        """The resources of these types, in chart order."""
+        groups = [found for name in type_names if (found := self._by_type.get(name))]
+        if len(groups) <= 1:
+            return groups[0] if groups else ()
+        # Two types both present: one pass keeps the chart's order across them.
         return tuple(r for r in self.resources if r.get("resourceType") in type_names)
+
+    @cached_property  # asked for eight times a call: the chart is grouped once
+    def _by_type(self) -> Mapping[str, tuple[Resource, ...]]:
+        found: dict[str, list[Resource]] = {}
+        for resource in self.resources:
+            found.setdefault(resource_type(resource), []).append(resource)
+        return {name: tuple(group) for name, group in found.items()}
 
 
 def collect(chart: ChartInput) -> Collected:
@@ -227,7 +240,9 @@ class Report:
         are listed after the unusual notes (status, unit, validation), which matter more.
         ``kept``: the resource still counts; the note says what in it was not used.
         """
-        key = (resource_type(resource), resource_id(resource), reason)
+        # Said of hundreds of readings outside their window: the accessors inlined.
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        key = (kind if isinstance(kind, str) else "Unknown", rid if isinstance(rid, str) else None, reason)
         if key not in self._notes:
             self._notes[key] = DataQualityNote(*key, kept=kept)
         if routine:

@@ -7,6 +7,12 @@ another, non-string and missing parts, a concept that is not a dict) the index m
 for every value set, the same resources in the same order as a scan of the chart keeping
 those that ``match``.
 
+The code-status Observations (``valued_in``): those whose ``valueCodeableConcept`` a
+code-status value set lists, in chart order, exactly as a scan asking each value set finds.
+
+Resources by type (``Collected.of_type``): grouped once per call, the same resources in the
+same (chart) order as a scan, for one type or several.
+
 Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instant parser,
 which is right only if no year, month or day pattern can match it.
 """
@@ -18,8 +24,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fhir_mappings import scope
 from fhir_mappings.elements import codings
-from fhir_mappings.mapping import _by_value_set
+from fhir_mappings.mapping import _by_value_set, valued_in
+from fhir_mappings.parse import Collected
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR
 from fhir_mappings.valuesets import all_value_sets
 
@@ -53,6 +61,43 @@ def test_index_equals_a_full_scan_for_every_value_set(concepts: list[Any]) -> No
     for vs_id, vs in all_value_sets().items():
         scanned = [r for r in chart if vs.match(codings(r.get("code"))) is not None]
         assert [id(r) for r in index.get(vs_id, [])] == [id(r) for r in scanned], vs_id
+
+
+CODE_STATUS_CODES = sorted({(c.system, c.code) for v in scope.CODE_STATUS for c in all_value_sets()[v].codes})
+code_status_concept = st.lists(
+    st.one_of(st.sampled_from(CODE_STATUS_CODES).map(lambda sc: {"system": sc[0], "code": sc[1]}), coding),
+    max_size=3,
+).map(lambda found: {"coding": found})
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(code_status_concept, concept, st.just(None)), max_size=12))
+def test_code_status_observations_are_those_a_scan_finds_in_chart_order(values: list[Any]) -> None:
+    chart = [
+        {"resourceType": "Observation", "id": f"o-{i}", "valueCodeableConcept": v}
+        for i, v in enumerate(values)
+    ]
+    for resource in chart[::3]:
+        del resource["valueCodeableConcept"]  # most Observations hold no coded value
+    scanned = [r for r in chart if scope._code_status_hit(r.get("valueCodeableConcept")) is not None]
+    assert [id(r) for r in valued_in(chart, scope.CODE_STATUS)] == [id(r) for r in scanned]
+
+
+TYPES = ["Condition", "Observation", "Procedure", "Device", "DeviceUseStatement", "Patient"]
+
+
+@settings(deadline=None)
+@given(
+    st.lists(st.sampled_from(TYPES), max_size=20), st.lists(st.sampled_from(TYPES), min_size=1, max_size=3)
+)
+def test_resources_of_a_type_are_those_a_scan_finds_in_chart_order(
+    types: list[str], asked: list[str]
+) -> None:
+    resources = tuple({"resourceType": t, "id": str(i)} for i, t in enumerate(types))
+    chart = Collected(resources, {}, {}, ())
+    scanned = [r for r in resources if r["resourceType"] in asked]
+    assert [id(r) for r in chart.of_type(*asked)] == [id(r) for r in scanned]
+    assert [id(r) for r in chart.of_type(*asked)] == [id(r) for r in scanned]  # asked again: the same
 
 
 date_like = st.text(alphabet="0123456789-T:Z.+\n\u0660", min_size=_LONGEST_DATE + 1, max_size=16)
