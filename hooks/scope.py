@@ -65,7 +65,8 @@ def scoped(result: RuleResult, facts: PatientFacts, g: Guideline) -> RuleResult:
         notes.append("durable_vad")
     if result.rule_id == "surgical-repair" and scope.surgical_risk.present:
         notes.append("surgical_risk")
-    result = replace(result, notes=tuple(notes))
+    if len(notes) != len(result.notes):  # the decision is copied only when a note was added
+        result = replace(result, notes=tuple(notes))
     if result.rule_id == "medical-therapy":
         result = _medical_therapy(result, facts, g)
     if result.rule_id == "grade-severity" and scope.comfort_care.present:
