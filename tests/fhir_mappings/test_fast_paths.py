@@ -19,15 +19,18 @@ which is right only if no year, month or day pattern can match it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings import scope
 from fhir_mappings.elements import codings
-from fhir_mappings.mapping import _by_value_set, valued_in
-from fhir_mappings.parse import Collected
+from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
+from fhir_mappings.parse import Collected, Report
+from fhir_mappings.thresholds import load_thresholds
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR
 from fhir_mappings.valuesets import all_value_sets
 
@@ -113,3 +116,13 @@ def test_the_longest_string_a_date_pattern_matches_is_not_cut_short() -> None:
     longest = "2026-11-20\n"
     assert _DAY.match(longest) is not None
     assert len(longest) <= _LONGEST_DATE
+
+
+def test_asking_for_an_unknown_value_set_still_fails_when_no_condition_is_coded() -> None:
+    """Value sets coding no Condition of the chart skip the scan, never the check of the id:
+    a misspelt id must not read as "no such Condition"."""
+    chart = Collected(({"resourceType": "Condition", "id": "c", "code": None},), {}, {}, ())
+    mapper = _Mapper(chart, Report(), datetime(2026, 1, 1, tzinfo=UTC), load_thresholds())
+    assert mapper.active("heart-failure") == ()
+    with pytest.raises(KeyError, match="no-such-value-set"):
+        mapper.active("no-such-value-set")
