@@ -194,10 +194,11 @@ class _Mapper:
     # -- Conditions --------------------------------------------------------------------
 
     def active(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
-        if value_set_id not in self._active:
+        found = self._active.get(value_set_id)
+        if found is None:
             coded = self.conditions_in.get(value_set_id, ())
-            self._active[value_set_id] = active_in(coded, value_set_id, self.report)
-        return self._active[value_set_id]
+            found = self._active[value_set_id] = active_in(coded, value_set_id, self.report)
+        return found
 
     def recent(self, value_set_id: str, window: timedelta) -> tuple[ActiveCondition, ...]:
         """Active Conditions whose onset (else recordedDate) lies within ``window``; an
@@ -433,8 +434,10 @@ class _Mapper:
         if not evidence and (on_devices.unresolved or uncertain):
             missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
             return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain), durable
-        fact = _decide("mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES))
-        return replace(fact, shown=uncertain), durable
+        fact = _decide(
+            "mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES), shown=uncertain
+        )
+        return fact, durable
 
     def temporary_or_durable(self, support: Support) -> Support:
         """A VAD in place for 30 to 90 days may be temporary or durable: support "unknown: check"."""
@@ -493,8 +496,8 @@ class _Mapper:
         if not evidence and meds.unidentified:
             missing = tuple(partial) + _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
             return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
-        fact = _decide("vasoactive_support", evidence, partial, self.chart.missing(Key.MEDICATION_REQUESTS))
-        return replace(fact, shown=meds.vasoactive_shown)
+        orders = self.chart.missing(Key.MEDICATION_REQUESTS)
+        return _decide("vasoactive_support", evidence, partial, orders, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
         missing = _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
@@ -535,16 +538,20 @@ def valued_in(resources: Iterable[Resource], value_set_ids: Iterable[str]) -> tu
 
 
 def _decide(
-    name: str, evidence: Iterable[Evidence], partial: Iterable[Missing], *unavailable: Missing | None
+    name: str,
+    evidence: Iterable[Evidence],
+    partial: Iterable[Missing],
+    *unavailable: Missing | None,
+    shown: tuple[Evidence, ...] = (),
 ) -> Fact:
     """PRESENT with evidence; else UNKNOWN if a needed key is missing; else ABSENT."""
     found = tuple(evidence)
     gaps = tuple(u for u in unavailable if u is not None)
     if found:
-        return Fact(name, Status.PRESENT, found, tuple(partial))
+        return Fact(name, Status.PRESENT, found, tuple(partial), shown)
     if gaps:
-        return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial))
-    return Fact(name, Status.ABSENT, (), tuple(partial))
+        return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial), shown)
+    return Fact(name, Status.ABSENT, (), tuple(partial), shown)
 
 
 def _opt(value: Missing | None) -> tuple[Missing, ...]:

@@ -78,8 +78,8 @@ class Latest:
 def effective_time(resource: Resource) -> FhirTime:
     """effectiveDateTime / effectiveInstant, else effectivePeriod end or start."""
     for name in ("effectiveDateTime", "effectiveInstant"):
-        if resource.get(name) is not None:
-            return parse_time(resource[name])
+        if (raw := resource.get(name)) is not None:
+            return parse_time(raw)
     period = resource.get("effectivePeriod")
     if isinstance(period, Mapping):
         return parse_time(period.get("end") or period.get("start"))

@@ -214,7 +214,10 @@ def _same_patient(
 
 def _names_other_patient(resource: Resource, own: str) -> bool:
     for field in _PATIENT_FIELDS:
-        ref = reference_of(resource.get(field))
+        value = resource.get(field)
+        if value is None:
+            continue  # most resources name their patient in one of the two only
+        ref = reference_of(value)
         if ref is None or ref == own:
             continue  # the usual case, decided without taking the reference apart
         relative = relative_reference(ref)

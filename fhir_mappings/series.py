@@ -195,7 +195,10 @@ def _span(resource: Resource) -> tuple[datetime, datetime, bool, datetime] | Non
         if naive is None:
             return None
         return naive - _ZONE_SPREAD, naive + _ZONE_SPREAD, False, naive
-    return time.start, time.end, time.precise, time.start
+    start = time.start
+    if time.precision == "instant":  # nearly every reading
+        return start, start, True, start
+    return start, time.end, time.precise, start
 
 
 def _naive(resource: Resource) -> datetime | None:
