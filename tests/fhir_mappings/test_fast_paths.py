@@ -13,6 +13,13 @@ code-status value set lists, in chart order, exactly as a scan asking each value
 Resources by type (``Collected.of_type``): grouped once per call, the same resources in the
 same (chart) order as a scan, for one type or several.
 
+A resource naming its own patient in ``subject`` only is kept without the full test of
+both fields (``_same_patient``): kept exactly when the full test keeps it.
+
+Blood pressure is read newest first only while older readings can change hypotension
+(``vitals._settled``): the same hypotension, with and without ``map_only``, as reading
+every pressure, on generated series; its notes are a subset.
+
 Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instant parser,
 which is right only if no year, month or day pattern can match it.
 """
@@ -30,7 +37,7 @@ from hypothesis import strategies as st
 from fhir_mappings import scope, vitals
 from fhir_mappings.elements import codings
 from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
-from fhir_mappings.parse import Collected, Report
+from fhir_mappings.parse import Collected, Report, _names_other_patient, _same_patient
 from fhir_mappings.thresholds import default_thresholds, load_thresholds
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR
 from fhir_mappings.valuesets import all_value_sets
@@ -104,6 +111,34 @@ def test_resources_of_a_type_are_those_a_scan_finds_in_chart_order(
     scanned = [r for r in resources if r["resourceType"] in asked]
     assert [id(r) for r in chart.of_type(*asked)] == [id(r) for r in scanned]
     assert [id(r) for r in chart.of_type(*asked)] == [id(r) for r in scanned]  # asked again: the same
+
+
+REFERENCES = [
+    "Patient/pat-1",
+    "Patient/pat-2",
+    "https://ehr.example/fhir/Patient/pat-1",
+    "Group/g-1",
+    "#p",
+    "",
+]
+reference = st.one_of(
+    st.sampled_from(REFERENCES).map(lambda ref: {"reference": ref}),
+    st.sampled_from(REFERENCES),
+    st.none(),
+    st.just({"display": "no reference"}),
+)
+
+
+@settings(deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={"subject": reference, "patient": reference}), max_size=8))
+# The subject is the patient's own, the patient another's: left out.
+@example([{"subject": {"reference": "Patient/pat-1"}, "patient": {"reference": "Patient/pat-2"}}])
+def test_the_usual_own_patient_shortcut_keeps_what_the_full_test_keeps(fields: list[dict[str, Any]]) -> None:
+    resources = [{"resourceType": "Observation", "id": f"o-{i}", **f} for i, f in enumerate(fields)]
+    notes: list[Any] = []
+    kept = list(_same_patient(resources, "pat-1", notes))
+    assert [id(r) for r in kept] == [id(r) for r in resources if not _names_other_patient(r, "Patient/pat-1")]
+    assert len(notes) == len(resources) - len(kept)
 
 
 date_like = st.text(alphabet="0123456789-T:Z.+\n\u0660", min_size=_LONGEST_DATE + 1, max_size=16)
