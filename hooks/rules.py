@@ -55,6 +55,7 @@ def fact_check(
     given here, the check is built once (a rule is run on every call)."""
     present = fact.status is Status.PRESENT
     # What a present fact could not assess does not change the decision: not shown.
+    # Positional, in the order of Check's fields (a dozen of these per call).
     return Check(
         name,
         not present if negate else present,
