@@ -56,7 +56,7 @@ from fhir_mappings.procedures import (
 )
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
-from fhir_mappings.valuesets import value_sets_of
+from fhir_mappings.valuesets import value_set, value_sets_of
 from fhir_mappings.vitals import blood_pressures, hypotension
 
 log = logging.getLogger(__name__)
@@ -196,8 +196,13 @@ class _Mapper:
     def active(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
         found = self._active.get(value_set_id)
         if found is None:
-            coded = self.conditions_in.get(value_set_id, ())
-            found = self._active[value_set_id] = active_in(coded, value_set_id, self.report)
+            coded = self.conditions_in.get(value_set_id)
+            if coded:
+                found = active_in(coded, value_set_id, self.report)
+            else:  # asked of two dozen value sets a call, most coding no Condition of the chart
+                value_set(value_set_id)  # an unknown id still raises
+                found = ()
+            self._active[value_set_id] = found
         return found
 
     def recent(self, value_set_id: str, window: timedelta) -> tuple[ActiveCondition, ...]:
