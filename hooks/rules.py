@@ -55,6 +55,7 @@ def fact_check(
     given here, the check is built once (a rule is run on every call)."""
     present = fact.status is Status.PRESENT
     # What a present fact could not assess does not change the decision: not shown.
+    # Positional, in the order of Check's fields (a dozen of these per call).
     return Check(
         name,
         not present if negate else present,
@@ -458,12 +459,13 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     # "Loop diuretic not active" needs medication data: unknown is not "none" (docs/clinical-rules.md).
     untreated = hf.met and meds.assessed and not meds.active(classes.loop_diuretic)
     groups = g.first_line_classes
-    active = [_group_label(gr, g) for gr in groups if any(meds.active(vs) for vs in gr)]
-    inactive = [
-        _group_label(gr, g)
-        for gr in groups
-        if not any(meds.active(vs) for vs in gr) and _may_list_inactive(gr, unstable)
-    ]
+    active: list[str] = []
+    inactive: list[str] = []
+    for gr in groups:
+        if any(meds.active(vs) for vs in gr):
+            active.append(_group_label(gr, g))
+        elif _may_list_inactive(gr, unstable):
+            inactive.append(_group_label(gr, g))
     running_iv = _drug_names(meds.running(classes.iv_vasodilator))
     ras_orders = _drug_names(
         m

@@ -99,6 +99,8 @@ def _with_stenosis(result: RuleResult, facts: PatientFacts) -> RuleResult:
 
 def _medical_therapy(result: RuleResult, facts: PatientFacts, g: Guideline) -> RuleResult:
     scope = facts.scope
+    if not scope.comfort_care.present and not scope.pregnant.present:
+        return result
     slots = dict(result.slots)
     checks = result.checks
     ace_arb_label = " or ".join(g.value_set_labels[vs] for vs in _ACE_ARB)
@@ -106,8 +108,6 @@ def _medical_therapy(result: RuleResult, facts: PatientFacts, g: Guideline) -> R
         # Symptom relief: list only what is active, never "start one".
         checks = tuple(c for c in checks if not (c.fact == "medications" and c.status is Status.ABSENT))
         return replace(result, checks=checks, indicator="info", variant="comfort", slots=slots)
-    if not scope.pregnant.present:
-        return result
     # Pregnant: ACE inhibitor / ARB is never listed as missing; an active one is named.
     checks = tuple(
         c
