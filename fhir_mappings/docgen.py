@@ -161,6 +161,12 @@ listed below is not recognised). Every decision is made as of the time of the ho
   recognised, implausible values (artefacts), values with a comparator (`<`, `>`) except a
   lactate bound that decides, references that cannot be resolved. A card says only what
   was not assessed and could change it.
+- **Read newest first**: within its window a measurement is read from the newest reading
+  back, only as far as older readings can still change the fact: for a lab, to the newest
+  usable value; for blood pressure, to the newest usable reading (by itself and as a MAP
+  alone) and the confirmation window before it. What is wrong with an older reading in the
+  window (validation, unit, artefact) is then not listed; a reading outside the window
+  always is.
 """
 
 ECHO = """\

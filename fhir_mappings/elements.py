@@ -18,9 +18,10 @@ def codings(concept: Any) -> tuple[Mapping[str, Any], ...]:
     found = concept.get("coding")
     if not isinstance(found, list):
         return ()
-    if all(type(c) is dict for c in found):
-        return tuple(found)
-    return tuple(c for c in found if isinstance(c, Mapping))
+    for c in found:  # a loop, not all(<generator>): this runs tens of thousands of times a call
+        if type(c) is not dict:
+            return tuple(c for c in found if isinstance(c, Mapping))
+    return tuple(found)
 
 
 def concepts(value: Any) -> Iterator[Any]:

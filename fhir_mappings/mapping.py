@@ -56,7 +56,7 @@ from fhir_mappings.procedures import (
 )
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
-from fhir_mappings.valuesets import value_sets_of
+from fhir_mappings.valuesets import value_set, value_sets_of
 from fhir_mappings.vitals import blood_pressures, hypotension
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,11 @@ class _Mapper:
         self.thresholds = thresholds
         # One pass over the Conditions and the Observations: each fact then reads only those
         # coded for it (a dozen value sets are asked of the Conditions alone), in chart order.
+        observations = chart.of_type("Observation")
         self.conditions_in = _by_value_set(chart.of_type("Condition"))
-        self.observations_in = _by_value_set(chart.of_type("Observation"))
+        self.observations_in = _by_value_set(observations)
+        # Code status recorded as an Observation is in its value, not its code.
+        self.code_status_valued = valued_in(observations, scope.CODE_STATUS)
         self.procedures = chart.of_type("Procedure")
         self.devices = chart.of_type("Device", "DeviceUseStatement")
         self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
@@ -191,10 +194,16 @@ class _Mapper:
     # -- Conditions --------------------------------------------------------------------
 
     def active(self, value_set_id: str) -> tuple[ActiveCondition, ...]:
-        if value_set_id not in self._active:
-            coded = self.conditions_in.get(value_set_id, ())
-            self._active[value_set_id] = active_in(coded, value_set_id, self.report)
-        return self._active[value_set_id]
+        found = self._active.get(value_set_id)
+        if found is None:
+            coded = self.conditions_in.get(value_set_id)
+            if coded:
+                found = active_in(coded, value_set_id, self.report)
+            else:  # asked of two dozen value sets a call, most coding no Condition of the chart
+                value_set(value_set_id)  # an unknown id still raises
+                found = ()
+            self._active[value_set_id] = found
+        return found
 
     def recent(self, value_set_id: str, window: timedelta) -> tuple[ActiveCondition, ...]:
         """Active Conditions whose onset (else recordedDate) lies within ``window``; an
@@ -430,8 +439,10 @@ class _Mapper:
         if not evidence and (on_devices.unresolved or uncertain):
             missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
             return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain), durable
-        fact = _decide("mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES))
-        return replace(fact, shown=uncertain), durable
+        fact = _decide(
+            "mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES), shown=uncertain
+        )
+        return fact, durable
 
     def temporary_or_durable(self, support: Support) -> Support:
         """A VAD in place for 30 to 90 days may be temporary or durable: support "unknown: check"."""
@@ -453,7 +464,7 @@ class _Mapper:
         comfort, dnr = scope.code_status(
             {vs: self.active(vs) for vs in scope.CODE_STATUS},
             self.chart.of_type("ServiceRequest"),
-            self.chart.of_type("Observation"),
+            self.code_status_valued,
             self.report,
             orders_missing if conditions_missing is None else conditions_missing,
         )
@@ -490,8 +501,8 @@ class _Mapper:
         if not evidence and meds.unidentified:
             missing = tuple(partial) + _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
             return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
-        fact = _decide("vasoactive_support", evidence, partial, self.chart.missing(Key.MEDICATION_REQUESTS))
-        return replace(fact, shown=meds.vasoactive_shown)
+        orders = self.chart.missing(Key.MEDICATION_REQUESTS)
+        return _decide("vasoactive_support", evidence, partial, orders, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
         missing = _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
@@ -519,17 +530,33 @@ def _by_value_set(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
     return found
 
 
+def valued_in(resources: Iterable[Resource], value_set_ids: Iterable[str]) -> tuple[Resource, ...]:
+    """The resources whose ``valueCodeableConcept`` lists a code of one of the value sets, in
+    chart order (the same test as ``ValueSet.match``; most Observations hold a quantity)."""
+    wanted = frozenset(value_set_ids)
+    return tuple(
+        r
+        for r in resources
+        if (value := r.get("valueCodeableConcept")) is not None
+        and not wanted.isdisjoint(value_sets_of(codings(value)))
+    )
+
+
 def _decide(
-    name: str, evidence: Iterable[Evidence], partial: Iterable[Missing], *unavailable: Missing | None
+    name: str,
+    evidence: Iterable[Evidence],
+    partial: Iterable[Missing],
+    *unavailable: Missing | None,
+    shown: tuple[Evidence, ...] = (),
 ) -> Fact:
     """PRESENT with evidence; else UNKNOWN if a needed key is missing; else ABSENT."""
     found = tuple(evidence)
     gaps = tuple(u for u in unavailable if u is not None)
     if found:
-        return Fact(name, Status.PRESENT, found, tuple(partial))
+        return Fact(name, Status.PRESENT, found, tuple(partial), shown)
     if gaps:
-        return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial))
-    return Fact(name, Status.ABSENT, (), tuple(partial))
+        return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial), shown)
+    return Fact(name, Status.ABSENT, (), tuple(partial), shown)
 
 
 def _opt(value: Missing | None) -> tuple[Missing, ...]:

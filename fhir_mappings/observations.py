@@ -78,8 +78,8 @@ class Latest:
 def effective_time(resource: Resource) -> FhirTime:
     """effectiveDateTime / effectiveInstant, else effectivePeriod end or start."""
     for name in ("effectiveDateTime", "effectiveInstant"):
-        if resource.get(name) is not None:
-            return parse_time(resource[name])
+        if (raw := resource.get(name)) is not None:
+            return parse_time(raw)
     period = resource.get("effectivePeriod")
     if isinstance(period, Mapping):
         return parse_time(period.get("end") or period.get("start"))
@@ -105,9 +105,14 @@ def select(
     """
     sets = tuple(value_set(v) for v in value_set_ids)
     found: list[Candidate] = []
+    # Runs once per result of a long stay (thousands): plain loops, no generators.
     for resource in resources:
         coded_as = codings(resource.get("code"))
-        hit = next((h for vs in sets if (h := vs.match(coded_as)) is not None), None)
+        hit = None
+        for vs in sets:
+            hit = vs.match(coded_as)
+            if hit is not None:
+                break
         if hit is None or not _counted(resource, report, statuses):
             continue
         time = _time_in_window(resource, now, window, need_time_of_day, hit, report)

@@ -92,10 +92,20 @@ class _Hit:
     code: ValueSetCode
 
 
+#: Support kind -> the value sets that name it: its own, then the device types of that kind.
+_SEARCHED = {
+    kind: (kind, *(d for d, named in DEVICE_TYPES.items() if named == kind))
+    for kind in (*CIRCULATORY, *RESPIRATORY, ECMO_UNSPECIFIED)
+}
+
+
 def _match(concept: object, value_set_ids: tuple[str, ...]) -> _Hit | None:
+    coded_as = codings(concept)
+    if not coded_as:
+        return None
     for vs_id in value_set_ids:
-        for search in (vs_id, *(d for d, kind in DEVICE_TYPES.items() if kind == vs_id)):
-            hit = value_set(search).match(codings(concept))
+        for search in _SEARCHED.get(vs_id) or (vs_id,):
+            hit = value_set(search).match(coded_as)
             if hit is not None:
                 return _Hit(vs_id, search, hit)
     return None

@@ -93,7 +93,10 @@ def code_status(
     report: Report,
     unavailable: Missing | None,
 ) -> tuple[Fact, Fact]:
-    """(comfort_care, dnr) from the NEWEST active code-status entry of any shape."""
+    """(comfort_care, dnr) from the NEWEST active code-status entry of any shape.
+
+    ``observations``: those valued in a code-status value set are read, in chart order (the
+    caller may pass only those: ``valued_in``)."""
     entries: list[_Entry] = [
         _Entry(vs, c.evidence.time, c.evidence) for vs in CODE_STATUS for c in conditions.get(vs, ())
     ]
@@ -113,8 +116,11 @@ def code_status(
 
 
 def _code_status_hit(concept: object) -> tuple[str, Evidence] | None:
+    coded_as = codings(concept)
+    if not coded_as:
+        return None
     for vs_id in CODE_STATUS:
-        hit = value_set(vs_id).match(codings(concept))
+        hit = value_set(vs_id).match(coded_as)
         if hit is not None:
             return vs_id, Evidence("", None, hit.system, hit.code, hit.display, what=vs_id)
     return None

@@ -150,10 +150,16 @@ def timed(
     the newest reading, and then it has to be named rather than silently skipped.
     """
     sets = tuple(value_set(v) for v in value_set_ids)
+    earliest = now - window
     found: list[Timed] = []
+    # Runs once per reading of a long stay (thousands): plain loops, no generators.
     for resource in resources:
         coded_as = codings(resource.get("code"))
-        hit = next((h for vs in sets if (h := vs.match(coded_as)) is not None), None)
+        hit = None
+        for vs in sets:
+            hit = vs.match(coded_as)
+            if hit is not None:
+                break
         if hit is None:
             continue
         status = token(resource.get("status"))
@@ -168,7 +174,7 @@ def timed(
         if start > now:
             report.note(resource, f"{hit.display}: effective time is after the evaluation time")
             continue
-        if min(latest, now) < now - window:
+        if min(latest, now) < earliest:
             outside = f"{hit.display}: outside the {describe_window(window)} window"
             report.note(resource, outside, routine=True)
             continue
@@ -189,7 +195,10 @@ def _span(resource: Resource) -> tuple[datetime, datetime, bool, datetime] | Non
         if naive is None:
             return None
         return naive - _ZONE_SPREAD, naive + _ZONE_SPREAD, False, naive
-    return time.start, time.end, time.precise, time.start
+    start = time.start
+    if time.precision == "instant":  # nearly every reading
+        return start, start, True, start
+    return start, time.end, time.precise, start
 
 
 def _naive(resource: Resource) -> datetime | None:

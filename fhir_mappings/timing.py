@@ -39,6 +39,8 @@ class FhirTime:
     @property
     def end(self) -> datetime:
         """Where the period the value denotes ends (the value itself for an instant)."""
+        if self.precision == "instant":  # nearly every reading: asked once per reading
+            return self.start
         try:
             if self.precision == "day":
                 return self.start + timedelta(days=1)

@@ -111,12 +111,18 @@ def _membership() -> Mapping[tuple[str, str], frozenset[str]]:
 def value_sets_of(codings: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     """Ids of every value set listing one of ``codings`` (for one cheap pass over a chart)."""
     index = _membership()
-    found: set[str] = set()
+    found: frozenset[str] = _NONE
     for coding in codings:
-        key = (coding.get("system"), coding.get("code"))
-        if isinstance(key[0], str) and isinstance(key[1], str):
-            found |= index.get((key[0], key[1]), frozenset())
-    return frozenset(found)
+        system, code = coding.get("system"), coding.get("code")
+        if isinstance(system, str) and isinstance(code, str):
+            # The usual coding is in no value set or in one: no set is built for it.
+            hit = index.get((system, code))
+            if hit is not None:
+                found = found | hit if found else hit
+    return found
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- site codes

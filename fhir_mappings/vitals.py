@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fhir_mappings.elements import Resource, codings
 from fhir_mappings.facts import Fact, Status
@@ -71,7 +71,12 @@ class BloodPressures:
 def blood_pressures(
     resources: Iterable[Resource], *, now: datetime, thresholds: Thresholds, report: Report
 ) -> BloodPressures:
-    """Collect SBP and MAP readings from standalone Observations and panels."""
+    """Collect SBP and MAP readings from standalone Observations and panels, newest first.
+
+    Readings are read (validated, measured) only until older ones can no longer change
+    ``hypotension``, with or without ``map_only`` (``_settled``); a long stay has hundreds
+    in the window. Every reading of the window is still placed in time (``timed``)."""
+    confirm = thresholds.bp_confirm_window
     found = timed(
         resources,
         ("systolic-bp", "mean-arterial-pressure"),
@@ -79,20 +84,63 @@ def blood_pressures(
         window=thresholds.vitals_window,
         report=report,
     )
+    mean_codes = value_set("mean-arterial-pressure").codes
+    kinds = [_PANEL if e.code.code == PANEL else "map" if e.code in mean_codes else "sbp" for e in found]
+    # From each position on: can a reading still give a MAP, or an SBP?
+    map_later, sbp_later = [False] * (len(found) + 1), [False] * (len(found) + 1)
+    for index in range(len(found) - 1, -1, -1):
+        map_later[index] = map_later[index + 1] or kinds[index] != "sbp"
+        sbp_later[index] = sbp_later[index + 1] or kinds[index] != "map"
     points: list[Point] = []
-    for entry in found:
+    for index, entry in enumerate(found):
+        if _settled(points, entry.latest, confirm, map_later[index], sbp_later[index]):
+            break
         # A reading without a usable time fails strict validation for that very reason; it is
         # only named (never read for its value), so it is kept to be named.
         if entry.precise and not report.valid(entry.resource):
             continue
-        if entry.code.code == PANEL:
+        if kinds[index] == _PANEL:
             points.extend(_from_panel(entry, thresholds, report))
             continue
-        is_mean = entry.code in value_set("mean-arterial-pressure").codes
-        what = "map" if is_mean else "sbp"
         quantity = entry.resource.get("valueQuantity")
-        points.append(_point(what, entry, entry.code, quantity, thresholds, report))
-    return BloodPressures(confirm_low(points, thresholds.bp_confirm_window))
+        points.append(_point(kinds[index], entry, entry.code, quantity, thresholds, report))
+    return BloodPressures(confirm_low(points, confirm))
+
+
+_PANEL = "panel"
+
+
+def _settled(
+    points: list[Point], next_latest: datetime, confirm: timedelta, map_later: bool, sbp_later: bool
+) -> bool:
+    """Whether readings no newer than ``next_latest`` (the rest, newest first) can no longer
+    change hypotension, with or without ``map_only`` (docs/clinical-rules.md, 'Time series').
+
+    For each way of reading (every pressure; the MAP only) the newest reading that is usable
+    whatever else is found (a time of day, a unit, a plausible value) bounds the moment that
+    decides: only readings newer than it, or within ``confirm`` of it or of a newer one (a
+    low reading's confirming partner), can still matter. Without such a reading, every
+    reading that could give one must be read. Whether an SBP was read at all is said too.
+    """
+    newest_all = newest_map = None
+    has_sbp = False
+    for point in points:
+        if point.what == "sbp":
+            has_sbp = True
+        if point.problem is None and point.timed.precise:
+            start = point.timed.start
+            if newest_all is None or start > newest_all:
+                newest_all = start
+            if point.what == "map" and (newest_map is None or start > newest_map):
+                newest_map = start
+    if newest_all is None or next_latest >= newest_all - confirm:
+        return False
+    if newest_map is None:
+        if map_later:
+            return False
+    elif next_latest >= newest_map - confirm:
+        return False
+    return has_sbp or not sbp_later
 
 
 def _point(

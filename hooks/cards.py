@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from string import Formatter
 from typing import Any
 
@@ -40,14 +41,19 @@ def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
     numbers = deciding_numbers(result, g)
     slots = {**({"numbers": numbers} if numbers else {}), **result.slots}
     for template in templates:
-        needed = {name for _, name, _, _ in Formatter().parse(template) if name}
-        if not needed <= slots.keys():
+        if not _slot_names(template) <= slots.keys():
             continue
         text = _caveat(collapse(template.format(**slots), SUMMARY_LIMIT * 2), result, g)
         if len(text) < SUMMARY_LIMIT:
             return text
     # The data file's last template per variant has no slots and is short (tested).
     return collapse(_caveat(templates[-1], result, g), SUMMARY_LIMIT - 1)
+
+
+@lru_cache(maxsize=1024)
+def _slot_names(template: str) -> frozenset[str]:
+    """The ``{slots}`` a summary template needs (templates are data: read once, not per card)."""
+    return frozenset(name for _, name, _, _ in Formatter().parse(template) if name)
 
 
 #: Drug states that mean "on it now" in a summary ("on norepinephrine").

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -127,10 +127,18 @@ class Guideline:
 
     def recommendation(self, rec_id: str) -> Recommendation:
         """The recommendation with this id; KeyError names it when unknown."""
+        found = self._by_id.get(rec_id)
+        if found is None:
+            raise KeyError(f"unknown recommendation {rec_id!r}")
+        return found
+
+    @cached_property
+    def _by_id(self) -> Mapping[str, Recommendation]:
+        # Looked up several times per rule per call; the first of an id, as a scan finds it.
+        by_id: dict[str, Recommendation] = {}
         for rec in self.recommendations:
-            if rec.id == rec_id:
-                return rec
-        raise KeyError(f"unknown recommendation {rec_id!r}")
+            by_id.setdefault(rec.id, rec)
+        return by_id
 
     def fact(self, name: str) -> FactInfo:
         return self.facts[name]

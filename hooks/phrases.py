@@ -31,9 +31,9 @@ def measured_name(what: str) -> str:
 
 def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     """One line for the card's "Why" list; never a resource id, code system or raw unit."""
-    when = ago(ev.time, now) if ev.time is not None else ""
     what = ev.what or ""
     if what in _MEASURED and ev.value is not None:
+        when = _when(ev, now)
         unit = g.units.get(ev.unit or "", ev.unit or "")
         computed = " (computed from the BP panel)" if ev.status == "computed" else ""
         value = ev.value_text or fmt(ev.value, ev.unit)  # a bound keeps its comparator: ">15"
@@ -45,21 +45,28 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
         reason = g.texts.get(f"reading_{(ev.reason or '').replace('-', '_')}") if ev.reason else None
         return _join(text, when) + (f": {reason}" if reason else "")
     if what in ("echo-grade", "condition-grade"):
-        return _grade(ev, when, g)
+        return _grade(ev, _when(ev, now), g)
     label = g.value_set_labels.get(what)
     if ev.resource_type in ("MedicationRequest", "MedicationAdministration"):
         return _drug(ev, g, now)
     if what == "echocardiography" and label:
-        return g.texts["echo_done"].format(label=label, when=when).replace("  ", " ")
+        return g.texts["echo_done"].format(label=label, when=_when(ev, now)).replace("  ", " ")
     if ev.resource_type in ("Procedure", "Device", "DeviceUseStatement") and label:
         return _support(ev, label, g, now)
     if ev.resource_type == "Condition" and label:
         if ev.status == "resolved":
-            return _join(f"{label} resolved", when)
+            return _join(f"{label} resolved", _when(ev, now))
         unconfirmed = g.texts["unconfirmed_word"] if ev.status == "unconfirmed" else ""
-        onset = f"onset {when}" if what in g.trigger_value_sets and when else ""
+        # Only a trigger's onset is said: a long stay's many old Conditions are not timed.
+        when = _when(ev, now) if what in g.trigger_value_sets else ""
+        onset = f"onset {when}" if when else ""
         return _join(g.texts["on_problem_list"].format(label=label) + unconfirmed, onset)
     return collapse(ev.display or ev.resource_type, 80)
+
+
+def _when(ev: Evidence, now: datetime) -> str:
+    """How long ago (empty without a time); worded only by a line that says it."""
+    return ago(ev.time, now) if ev.time is not None else ""
 
 
 def _grade(ev: Evidence, when: str, g: Guideline) -> str:
@@ -101,7 +108,7 @@ def _drug(ev: Evidence, g: Guideline, now: datetime) -> str:
 
 
 def _support(ev: Evidence, label: str, g: Guideline, now: datetime) -> str:
-    when = ago(ev.time, now) if ev.time is not None else ""
+    when = _when(ev, now)
     if ev.reason == "end-not-recorded":
         return g.texts["check_end"].format(kind=label, when=when)
     if ev.reason == "configuration-not-coded":

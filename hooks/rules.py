@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
 
 from fhir_mappings.criteria import INSTABILITY
 from fhir_mappings.drug_classes import drug_classes
@@ -23,7 +24,7 @@ from fhir_mappings.facts import (
     PatientFacts,
     Status,
 )
-from fhir_mappings.gaps import Gap
+from fhir_mappings.gaps import Gap, Missing
 from fhir_mappings.keys import Key
 from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
@@ -37,43 +38,67 @@ Rule = Callable[[PatientFacts, Guideline], RuleResult]
 # --- checks -------------------------------------------------------------------------
 
 
-def fact_check(name: str, fact: Fact, *, negate: bool = False, role: Role = Role.CONDITION) -> Check:
-    """A criterion that is one fact (``negate``: the fact must not be present)."""
-    met = not fact.present if negate else fact.present
+def fact_check(
+    name: str,
+    fact: Fact,
+    *,
+    negate: bool = False,
+    role: Role = Role.CONDITION,
+    statement: str = "",
+    evidence: tuple[Evidence, ...] | None = None,
+    label: str | None = None,
+    quiet: bool = False,
+) -> Check:
+    """A criterion that is one fact (``negate``: the fact must not be present).
+
+    ``statement``, ``evidence`` (default: the fact's), ``label`` and ``quiet`` as in ``Check``:
+    given here, the check is built once (a rule is run on every call)."""
+    present = fact.status is Status.PRESENT
     # What a present fact could not assess does not change the decision: not shown.
-    missing = () if fact.present else fact.missing
+    # Positional, in the order of Check's fields (a dozen of these per call).
     return Check(
         name,
-        met,
+        not present if negate else present,
         fact.status,
-        evidence=fact.evidence,
-        missing=missing,
-        role=role,
-        negated=negate,
-        shown=fact.shown,
+        statement,
+        fact.evidence if evidence is None else evidence,
+        () if present else fact.missing,
+        role,
+        negate,
+        label,
+        False,
+        fact.shown,
+        quiet,
     )
 
 
 def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] | None = None) -> Check:
     """A criterion met when any of the named facts is present; the statement lists which."""
     words = labels or {}
-    present = [(n, f) for n, f in named if f.present]
-    unknown = [f for _, f in named if f.status is Status.UNKNOWN]
+    present: list[str] = []
+    evidence: list[Evidence] = []
+    missing: list[Missing] = []
+    shown: list[Evidence] = []
+    unknown = False
+    for n, f in named:  # one pass: a rule is run on every call
+        if f.status is Status.PRESENT:
+            present.append(words.get(n, n))
+            evidence += f.evidence
+        else:
+            unknown = unknown or f.status is Status.UNKNOWN
+            said = _upper_first(words.get(n, n))
+            missing += [m.within(n) if isinstance(m, Gap) else f"{said}: {m}" for m in f.missing]
+        shown += f.shown
     status = Status.PRESENT if present else Status.UNKNOWN if unknown else Status.ABSENT
     return Check(
         name,
         bool(present),
         status,
-        statement=", ".join(words.get(n, n) for n, _ in present),
-        evidence=tuple(ev for _, f in present for ev in f.evidence),
-        missing=tuple(
-            m.within(n) if isinstance(m, Gap) else f"{_upper_first(words.get(n, n))}: {m}"
-            for n, f in named
-            if not f.present
-            for m in f.missing
-        ),
+        statement=", ".join(present),
+        evidence=tuple(evidence),
+        missing=tuple(missing),
         missing_named=True,
-        shown=tuple(ev for _, f in named for ev in f.shown),
+        shown=tuple(shown),
     )
 
 
@@ -101,26 +126,32 @@ def _grade_words(grade: MRGrade) -> str:
 def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
     """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade,
     or with a range that reaches 4+ (a range is never severe, nor surely not severe)."""
-    grade = facts.mr_grade
-    level = grade.level
-    undecided = level is None or level >= 4
-    status = Status.PRESENT if grade.severe else Status.UNKNOWN if undecided else Status.ABSENT
-    if grade.superseded_by:
-        status = Status.ABSENT
-    return Check(
-        "severe_mr",
-        grade.severe,
-        status,
-        statement=grade_statement(grade, g),
-        evidence=grade.evidence + grade.superseded_by,
-        missing=() if grade.severe else grade.missing,
-    )
+    return _grade_check(facts, g, "severe_mr", facts.mr_grade.severe, Role.CONDITION)
 
 
 def grade_context(facts: PatientFacts, g: Guideline) -> Check:
     """The MR grade, shown for context (it does not decide the rule)."""
-    check = severe_mr_check(facts, g)
-    return replace(check, fact="mr_grade", met=facts.mr_grade.grade is not None, role=Role.CONTEXT)
+    return _grade_check(facts, g, "mr_grade", facts.mr_grade.grade is not None, Role.CONTEXT)
+
+
+def _grade_check(facts: PatientFacts, g: Guideline, name: str, met: bool, role: Role) -> Check:
+    """The severe-MR criterion's status, statement and evidence, as ``name`` with ``met`` and ``role``."""
+    grade = facts.mr_grade
+    severe = grade.severe
+    level = grade.level
+    undecided = level is None or level >= 4
+    status = Status.PRESENT if severe else Status.UNKNOWN if undecided else Status.ABSENT
+    if grade.superseded_by:
+        status = Status.ABSENT
+    return Check(
+        name,
+        met,
+        status,
+        statement=grade_statement(grade, g),
+        evidence=grade.evidence + grade.superseded_by,
+        missing=() if severe else grade.missing,
+        role=role,
+    )
 
 
 def _value_sets_of(evidence: Iterable[Evidence], candidates: Sequence[str]) -> tuple[str, ...]:
@@ -309,8 +340,10 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
 
 def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
     return [
-        replace(
-            fact_check("multi_organ_failure", fact, role=Role.CONTEXT),
+        fact_check(
+            "multi_organ_failure",
+            fact,
+            role=Role.CONTEXT,
             label=f"Organ dysfunction: {g.organs.get(organ, organ)}",
         )
         for organ, fact in facts.organ_dysfunction.items()
@@ -321,10 +354,12 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 1: MitraClip for severe MR with inoperable multi-organ failure."""
     organs = _organ_checks(facts, g)
     shown = {ev for c in organs for ev in c.evidence}
-    mof = fact_check("multi_organ_failure", facts.multi_organ_failure)
     present = [g.organs.get(o, o) for o, f in facts.organ_dysfunction.items() if f.present]
-    mof = replace(
-        mof, statement=", ".join(present), evidence=tuple(e for e in mof.evidence if e not in shown)
+    mof = fact_check(
+        "multi_organ_failure",
+        facts.multi_organ_failure,
+        statement=", ".join(present),
+        evidence=tuple(e for e in facts.multi_organ_failure.evidence if e not in shown),
     )
     slots = {**_grade_slot(facts, g), **({"organs": ", ".join(present)} if present else {})}
     checks = [severe_mr_check(facts, g), mof, *organs]
@@ -333,13 +368,12 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
 
 def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 3: prioritize surgical repair when feasible (not with MOF)."""
-    mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True)
     # The caveat matters only when organs could be failing: a stable patient with no failing
     # organ (an outpatient without 48-hour labs) does not need it (spec 2.1).
     could_matter = bool(facts.hemodynamic_instability) or any(
         f.present for f in facts.organ_dysfunction.values()
     )
-    mof = replace(mof, quiet=not could_matter)
+    mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True, quiet=not could_matter)
     caveat = mof.status is Status.UNKNOWN and could_matter
     notes = _unconfirmed(facts) + (("mof_unknown",) if caveat else ())
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
@@ -362,7 +396,8 @@ def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...
     )
 
 
-def _may_list_inactive(group: Sequence[str], unstable: bool) -> bool:
+@cache
+def _may_list_inactive(group: tuple[str, ...], unstable: bool) -> bool:
     """IV vasodilators and inotropes are ICU drugs: "not active" only in an unstable patient.
     In an unstable patient vasodilators are never "not active" (it would read as "start one")."""
     classes = drug_classes()
@@ -424,12 +459,13 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     # "Loop diuretic not active" needs medication data: unknown is not "none" (docs/clinical-rules.md).
     untreated = hf.met and meds.assessed and not meds.active(classes.loop_diuretic)
     groups = g.first_line_classes
-    active = [_group_label(gr, g) for gr in groups if any(meds.active(vs) for vs in gr)]
-    inactive = [
-        _group_label(gr, g)
-        for gr in groups
-        if not any(meds.active(vs) for vs in gr) and _may_list_inactive(gr, unstable)
-    ]
+    active: list[str] = []
+    inactive: list[str] = []
+    for gr in groups:
+        if any(meds.active(vs) for vs in gr):
+            active.append(_group_label(gr, g))
+        elif _may_list_inactive(gr, unstable):
+            inactive.append(_group_label(gr, g))
     running_iv = _drug_names(meds.running(classes.iv_vasodilator))
     ras_orders = _drug_names(
         m
@@ -492,13 +528,12 @@ def _at_least(indicator: str | None, floor: str | None) -> str | None:
 
 def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G adjunctive treatments: support is a bridge; plan definitive MR therapy."""
-    support = fact_check("mechanical_support", facts.mechanical_support)
     # Named by the value set that matched: a device-type code names its own device.
-    labels = (g.value_set_labels.get(ev.what or "", "") for ev in support.evidence)
+    labels = (g.value_set_labels.get(ev.what or "", "") for ev in facts.mechanical_support.evidence)
     devices = ", ".join(label for label in unique(labels) if label)
     checks = [
         severe_mr_check(facts, g),
-        replace(support, statement=devices),
+        fact_check("mechanical_support", facts.mechanical_support, statement=devices),
         fact_check("multi_organ_failure", facts.multi_organ_failure, role=Role.CONTEXT),
     ]
     slots = {**_grade_slot(facts, g), **({"devices": devices} if devices else {})}

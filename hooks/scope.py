@@ -65,7 +65,8 @@ def scoped(result: RuleResult, facts: PatientFacts, g: Guideline) -> RuleResult:
         notes.append("durable_vad")
     if result.rule_id == "surgical-repair" and scope.surgical_risk.present:
         notes.append("surgical_risk")
-    result = replace(result, notes=tuple(notes))
+    if len(notes) != len(result.notes):  # the decision is copied only when a note was added
+        result = replace(result, notes=tuple(notes))
     if result.rule_id == "medical-therapy":
         result = _medical_therapy(result, facts, g)
     if result.rule_id == "grade-severity" and scope.comfort_care.present:
@@ -98,6 +99,8 @@ def _with_stenosis(result: RuleResult, facts: PatientFacts) -> RuleResult:
 
 def _medical_therapy(result: RuleResult, facts: PatientFacts, g: Guideline) -> RuleResult:
     scope = facts.scope
+    if not scope.comfort_care.present and not scope.pregnant.present:
+        return result
     slots = dict(result.slots)
     checks = result.checks
     ace_arb_label = " or ".join(g.value_set_labels[vs] for vs in _ACE_ARB)
@@ -105,8 +108,6 @@ def _medical_therapy(result: RuleResult, facts: PatientFacts, g: Guideline) -> R
         # Symptom relief: list only what is active, never "start one".
         checks = tuple(c for c in checks if not (c.fact == "medications" and c.status is Status.ABSENT))
         return replace(result, checks=checks, indicator="info", variant="comfort", slots=slots)
-    if not scope.pregnant.present:
-        return result
     # Pregnant: ACE inhibitor / ARB is never listed as missing; an active one is named.
     checks = tuple(
         c

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -67,14 +68,20 @@ class Service:
 
     @property
     def rules(self) -> Rules:
-        available = dict(importlib.import_module(self.rule_module).RULES)
-        return tuple((rule_id, available[rule_id]) for rule_id in self.rule_ids)
+        table = _module(self.rule_module).RULES
+        # Picked again only when the module's table is another object (a test replaced it).
+        picked = _PICKED.get((self.rule_module, self.rule_ids))
+        if picked is not None and picked[0] is table:
+            return picked[1]
+        available = dict(table)
+        rules = tuple((rule_id, available[rule_id]) for rule_id in self.rule_ids)
+        _PICKED[(self.rule_module, self.rule_ids)] = (table, rules)
+        return rules
 
     @property
     def guideline(self) -> Guideline:
         """The card texts of this service's rules: the module's ``GUIDELINE``, else the guideline's."""
-        module = importlib.import_module(self.rule_module)
-        texts: Callable[[], Guideline] = getattr(module, "GUIDELINE", guideline)
+        texts: Callable[[], Guideline] = getattr(_module(self.rule_module), "GUIDELINE", guideline)
         return texts()
 
     def chart_with_context(self, chart: ChartInput, context: Mapping[str, Any]) -> ChartInput:
@@ -99,6 +106,15 @@ class Service:
         """Facts from the chart, then this service's cards and every rule's decision."""
         facts = map_chart(chart, now=now, thresholds=load_thresholds(settings.thresholds_file or None))
         return evaluate_detailed(facts, now=now, ids=ids, rules=self.rules, g=self.guideline)
+
+
+#: (module, rule ids) -> (the module's RULES when picked, the service's rules from it).
+_PICKED: dict[tuple[str, tuple[str, ...]], tuple[object, Rules]] = {}
+
+
+def _module(name: str) -> Any:
+    """An imported module by name (a dict lookup: asked twice per call)."""
+    return sys.modules.get(name) or importlib.import_module(name)
 
 
 def _rules(where: str, raw: Any) -> tuple[str, tuple[str, ...]]:

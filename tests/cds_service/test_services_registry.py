@@ -88,3 +88,23 @@ def test_a_rule_without_card_texts_stops_the_registry(monkeypatch: pytest.Monkey
     monkeypatch.setattr(order_safety, "GUIDELINE", guideline)
     with pytest.raises(ServiceDefinitionError, match="rule 'draft-vasodilator-in-hypotension' has no"):
         registry.__wrapped__()
+
+
+def test_a_replaced_rule_table_is_read_on_the_next_call_and_the_original_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = registry()["severe-mitral-regurgitation"]
+    original = service.rules
+    assert service.rules is original  # picked once while the table stays the same object
+
+    def replaced(*_: Any) -> Any:
+        raise AssertionError("not run")
+
+    table = tuple(
+        (rid, replaced if rid == "surgical-repair" else rule) for rid, rule in patient_view_rules.RULES
+    )
+    monkeypatch.setattr(patient_view_rules, "RULES", table)
+    assert dict(service.rules)["surgical-repair"] is replaced
+    monkeypatch.undo()
+    assert service.rules == original
+    assert dict(service.rules)["surgical-repair"] is patient_view_rules.surgical_repair

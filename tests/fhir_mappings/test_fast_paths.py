@@ -7,21 +7,42 @@ another, non-string and missing parts, a concept that is not a dict) the index m
 for every value set, the same resources in the same order as a scan of the chart keeping
 those that ``match``.
 
+The code-status Observations (``valued_in``): those whose ``valueCodeableConcept`` a
+code-status value set lists, in chart order, exactly as a scan asking each value set finds.
+
+Resources by type (``Collected.of_type``): grouped once per call, the same resources in the
+same (chart) order as a scan, for one type or several.
+
+A resource naming its own patient in ``subject`` only is kept without the full test of
+both fields (``_same_patient``): kept exactly when the full test keeps it.
+
+Blood pressure is read newest first only while older readings can change hypotension
+(``vitals._settled``): the same hypotension, with and without ``map_only``, as reading
+every pressure, on generated series; its notes are a subset.
+
 Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instant parser,
 which is right only if no year, month or day pattern can match it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from fhir_mappings import scope, vitals
 from fhir_mappings.elements import codings
-from fhir_mappings.mapping import _by_value_set
+from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
+from fhir_mappings.parse import Collected, Report, _names_other_patient, _same_patient
+from fhir_mappings.thresholds import default_thresholds, load_thresholds
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR
 from fhir_mappings.valuesets import all_value_sets
+from fhir_mappings.vitals import blood_pressures, hypotension
+from tests.fhir_mappings.charts import NOW
 
 LISTED = sorted({(c.system, c.code) for vs in all_value_sets().values() for c in vs.codes})
 SYSTEMS = [*sorted({system for system, _ in LISTED}), "http://example.org/other"]
@@ -55,6 +76,71 @@ def test_index_equals_a_full_scan_for_every_value_set(concepts: list[Any]) -> No
         assert [id(r) for r in index.get(vs_id, [])] == [id(r) for r in scanned], vs_id
 
 
+CODE_STATUS_CODES = sorted({(c.system, c.code) for v in scope.CODE_STATUS for c in all_value_sets()[v].codes})
+code_status_concept = st.lists(
+    st.one_of(st.sampled_from(CODE_STATUS_CODES).map(lambda sc: {"system": sc[0], "code": sc[1]}), coding),
+    max_size=3,
+).map(lambda found: {"coding": found})
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(code_status_concept, concept, st.just(None)), max_size=12))
+def test_code_status_observations_are_those_a_scan_finds_in_chart_order(values: list[Any]) -> None:
+    chart = [
+        {"resourceType": "Observation", "id": f"o-{i}", "valueCodeableConcept": v}
+        for i, v in enumerate(values)
+    ]
+    for resource in chart[::3]:
+        del resource["valueCodeableConcept"]  # most Observations hold no coded value
+    scanned = [r for r in chart if scope._code_status_hit(r.get("valueCodeableConcept")) is not None]
+    assert [id(r) for r in valued_in(chart, scope.CODE_STATUS)] == [id(r) for r in scanned]
+
+
+TYPES = ["Condition", "Observation", "Procedure", "Device", "DeviceUseStatement", "Patient"]
+
+
+@settings(deadline=None)
+@given(
+    st.lists(st.sampled_from(TYPES), max_size=20), st.lists(st.sampled_from(TYPES), min_size=1, max_size=3)
+)
+def test_resources_of_a_type_are_those_a_scan_finds_in_chart_order(
+    types: list[str], asked: list[str]
+) -> None:
+    resources = tuple({"resourceType": t, "id": str(i)} for i, t in enumerate(types))
+    chart = Collected(resources, {}, {}, ())
+    scanned = [r for r in resources if r["resourceType"] in asked]
+    assert [id(r) for r in chart.of_type(*asked)] == [id(r) for r in scanned]
+    assert [id(r) for r in chart.of_type(*asked)] == [id(r) for r in scanned]  # asked again: the same
+
+
+REFERENCES = [
+    "Patient/pat-1",
+    "Patient/pat-2",
+    "https://ehr.example/fhir/Patient/pat-1",
+    "Group/g-1",
+    "#p",
+    "",
+]
+reference = st.one_of(
+    st.sampled_from(REFERENCES).map(lambda ref: {"reference": ref}),
+    st.sampled_from(REFERENCES),
+    st.none(),
+    st.just({"display": "no reference"}),
+)
+
+
+@settings(deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={"subject": reference, "patient": reference}), max_size=8))
+# The subject is the patient's own, the patient another's: left out.
+@example([{"subject": {"reference": "Patient/pat-1"}, "patient": {"reference": "Patient/pat-2"}}])
+def test_the_usual_own_patient_shortcut_keeps_what_the_full_test_keeps(fields: list[dict[str, Any]]) -> None:
+    resources = [{"resourceType": "Observation", "id": f"o-{i}", **f} for i, f in enumerate(fields)]
+    notes: list[Any] = []
+    kept = list(_same_patient(resources, "pat-1", notes))
+    assert [id(r) for r in kept] == [id(r) for r in resources if not _names_other_patient(r, "Patient/pat-1")]
+    assert len(notes) == len(resources) - len(kept)
+
+
 date_like = st.text(alphabet="0123456789-T:Z.+\n\u0660", min_size=_LONGEST_DATE + 1, max_size=16)
 
 
@@ -68,3 +154,139 @@ def test_the_longest_string_a_date_pattern_matches_is_not_cut_short() -> None:
     longest = "2026-11-20\n"
     assert _DAY.match(longest) is not None
     assert len(longest) <= _LONGEST_DATE
+
+
+def test_asking_for_an_unknown_value_set_still_fails_when_no_condition_is_coded() -> None:
+    """Value sets coding no Condition of the chart skip the scan, never the check of the id:
+    a misspelt id must not read as "no such Condition"."""
+    chart = Collected(({"resourceType": "Condition", "id": "c", "code": None},), {}, {}, ())
+    mapper = _Mapper(chart, Report(), datetime(2026, 1, 1, tzinfo=UTC), load_thresholds())
+    assert mapper.active("heart-failure") == ()
+    with pytest.raises(KeyError, match="no-such-value-set"):
+        mapper.active("no-such-value-set")
+
+
+# --- blood pressure read newest first, only until older readings cannot change hypotension ---
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CODES = {"sbp": "8480-6", "dbp": "8462-4", "map": "8478-0", "panel": "85354-9"}
+#: Around every limit: the plausible minimums (40, 20), the cut-offs (90, 60), the maximums.
+PRESSURES = [0, 15, 19, 20, 35, 39, 40, 55, 59, 60, 61, 75, 89, 90, 91, 120, 199, 201, 299, 301]
+#: Minutes before NOW: ties, the 30-minute confirmation window's edges, the 24 h window's edge.
+MINUTES = [0, 1, 5, 29, 30, 31, 45, 60, 61, 90, 120, 600, 1439, 1440, 1441, 1500]
+
+
+def _quantity(value: int, unit: str | None) -> dict[str, Any]:
+    if unit is None:
+        return {"value": value}
+    if unit == "kPa":
+        return {"value": round(value / 7.50062, 1), "unit": "kPa", "system": UCUM, "code": "kPa"}
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+@st.composite
+def _reading(draw: st.DrawFn, rid: str) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["sbp", "sbp", "map", "panel"]))
+    ago = draw(st.sampled_from(MINUTES))
+    moment = NOW - timedelta(minutes=ago)
+    when = draw(
+        st.sampled_from(
+            [
+                moment.isoformat().replace("+00:00", "Z"),
+                moment.isoformat().replace("+00:00", "Z"),
+                moment.isoformat().replace("+00:00", "Z"),
+                moment.date().isoformat(),  # a date only: not usable, may be the newest
+                moment.replace(tzinfo=None).isoformat(),  # no zone: not usable
+            ]
+        )
+    )
+    unit = draw(st.sampled_from(["mm[Hg]", "mm[Hg]", "mm[Hg]", "kPa", None, "cm[H2O]"]))
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": draw(st.sampled_from(["final", "final", "final", "amended", "preliminary"])),
+        "code": {"coding": [{"system": LOINC, "code": CODES[kind]}]},
+        "subject": {"reference": "Patient/pat-1"},
+        "effectiveDateTime": when,
+    }
+    if draw(st.integers(0, 7)) == 0:
+        resource["meta"] = {"lastUpdated": "not-a-date"}  # fails validation: left out
+    if kind != "panel":
+        resource["valueQuantity"] = _quantity(draw(st.sampled_from(PRESSURES)), unit)
+        return resource
+    parts = draw(st.lists(st.sampled_from(["sbp", "dbp", "map"]), min_size=1, max_size=3, unique=True))
+    resource["component"] = [
+        {
+            "code": {"coding": [{"system": LOINC, "code": CODES[part]}]},
+            "valueQuantity": _quantity(draw(st.sampled_from(PRESSURES)), unit),
+        }
+        for part in parts
+    ]
+    return resource
+
+
+@st.composite
+def _series(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(0, 12))
+    return [draw(_reading(f"bp-{i}")) for i in range(count)]
+
+
+def _simple(kind: str, minutes: int, value: int) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": f"{kind}-{minutes}",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": CODES[kind]}]},
+        "subject": {"reference": "Patient/pat-1"},
+        "effectiveDateTime": (NOW - timedelta(minutes=minutes)).isoformat(),
+        "valueQuantity": _quantity(value, "mm[Hg]"),
+    }
+
+
+@settings(deadline=None, max_examples=400)
+@given(_series())
+# A low newest reading confirmed only by one older than a normal reading between them.
+@example([_simple("sbp", 0, 35), _simple("sbp", 5, 120), _simple("sbp", 29, 38)])
+# The same for the MAP alone (map_only), past where every pressure is settled.
+@example([_simple("sbp", 0, 120), _simple("map", 40, 15), _simple("map", 45, 80), _simple("map", 65, 18)])
+def test_blood_pressure_read_until_settled_decides_as_reading_every_pressure(
+    series: list[dict[str, Any]],
+) -> None:
+    """Same hypotension, with and without ``map_only``; notes only of readings read."""
+    limits = default_thresholds()
+    lazy_report, full_report = Report(), Report()
+    lazy = blood_pressures(series, now=NOW, thresholds=limits, report=lazy_report)
+    with patch.object(vitals, "_settled", lambda *_args: False):
+        full = blood_pressures(series, now=NOW, thresholds=limits, report=full_report)
+    for map_only in (False, True):
+        assert hypotension(lazy, limits, None, map_only=map_only) == hypotension(
+            full, limits, None, map_only=map_only
+        ), map_only
+    assert set(lazy_report.notes) <= set(full_report.notes)
+
+
+def test_blood_pressure_stops_reading_past_a_usable_reading_and_its_confirmation_window() -> None:
+    series = [
+        {
+            "resourceType": "Observation",
+            "id": f"bp-{minutes}",
+            "status": "final",
+            "code": {"coding": [{"system": LOINC, "code": CODES["panel"]}]},
+            "subject": {"reference": "Patient/pat-1"},
+            "effectiveDateTime": (NOW - timedelta(minutes=minutes)).isoformat(),
+            "component": [
+                {
+                    "code": {"coding": [{"system": LOINC, "code": CODES["sbp"]}]},
+                    "valueQuantity": _quantity(120, "mm[Hg]"),
+                },
+                {
+                    "code": {"coding": [{"system": LOINC, "code": CODES["map"]}]},
+                    "valueQuantity": _quantity(80, "mm[Hg]"),
+                },
+            ],
+        }
+        for minutes in (0, 20, 30, 31, 60, 600)
+    ]
+    pressures = blood_pressures(series, now=NOW, thresholds=default_thresholds(), report=Report())
+    assert sorted({p.resource["id"] for p in pressures.points}) == ["bp-0", "bp-20", "bp-30"]
