@@ -39,6 +39,7 @@ import datetime
 import importlib
 import math
 import re
+import threading
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -241,17 +242,39 @@ def _primitive(metadata: tuple[Any, ...]) -> Check | None:
 
 # --- the models' shapes -------------------------------------------------------------------
 
+#: Finished shapes, read without a lock. A shape is built under the lock in ``_BUILDING``
+#: and published here only once it and every shape it refers to are complete: a thread
+#: must never walk a shape whose required elements are not filled in yet.
 _SPECS: dict[type[FHIRAbstractModel], _Spec | None] = {}
+_BUILDING: dict[type[FHIRAbstractModel], _Spec | None] = {}
+_LOCK = threading.RLock()
 
 
 def _spec_of(model: type[FHIRAbstractModel]) -> _Spec | None:
     if model in _SPECS:
         return _SPECS[model]
+    with _LOCK:
+        if model in _SPECS:
+            return _SPECS[model]
+        if model in _BUILDING:
+            return _BUILDING[model]  # refers to itself (an Extension holds Extensions)
+        outermost = not _BUILDING
+        try:
+            spec = _build(model)
+            if outermost:
+                _SPECS.update(_BUILDING)
+        finally:
+            if outermost:
+                _BUILDING.clear()
+        return spec
+
+
+def _build(model: type[FHIRAbstractModel]) -> _Spec | None:
     if not _validators_known(model):
-        _SPECS[model] = None
+        _BUILDING[model] = None
         return None
     spec = _Spec({}, (), ())
-    _SPECS[model] = spec  # before the fields: an Extension holds Extensions
+    _BUILDING[model] = spec  # before the fields: they may refer to it
     instance = model.model_construct()
     groups = instance.get_one_of_many_fields()
     group_of = {name: i for i, names in enumerate(groups.values()) for name in names}

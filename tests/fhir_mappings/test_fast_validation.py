@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.charts import charts as benchmark_charts
+from fhir_mappings import fast_validation
 from fhir_mappings.fast_validation import MAX_DEPTH, _spec_of, cleared
 from fhir_mappings.liberal import _first_error, read_elements, verdict
 
@@ -578,3 +579,21 @@ def test_verdicts_are_those_of_the_model_on_every_real_resource() -> None:
         expected = _first_error(_model(resource), projection)
         found = verdict(resource)
         assert found.error == (expected[1] if expected is not None else None)
+
+
+def test_a_shape_is_visible_to_other_threads_only_once_complete(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A half-built shape (required elements not filled in yet) would clear what lacks them."""
+    monkeypatch.setattr(fast_validation, "_SPECS", {})
+    visible_while_building: list[Any] = []
+    known = fast_validation._validators_known
+
+    def spy(model: Any) -> bool:
+        visible_while_building.extend(m for m in fast_validation._BUILDING if m in fast_validation._SPECS)
+        return known(model)
+
+    monkeypatch.setattr(fast_validation, "_validators_known", spy)
+    observation = get_fhir_model_class("Observation")
+    assert _spec_of(observation) is not None
+    assert visible_while_building == []
+    assert get_fhir_model_class("Extension") in fast_validation._SPECS
+    assert not cleared(observation, _with(code=_DROP))
