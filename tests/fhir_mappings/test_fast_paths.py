@@ -24,6 +24,9 @@ Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instan
 which is right only if no year, month or day pattern can match it. A reading with an
 instant is placed in time (``series._span``, ``observations._time_in_window``) without the
 general parser: the same time, the same problem and the same notes as the long way.
+
+Validation projects a resource onto the elements a fact reads by two sets per type
+(``ReadElements.split``): a name is kept exactly when ``reads`` says a fact reads it.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings import observations, scope, series, vitals
 from fhir_mappings.elements import codings
+from fhir_mappings.liberal import _defined, read_elements
 from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
 from fhir_mappings.parse import Collected, Report, _names_other_patient, _same_patient
 from fhir_mappings.thresholds import default_thresholds, load_thresholds
@@ -394,3 +399,21 @@ def test_a_result_is_found_in_its_window_as_the_long_way_finds_it(
     fast = placed()
     with patch("fhir_mappings.observations.instant", lambda _raw: None):
         assert fast == placed()
+
+
+# -- Read elements -------------------------------------------------------------------------
+# ``liberal.verdict`` projects a resource onto the elements a fact reads with two sets per
+# type (``ReadElements.split``) instead of asking ``reads`` of every key.
+
+
+@pytest.mark.parametrize("type_name", sorted(read_elements().by_type))
+def test_the_read_names_of_a_type_are_those_reads_says_a_fact_reads(type_name: str) -> None:
+    elements = read_elements()
+    model = get_fhir_model_class(type_name)
+    read, unread = elements.split(type_name, model)
+    assert not read & unread
+    names = {*_defined(model), "resourceType", "valueFoo", "_valueFoo", "onset", "unknownElement", "value"}
+    for name in names:
+        by_sets = name in read or (name not in unread and elements.reads(type_name, name))
+        assert by_sets == elements.reads(type_name, name), name
+    assert elements.split(type_name, model) is elements.split(type_name, model)  # worked out once
