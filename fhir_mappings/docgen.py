@@ -147,7 +147,13 @@ listed below is not recognised). Every decision is made as of the time of the ho
   reads are not validated (narrative, identifiers, notes cost nothing): a malformed
   `note` goes unremarked. An element R4 does not define and no fact reads (such as an R5
   `encounter` on a MedicationAdministration) does not stop the resource counting either;
-  `--explain` lists the resource with the names of those elements.
+  `--explain` lists the resource with the names of those elements. Most resources never
+  reach the model: a plain check of the same elements (`fhir_mappings/fast_validation.py`)
+  clears a resource that is certainly valid (only elements R4B defines, every value
+  present, non-empty and of its JSON type, codes, ids, dates and numbers in forms the
+  model accepts, required and choice elements as R4B says). Anything else (a `null`, an
+  empty value, an unknown key, a leap second, a datatype it does not check) goes to the
+  model, which decides as before, with the same error.
 - **Another patient**: a resource whose `subject` / `patient` names another patient is
   left out and listed.
 - **Left out and listed** (in `mr-cds evaluate --explain`, never on a card): statuses that

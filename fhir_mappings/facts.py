@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 
 from fhir_mappings.criteria import INSTABILITY
 from fhir_mappings.gaps import Missing
@@ -29,7 +30,7 @@ class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Evidence:
     """One piece of the patient's record that a fact rests on."""
 
@@ -58,13 +59,51 @@ class Evidence:
     #: ``combination``, ``configuration-not-coded``, ``end-not-recorded``, ``artefact``.
     reason: str | None = None
 
+    def __init__(
+        self,
+        resource_type: str,
+        resource_id: str | None,
+        system: str | None = None,
+        code: str | None = None,
+        display: str | None = None,
+        value: float | None = None,
+        unit: str | None = None,
+        value_text: str | None = None,
+        time: datetime | None = None,
+        note: str | None = None,
+        what: str | None = None,
+        status: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        # The fields, as the generated __init__ takes them (tests/hooks/test_model.py keeps
+        # them in step). A call builds a few dozen facts and pieces of evidence: the generated
+        # frozen __init__ sets each field through object.__setattr__, filling the dict at
+        # once costs half of that. Assigning afterwards still raises.
+        self.__dict__.update(
+            {
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "system": system,
+                "code": code,
+                "display": display,
+                "value": value,
+                "unit": unit,
+                "value_text": value_text,
+                "time": time,
+                "note": note,
+                "what": what,
+                "status": status,
+                "reason": reason,
+            }
+        )
+
     @property
     def reference(self) -> str:
         """Relative FHIR reference such as ``Observation/bp-1`` (or the type alone)."""
         return f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.resource_type
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Fact:
     """A yes/no/unknown criterion with what decided it."""
 
@@ -78,6 +117,19 @@ class Fact:
     #: Found but not counted (a drug matched by name only, support whose end is not
     #: recorded): shown to the clinician to verify, never deciding the fact.
     shown: tuple[Evidence, ...] = ()
+
+    def __init__(
+        self,
+        name: str,
+        status: Status,
+        evidence: tuple[Evidence, ...] = (),
+        missing: tuple[Missing, ...] = (),
+        shown: tuple[Evidence, ...] = (),
+    ) -> None:
+        # Written out as Evidence's is (same reason, same test).
+        self.__dict__.update(
+            {"name": name, "status": status, "evidence": evidence, "missing": missing, "shown": shown}
+        )
 
     @property
     def present(self) -> bool:
@@ -291,7 +343,7 @@ class PatientFacts:
     def severe_mr(self) -> bool:
         return self.mr_grade.severe
 
-    @property
+    @cached_property
     def hemodynamic_instability(self) -> tuple[Fact, ...]:
         """The instability criteria that are present (empty: none present)."""
         return tuple(f for f in self.instability_criteria if f.present)
@@ -301,7 +353,7 @@ class PatientFacts:
         """The instability criteria that could not be assessed."""
         return tuple(f for f in self.instability_criteria if f.status is Status.UNKNOWN)
 
-    @property
+    @cached_property  # read three times by the rules of one evaluation
     def instability_criteria(self) -> tuple[Fact, ...]:
         """The instability facts, in the order of ``criteria.INSTABILITY`` (one list)."""
         return tuple(getattr(self, name) for name in INSTABILITY)

@@ -8,6 +8,10 @@ resource would be: the model validates a projection of the resource onto those e
 Validation costs what the rules read, not what the EHR sent (narrative, identifiers,
 notes, performers are never walked). An error there leaves the resource out.
 
+Most resources never reach the model: ``fast_validation.cleared`` checks the same
+projection with plain comparisons and clears what is certainly valid; anything unusual
+goes to the model, which decides and words the error as before (issue 18).
+
 Elements no fact reads are not validated. A name R4B does not define for the type is
 still noticed (a key lookup, no validation) and a data-quality note names it (names only,
 never values); a defined element with a malformed value is not noticed any more.
@@ -26,6 +30,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from fhir_mappings.elements import Resource, resource_type
+from fhir_mappings.fast_validation import cleared
 
 #: Longest element name said in a note (a hostile chart may send a 10 kB key).
 _NAME_LIMIT = 40
@@ -97,11 +102,12 @@ def verdict(resource: Resource) -> Verdict:
         return Verdict(f"unknown resource type {type_name[:_NAME_LIMIT]!r}")
     listed = read_elements().by_type.get(type_name)
     if listed is None:
-        first = _first_error(model, resource)
+        first = None if cleared(model, resource) else _first_error(model, resource)
         return Verdict(first[1] if first is not None else None)
     reads = read_elements().reads
     projection = {k: v for k, v in resource.items() if reads(type_name, k)}
-    first = _first_error(model, projection)
+    # The common case is checked cheaply (``fast_validation``); the model decides the rest.
+    first = None if cleared(model, projection) else _first_error(model, projection)
     if first is not None:
         return Verdict(first[1])
     if len(projection) == len(resource):

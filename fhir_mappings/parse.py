@@ -56,10 +56,14 @@ class Collected:
 
     def missing(self, key: str) -> Gap | None:
         """What is missing when ``key`` could not be (fully) obtained, else None."""
-        detail = self.unavailable.get(key)
-        if detail is None:
-            return None
-        return Gap.of(str(key), self.reasons.get(key, Reason.NOT_OBTAINED), detail=detail)
+        return self._gaps.get(key)
+
+    @cached_property  # asked two dozen times a call: each gap is built once (they are frozen)
+    def _gaps(self) -> Mapping[str, Gap]:
+        return {
+            key: Gap.of(str(key), self.reasons.get(key, Reason.NOT_OBTAINED), detail=detail)
+            for key, detail in self.unavailable.items()
+        }
 
     def of_type(self, *type_names: str) -> tuple[Resource, ...]:
         """The resources of these types, in chart order."""

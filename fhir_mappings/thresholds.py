@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -78,75 +78,75 @@ class Thresholds:
         """The total-bilirubin cut-off in ``unit`` (mg/dL or umol/L), as stated in the data file."""
         return self.bilirubin_at_least_umol_l if unit == "umol/L" else self.bilirubin_at_least_mg_dl
 
-    @property
+    @cached_property
     def vitals_window(self) -> timedelta:
         return timedelta(hours=self.vitals_window_hours)
 
-    @property
+    @cached_property
     def lactate_window(self) -> timedelta:
         return timedelta(hours=self.lactate_window_hours)
 
-    @property
+    @cached_property
     def labs_window(self) -> timedelta:
         return timedelta(hours=self.labs_window_hours)
 
-    @property
+    @cached_property
     def echo_grade_window(self) -> timedelta:
         return timedelta(days=self.echo_grade_window_days)
 
-    @property
+    @cached_property
     def acute_trigger_window(self) -> timedelta:
         return timedelta(days=self.acute_trigger_window_days)
 
-    @property
+    @cached_property
     def support_procedure_window(self) -> timedelta:
         return timedelta(days=self.support_procedure_window_days)
 
-    @property
+    @cached_property
     def bp_confirm_window(self) -> timedelta:
         return timedelta(minutes=self.bp_confirm_window_minutes)
 
-    @property
+    @cached_property
     def mr_on_echo_window(self) -> timedelta:
         return timedelta(days=self.mr_on_echo_window_days)
 
-    @property
+    @cached_property
     def echo_fallback_window(self) -> timedelta:
         return timedelta(days=self.echo_fallback_window_days)
 
-    @property
+    @cached_property
     def problem_list_severity_window(self) -> timedelta:
         return timedelta(days=self.problem_list_severity_window_days)
 
-    @property
+    @cached_property
     def echo_recent_window(self) -> timedelta:
         return timedelta(days=self.echo_recent_days)
 
-    @property
+    @cached_property
     def echo_graded_urgent_window(self) -> timedelta:
         return timedelta(hours=self.echo_graded_urgent_hours)
 
-    @property
+    @cached_property
     def pulmonary_edema_window(self) -> timedelta:
         return timedelta(days=self.pulmonary_edema_window_days)
 
-    @property
+    @cached_property
     def acute_condition_window(self) -> timedelta:
         return timedelta(days=self.acute_condition_window_days)
 
-    @property
+    @cached_property
     def durable_vad_after(self) -> timedelta:
         return timedelta(days=self.durable_vad_after_days)
 
-    @property
+    @cached_property
     def kdigo_baseline_window(self) -> timedelta:
         return timedelta(days=self.kdigo_baseline_window_days)
 
-    @property
+    @cached_property
     def new_organ_support_window(self) -> timedelta:
         return timedelta(days=self.new_organ_support_window_days)
 
-    @property
+    @cached_property
     def pregnancy_status_window(self) -> timedelta:
         return timedelta(days=self.pregnancy_status_window_days)
 

@@ -1,5 +1,6 @@
 """The rule decisions' own ``__init__`` (hooks/model.py, written out for speed) takes and
-sets exactly the dataclass fields, and the objects stay frozen."""
+sets exactly the dataclass fields, and the objects stay frozen; so do the facts' and their
+evidence's (fhir_mappings/facts.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import Evidence, Status
+from fhir_mappings.facts import Evidence, Fact, Status
 from hooks.model import Check, Role, RuleResult
 
-CLASSES = [Check, RuleResult]
+CLASSES = [Check, RuleResult, Fact, Evidence]
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -82,3 +83,23 @@ def test_decisions_stay_frozen_comparable_and_replaceable() -> None:
         result.fired = False  # type: ignore[misc]
     assert replace(result, notes=("dnr",)).notes == ("dnr",)
     assert repr(check).startswith("Check(fact='hypotension', met=True, status=")
+
+
+def test_facts_and_evidence_stay_frozen_comparable_and_replaceable() -> None:
+    ev = Evidence("Observation", "bp-1", value=78.0, unit="mm[Hg]", what="sbp")
+    fact = Fact("hypotension", Status.PRESENT, (ev,))
+    for obj, name in ((ev, "value"), (fact, "status")):
+        with pytest.raises(FrozenInstanceError):
+            setattr(obj, name, None)
+        with pytest.raises(FrozenInstanceError):
+            delattr(obj, name)
+    assert fact == Fact(
+        "hypotension",
+        Status.PRESENT,
+        (Evidence("Observation", "bp-1", value=78.0, unit="mm[Hg]", what="sbp"),),
+    )
+    assert hash(fact) == hash(Fact("hypotension", Status.PRESENT, (ev,)))
+    assert replace(ev, note="n").note == "n"
+    assert replace(fact, status=Status.ABSENT) == Fact("hypotension", Status.ABSENT, (ev,))
+    assert (fact.missing, fact.shown, ev.reason) == ((), (), None)
+    assert repr(fact).startswith("Fact(name='hypotension', status=")
