@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -52,6 +52,24 @@ class ReadElements:
 
     #: Type -> (element names, choice prefixes: "value" for ``value[x]``).
     by_type: Mapping[str, tuple[frozenset[str], tuple[str, ...]]]
+    #: (type, model) -> ``split``'s answer, worked out once: it depends on neither the chart
+    #: nor the call, only on this file and the model.
+    _splits: dict[tuple[str, Any], tuple[frozenset[str], frozenset[str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def split(self, type_name: str, model: Any) -> tuple[frozenset[str], frozenset[str]]:
+        """The names ``model`` defines (and ``resourceType``) that a fact reads (``reads``),
+        and those it does not.
+
+        Every key of every resource validated is asked about: a set lookup instead of
+        ``reads`` for each (a name the model does not define is still asked of ``reads``)."""
+        found = self._splits.get((type_name, model))
+        if found is None:
+            defined = _defined(model) | {"resourceType"}
+            read = frozenset(name for name in defined if self.reads(type_name, name))
+            found = self._splits[(type_name, model)] = (read, defined - read)
+        return found
 
     def reads(self, type_name: str, element: str) -> bool:
         """True when a fact reads ``element`` (a primitive's ``_element`` goes with it).
@@ -104,8 +122,10 @@ def verdict(resource: Resource) -> Verdict:
     if listed is None:
         first = None if cleared(model, resource) else _first_error(model, resource)
         return Verdict(first[1] if first is not None else None)
-    reads = read_elements().reads
-    projection = {k: v for k, v in resource.items() if reads(type_name, k)}
+    elements = read_elements()
+    read, unread = elements.split(type_name, model)
+    reads = elements.reads
+    projection = {k: v for k, v in resource.items() if k in read or (k not in unread and reads(type_name, k))}
     # The common case is checked cheaply (``fast_validation``); the model decides the rest.
     first = None if cleared(model, projection) else _first_error(model, projection)
     if first is not None:

@@ -17,7 +17,7 @@ from fhir_mappings.facts import Evidence
 from fhir_mappings.numbers import fmt
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
-from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, parse_time, within
+from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, instant, parse_time, within
 from fhir_mappings.units import Analyte, Measured, UnitProblem, measure
 from fhir_mappings.valuesets import ValueSetCode, value_set
 
@@ -138,6 +138,19 @@ def _time_in_window(
     hit: ValueSetCode,
     report: Report,
 ) -> FhirTime | None:
+    raw = resource.get("effectiveDateTime")  # read first by ``effective_time``
+    if type(raw) is str and (moment := instant(raw)) is not None:
+        # Nearly every result of a long stay, most of them outside the window: the checks
+        # below as they fall out for an instant, without a FhirTime for those left out.
+        if moment > now:
+            report.note(resource, f"{hit.display}: effective time is after the evaluation time")
+            return None
+        if moment < now - window:
+            report.note(
+                resource, f"{hit.display}: outside the {describe_window(window)} window", routine=True
+            )
+            return None
+        return FhirTime(moment, "instant")
     try:
         time = effective_time(resource)
     except TimeProblem as problem:

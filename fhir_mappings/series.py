@@ -21,7 +21,7 @@ from fhir_mappings.numbers import fmt
 from fhir_mappings.observations import effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
-from fhir_mappings.timing import TimeProblem, describe_window
+from fhir_mappings.timing import TimeProblem, describe_window, instant
 from fhir_mappings.valuesets import ValueSetCode, value_set
 
 COUNTED = frozenset({"final", "amended", "corrected"})
@@ -186,6 +186,9 @@ def timed(
 
 def _span(resource: Resource) -> tuple[datetime, datetime, bool, datetime] | None:
     """(earliest, latest, precise, as recorded) for the effective time; None without one."""
+    raw = resource.get("effectiveDateTime")  # read first by ``effective_time``
+    if type(raw) is str and (moment := instant(raw)) is not None:
+        return moment, moment, True, moment  # nearly every reading: no FhirTime built
     try:
         time = effective_time(resource)
     except TimeProblem as problem:

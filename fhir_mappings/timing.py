@@ -54,13 +54,33 @@ class FhirTime:
         return self.start
 
 
+def instant(raw: str) -> datetime | None:
+    """The moment (UTC) of a dateTime with a time of day and a zone, as ``parse_time`` reads
+    it; None for anything else (``parse_time`` then says what it is, or what is wrong).
+
+    Nearly every reading of a long stay is such a dateTime: this is its path, without the
+    date patterns and without a ``FhirTime`` for a reading only placed in time."""
+    if len(raw) <= _LONGEST_DATE:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+        if parsed.tzinfo is UTC:
+            return parsed  # what astimezone(UTC) returns for it ("Z", "+00:00")
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
+
+
 def parse_time(raw: Any) -> FhirTime:
     """Parse a FHIR date/dateTime/instant string; raise TimeProblem when not usable."""
     if not isinstance(raw, str):
         raise TimeProblem("no time")
+    moment = instant(raw)
+    if moment is not None:
+        return FhirTime(moment, "instant")
     try:
         if len(raw) > _LONGEST_DATE:
-            parsed = datetime.fromisoformat(raw)  # most values are instants: skip the date patterns
+            parsed = datetime.fromisoformat(raw)  # (not an instant: ``instant`` said None)
         elif _YEAR.match(raw):
             return FhirTime(datetime(int(raw), 1, 1, tzinfo=UTC), "year")
         elif _MONTH.match(raw):

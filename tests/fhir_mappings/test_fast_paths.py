@@ -25,7 +25,12 @@ decided without selecting: the same finding as ``assess`` / ``assess_series`` gi
 readings (and on readings of other codes), with no note.
 
 Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instant parser,
-which is right only if no year, month or day pattern can match it.
+which is right only if no year, month or day pattern can match it. A reading with an
+instant is placed in time (``series._span``, ``observations._time_in_window``) without the
+general parser: the same time, the same problem and the same notes as the long way.
+
+Validation projects a resource onto the elements a fact reads by two sets per type
+(``ReadElements.split``): a name is kept exactly when ``reads`` says a fact reads it.
 """
 
 from __future__ import annotations
@@ -36,16 +41,18 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fhir_mappings import labs, scope, vitals
+from fhir_mappings import labs, observations, scope, series, vitals
 from fhir_mappings.elements import codings
+from fhir_mappings.liberal import _defined, read_elements
 from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
 from fhir_mappings.parse import Collected, Report, _names_other_patient, _same_patient
 from fhir_mappings.thresholds import default_thresholds, load_thresholds
-from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR
-from fhir_mappings.valuesets import all_value_sets
+from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR, TimeProblem, parse_time
+from fhir_mappings.valuesets import all_value_sets, value_set
 from fhir_mappings.vitals import blood_pressures, hypotension
 from tests.fhir_mappings.charts import NOW
 
@@ -333,3 +340,123 @@ def test_blood_pressure_stops_reading_past_a_usable_reading_and_its_confirmation
     ]
     pressures = blood_pressures(series, now=NOW, thresholds=default_thresholds(), report=Report())
     assert sorted({p.resource["id"] for p in pressures.points}) == ["bp-0", "bp-20", "bp-30"]
+
+
+# -- Instants ------------------------------------------------------------------------------
+# ``timing.instant`` reads a dateTime with a time of day and a zone; ``parse_time`` takes it
+# first, and ``series._span`` and ``observations._time_in_window`` use it to place a
+# reading in time without a FhirTime. Each must give what the long way gives (``instant``
+# patched to say None): the same time, the same problem, the same notes.
+
+_offsets = st.one_of(
+    st.sampled_from(["Z", "+00:00", "-00:00", "+14:00", "-12:00", "+05:30", "+23:59", ""]),
+    st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(
+        lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02}:{abs(m) % 60:02}"
+    ),
+)
+_clock_times = st.builds(
+    lambda moment, fraction, zone: (
+        moment.strftime("%Y-%m-%dT%H:%M:%S")[-19:].rjust(19, "0") + fraction + zone
+    ),
+    st.one_of(
+        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+        st.sampled_from([datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]),
+        st.integers(-4 * 24 * 60, 60).map(lambda m: (NOW + timedelta(minutes=m)).replace(tzinfo=None)),
+        st.sampled_from([(NOW - timedelta(hours=h)).replace(tzinfo=None) for h in (0, 24, 48)]),
+    ),
+    st.sampled_from(["", ".5", ".958820", ".000"]),
+    _offsets,
+)
+time_strings = st.one_of(
+    _clock_times,
+    _clock_times.map(lambda raw: raw.replace("T", " ")),
+    _clock_times.map(lambda raw: raw + "\n"),
+    st.sampled_from(["2026-11-20", "2026-11", "2026", "2026-11-20T12:00", "2026-02-30T10:00:00Z", "T", ""]),
+    date_like,
+    st.text(max_size=30),
+)
+effective = st.one_of(
+    st.fixed_dictionaries({"effectiveDateTime": st.one_of(time_strings, st.integers(), st.none())}),
+    st.fixed_dictionaries({"effectiveInstant": time_strings}),
+    st.fixed_dictionaries(
+        {"effectivePeriod": st.fixed_dictionaries({}, optional={"start": time_strings, "end": time_strings})}
+    ),
+    st.fixed_dictionaries({"effectiveDateTime": time_strings, "effectiveInstant": time_strings}),
+)
+
+
+def _parsed(raw: Any) -> tuple[Any, ...]:
+    try:
+        found = parse_time(raw)
+    except TimeProblem as problem:
+        return ("problem", str(problem))
+    return (found.start, found.start.tzinfo, found.precision)
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.one_of(time_strings, st.integers(), st.none()))
+@example("2026-11-20T12:00:00Z")
+@example("0001-01-01T00:00:00+14:00")  # out of range once in UTC
+@example("2026-11-20T12:00:00")  # no zone
+def test_an_instant_parses_as_the_long_way_parses_it(raw: Any) -> None:
+    fast = _parsed(raw)
+    with patch("fhir_mappings.timing.instant", lambda _raw: None):
+        assert fast == _parsed(raw)
+
+
+@settings(deadline=None, max_examples=500)
+@given(effective)
+@example({"effectiveDateTime": "2026-11-20T10:00:00+02:00"})
+@example({"effectiveDateTime": "2026-11-20T10:00:00"})
+def test_a_reading_is_placed_in_time_as_the_long_way_places_it(resource: dict[str, Any]) -> None:
+    fast = _outcome(series._span, resource)
+    with patch("fhir_mappings.series.instant", lambda _raw: None):
+        assert fast == _outcome(series._span, resource)
+
+
+def _outcome(function: Any, *args: Any) -> Any:
+    """What ``function`` returns, or the exception it raises (the long way raises
+    OverflowError for a time without a zone within 14 h of the ends of the calendar)."""
+    try:
+        return function(*args)
+    except OverflowError as error:
+        return ("raised", type(error), str(error))
+
+
+@settings(deadline=None, max_examples=500)
+@given(effective, st.sampled_from([timedelta(hours=24), timedelta(hours=48)]), st.booleans())
+@example({"effectiveDateTime": "2026-11-19T12:00:00Z"}, timedelta(hours=24), True)  # on the edge: inside
+@example({"effectiveDateTime": "2026-11-19T11:59:59.999999Z"}, timedelta(hours=24), True)
+@example({"effectiveDateTime": "2026-11-20T12:00:00.000001Z"}, timedelta(hours=24), True)
+def test_a_result_is_found_in_its_window_as_the_long_way_finds_it(
+    fields: dict[str, Any], window: timedelta, need_time_of_day: bool
+) -> None:
+    resource = {"resourceType": "Observation", "id": "obs-1", **fields}
+    code = value_set("creatinine").codes[0]
+
+    def placed() -> tuple[Any, ...]:
+        report = Report()
+        found = observations._time_in_window(resource, NOW, window, need_time_of_day, code, report)
+        return (found, found and found.start.tzinfo, report.notes, report._routine)
+
+    fast = placed()
+    with patch("fhir_mappings.observations.instant", lambda _raw: None):
+        assert fast == placed()
+
+
+# -- Read elements -------------------------------------------------------------------------
+# ``liberal.verdict`` projects a resource onto the elements a fact reads with two sets per
+# type (``ReadElements.split``) instead of asking ``reads`` of every key.
+
+
+@pytest.mark.parametrize("type_name", sorted(read_elements().by_type))
+def test_the_read_names_of_a_type_are_those_reads_says_a_fact_reads(type_name: str) -> None:
+    elements = read_elements()
+    model = get_fhir_model_class(type_name)
+    read, unread = elements.split(type_name, model)
+    assert not read & unread
+    names = {*_defined(model), "resourceType", "valueFoo", "_valueFoo", "onset", "unknownElement", "value"}
+    for name in names:
+        by_sets = name in read or (name not in unread and elements.reads(type_name, name))
+        assert by_sets == elements.reads(type_name, name), name
+    assert elements.split(type_name, model) is elements.split(type_name, model)  # worked out once
