@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Request
 from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import ClientDisconnected
 
 from cds_service.core.errors import (
     BadRequest,
@@ -105,7 +106,7 @@ def _deadline(request: Request, deadline_s: float | None) -> Iterator[None]:
 def _read_body(request: Request, max_bytes: int) -> bytes:
     try:
         if request.content_length is not None:
-            return request.get_data(cache=False)
+            return _read_declared(request, request.content_length)
         stream = request.environ.get("wsgi.input")
         if stream is None:
             return b""
@@ -125,6 +126,37 @@ def _read_body(request: Request, max_bytes: int) -> bytes:
             "request body could not be read (malformed chunked encoding or truncated body)",
             expression=["(body)"],
         ) from None
+
+
+def _read_declared(request: Request, length: int) -> bytes:
+    """A body of declared length (at most the limit, checked before): what
+    ``request.get_data()`` returns, with fewer copies of a large body.
+
+    werkzeug reads its stream 64 KiB at a time, and on each step gunicorn's reader copied
+    all it held read ahead (up to 1 MiB): 13 ms for a 3.2 MB chart, against 4 ms for the
+    bare app's one read (issue 18). Where the server ends the input at the body's end
+    (``wsgi.input_terminated``: gunicorn does), werkzeug's stream only adds the limit (never
+    reached: we ask for ``length``) and turns a failed read into its 400, which is raised
+    here too; the body is then asked for in one read. Elsewhere werkzeug's stream is read
+    the same way. The loop only matters for a stream that returns less than asked; an empty
+    read ends it, as it ends ``get_data``.
+    """
+    direct = "wsgi.input_terminated" in request.environ
+    stream = request.input_stream if direct else request.stream
+    pieces: list[bytes] = []
+    left = length
+    while left > 0:
+        try:
+            piece = stream.read(left)
+        except (OSError, ValueError):
+            if not direct:
+                raise
+            raise ClientDisconnected() from None  # what werkzeug's stream raises
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
