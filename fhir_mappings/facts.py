@@ -244,7 +244,7 @@ class MedicationClasses:
         return not self.missing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DataQualityNote:
     """A resource that was left out, and why (never patient free text); or, with ``kept``,
     a resource used although part of it was not."""
@@ -255,6 +255,12 @@ class DataQualityNote:
     #: The resource still counts; the note names what in it was not used (an element R4
     #: does not define, which no fact reads).
     kept: bool = False
+
+    def __init__(self, resource_type: str, resource_id: str | None, reason: str, kept: bool = False) -> None:
+        # As Evidence's: one per reading outside its window, thousands in a long stay.
+        self.__dict__.update(
+            {"resource_type": resource_type, "resource_id": resource_id, "reason": reason, "kept": kept}
+        )
 
 
 def _absent(name: str) -> Callable[[], Fact]:

@@ -1,6 +1,6 @@
 """The rule decisions' own ``__init__`` (hooks/model.py, written out for speed) takes and
 sets exactly the dataclass fields, and the objects stay frozen; so do the facts' and their
-evidence's (fhir_mappings/facts.py)."""
+evidence's and the data-quality notes' (fhir_mappings/facts.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import Evidence, Fact, Status
+from fhir_mappings.facts import DataQualityNote, Evidence, Fact, Status
 from hooks.model import Check, Role, RuleResult
 
-CLASSES = [Check, RuleResult, Fact, Evidence]
+CLASSES = [Check, RuleResult, Fact, Evidence, DataQualityNote]
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
