@@ -295,7 +295,7 @@ class Scope:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PatientFacts:
     """Everything the rules may use, as of ``as_of``."""
 
@@ -336,6 +336,66 @@ class PatientFacts:
     echo_graded_recently: Fact = Fact("echo_graded_recently", Status.ABSENT)
     #: Age, death, goals of care and contraindications (docs/clinical-rules.md, section 'Scope').
     scope: Scope = field(default_factory=lambda: Scope())
+
+    def __init__(
+        self,
+        as_of: datetime,
+        patient_id: str,
+        mr_documented: Fact,
+        mr_unconfirmed: bool,
+        mr_grade: MRGrade,
+        mr_on_echo: Fact,
+        hypotension: Fact,
+        hypoperfusion: Fact,
+        cardiogenic_shock: Fact,
+        vasoactive_support: Fact,
+        mechanical_support: Fact,
+        respiratory_ecmo: Fact,
+        organ_dysfunction: dict[str, Fact],
+        multi_organ_failure: Fact,
+        acute_mr_trigger: Fact,
+        pulmonary_edema: Fact,
+        heart_failure_symptoms: Fact,
+        medications: MedicationClasses,
+        data_quality: tuple[DataQualityNote, ...] = (),
+        unavailable: tuple[tuple[str, str], ...] = (),
+        draft_orders: tuple[DraftOrder, ...] = (),
+        mr_on_echo_any: Fact = Fact("mr_on_echo_any", Status.ABSENT),
+        recent_echo: Fact = Fact("recent_echo", Status.ABSENT),
+        echo_graded_recently: Fact = Fact("echo_graded_recently", Status.ABSENT),
+        scope: Scope | None = None,
+    ) -> None:
+        # Written out as Evidence's is (tests/hooks/test_model.py keeps it in step): the
+        # generated frozen __init__ sets two dozen fields one object.__setattr__ at a time.
+        self.__dict__.update(
+            {
+                "as_of": as_of,
+                "patient_id": patient_id,
+                "mr_documented": mr_documented,
+                "mr_unconfirmed": mr_unconfirmed,
+                "mr_grade": mr_grade,
+                "mr_on_echo": mr_on_echo,
+                "hypotension": hypotension,
+                "hypoperfusion": hypoperfusion,
+                "cardiogenic_shock": cardiogenic_shock,
+                "vasoactive_support": vasoactive_support,
+                "mechanical_support": mechanical_support,
+                "respiratory_ecmo": respiratory_ecmo,
+                "organ_dysfunction": organ_dysfunction,
+                "multi_organ_failure": multi_organ_failure,
+                "acute_mr_trigger": acute_mr_trigger,
+                "pulmonary_edema": pulmonary_edema,
+                "heart_failure_symptoms": heart_failure_symptoms,
+                "medications": medications,
+                "data_quality": data_quality,
+                "unavailable": unavailable,
+                "draft_orders": draft_orders,
+                "mr_on_echo_any": mr_on_echo_any,
+                "recent_echo": recent_echo,
+                "echo_graded_recently": echo_graded_recently,
+                "scope": Scope() if scope is None else scope,
+            }
+        )
 
     @property
     def data_quality_by_reason(self) -> tuple[tuple[str, int], ...]:

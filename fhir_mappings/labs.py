@@ -118,8 +118,7 @@ def assess(
     )
     found = latest(candidates, rule.analyte, report, _implausible(rule, thresholds))
     if found.reading is None:
-        missing = (f"no {rule.label} in the last {describe_window(window)}", *found.left_out)
-        return LabFinding(Status.UNKNOWN, (), missing)
+        return none_found(rule, thresholds, found.left_out)
     met, note = _compare(rule, found.reading, thresholds)
     status = Status.PRESENT if met else Status.ABSENT
     return LabFinding(status, (found.reading.evidence(note, rule.value_set),), found.left_out)
@@ -140,9 +139,17 @@ def assess_series(
     evidence = tuple(p.evidence(_compare(rule, _reading(p), thresholds)[1]) for p in verdict.deciding)
     shown = tuple(p.evidence(f"{rule.label} not used: {p.why}") for p in verdict.newer_unusable[:2])
     if not points:
-        return LabFinding(Status.UNKNOWN, (), (f"no {rule.label} in the last {describe_window(window)}",))
+        return none_found(rule, thresholds)
     missing = (unknown_reason(verdict, {}),) if verdict.status is Status.UNKNOWN else ()
     return LabFinding(verdict.status, evidence, missing, shown)
+
+
+def none_found(rule: LabRule, thresholds: Thresholds, left_out: tuple[str, ...] = ()) -> LabFinding:
+    """No usable reading in the rule's window (what ``assess`` and ``assess_series`` find in
+    a chart without one: the mapper asks for it directly when no Observation is coded for
+    the rule)."""
+    window = describe_window(rule.window(thresholds))
+    return LabFinding(Status.UNKNOWN, (), (f"no {rule.label} in the last {window}", *left_out))
 
 
 def _lab_point(

@@ -29,6 +29,7 @@ from fhir_mappings.labs import (
     LabRule,
     assess,
     assess_series,
+    none_found,
 )
 from fhir_mappings.medications import MedicationFindings, medications
 from fhir_mappings.mr_grade import (
@@ -264,18 +265,18 @@ class _Mapper:
     # -- Observations ------------------------------------------------------------------
 
     def lab(self, rule: LabRule) -> LabFinding:
-        return assess(
-            rule, self.coded(rule.value_set), now=self.now, thresholds=self.thresholds, report=self.report
-        )
+        readings = self.coded(rule.value_set)
+        if not readings:  # most small charts: nothing to select, validate or note
+            return none_found(rule, self.thresholds)
+        return assess(rule, readings, now=self.now, thresholds=self.thresholds, report=self.report)
 
     def lactate(self) -> LabFinding:
         """Lactate is a time series: the newest reading decides (docs/clinical-rules.md)."""
+        readings = self.coded(LACTATE_RULE.value_set)
+        if not readings:
+            return none_found(LACTATE_RULE, self.thresholds)
         return assess_series(
-            LACTATE_RULE,
-            self.coded(LACTATE_RULE.value_set),
-            now=self.now,
-            thresholds=self.thresholds,
-            report=self.report,
+            LACTATE_RULE, readings, now=self.now, thresholds=self.thresholds, report=self.report
         )
 
     def lab_fact(self, name: str, finding: LabFinding) -> Fact:
@@ -551,9 +552,10 @@ def _decide(
 ) -> Fact:
     """PRESENT with evidence; else UNKNOWN if a needed key is missing; else ABSENT."""
     found = tuple(evidence)
-    gaps = tuple(u for u in unavailable if u is not None)
     if found:
         return Fact(name, Status.PRESENT, found, tuple(partial), shown)
+    # Asked a dozen times a call, mostly with one key: no generator for the gaps.
+    gaps = tuple([u for u in unavailable if u is not None])
     if gaps:
         return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial), shown)
     return Fact(name, Status.ABSENT, (), tuple(partial), shown)

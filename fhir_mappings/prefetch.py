@@ -25,7 +25,10 @@ def classify(value: Any) -> PrefetchKind:
     """Classify one prefetch value (the key is present)."""
     if value is None:
         return PrefetchKind.EMPTY
-    if not isinstance(value, Mapping) or not isinstance(value.get("resourceType"), str):
+    # ``type(...) is dict`` first: the same answer for parsed JSON, without the slower ABC test.
+    if not (type(value) is dict or isinstance(value, Mapping)) or not isinstance(
+        value.get("resourceType"), str
+    ):
         return PrefetchKind.INVALID
     if value["resourceType"] == "OperationOutcome":
         return PrefetchKind.ERROR

@@ -20,6 +20,10 @@ Blood pressure is read newest first only while older readings can change hypoten
 (``vitals._settled``): the same hypotension, with and without ``map_only``, as reading
 every pressure, on generated series; its notes are a subset.
 
+A lab rule with no Observation coded for it (``_Mapper.lab``, ``_Mapper.lactate``) is
+decided without selecting: the same finding as ``assess`` / ``assess_series`` give on no
+readings (and on readings of other codes), with no note.
+
 Time parsing: a string longer than ``_LONGEST_DATE`` goes straight to the instant parser,
 which is right only if no year, month or day pattern can match it. A reading with an
 instant is placed in time (``series._span``, ``observations._time_in_window``) without the
@@ -31,6 +35,7 @@ Validation projects a resource onto the elements a fact reads by two sets per ty
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import patch
@@ -40,7 +45,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fhir_mappings import observations, scope, series, vitals
+from fhir_mappings import labs, observations, scope, series, vitals
 from fhir_mappings.elements import codings
 from fhir_mappings.liberal import _defined, read_elements
 from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
@@ -171,6 +176,44 @@ def test_asking_for_an_unknown_value_set_still_fails_when_no_condition_is_coded(
     assert mapper.active("heart-failure") == ()
     with pytest.raises(KeyError, match="no-such-value-set"):
         mapper.active("no-such-value-set")
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [labs.CREATININE_RULE, labs.BILIRUBIN_RULE, labs.PLATELETS_RULE, labs.LACTATE_RULE],
+    ids=lambda r: r.value_set,
+)
+@pytest.mark.parametrize("hours", [None, 6, 72, 24 * 9])
+def test_a_lab_rule_with_no_reading_coded_for_it_is_decided_as_the_long_way_decides(
+    rule: labs.LabRule, hours: int | None
+) -> None:
+    thresholds = default_thresholds()
+    if hours is not None:
+        thresholds = replace(thresholds, labs_window_hours=hours, lactate_window_hours=hours)
+    long_way = labs.assess_series if rule is labs.LACTATE_RULE else labs.assess
+    other = {
+        "resourceType": "Observation",
+        "id": "o",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+        "effectiveDateTime": "2026-11-20T11:00:00Z",
+        "valueQuantity": {
+            "value": 80,
+            "unit": "mm[Hg]",
+            "system": "http://unitsofmeasure.org",
+            "code": "mm[Hg]",
+        },
+    }
+    chart = Collected((other,), {}, {}, ())
+    mapper = _Mapper(chart, Report(), NOW, thresholds)
+    short = mapper.lactate() if rule is labs.LACTATE_RULE else mapper.lab(rule)
+    for readings in ([], [other]):
+        report = Report()
+        assert long_way(rule, readings, now=NOW, thresholds=thresholds, report=report) == short
+        assert report.notes == ()
+    assert mapper.report.notes == ()
+    assert short.status is labs.Status.UNKNOWN
+    assert short.missing[0].startswith(f"no {rule.label} in the last")
 
 
 # --- blood pressure read newest first, only until older readings cannot change hypotension ---

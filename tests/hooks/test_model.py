@@ -1,6 +1,6 @@
 """The rule decisions' own ``__init__`` (hooks/model.py, written out for speed) takes and
-sets exactly the dataclass fields, and the objects stay frozen; so do the facts' and their
-evidence's and the data-quality notes' (fhir_mappings/facts.py)."""
+sets exactly the dataclass fields, and the objects stay frozen; so do the facts', their
+evidence's, the patient facts' and the data-quality notes' (fhir_mappings/facts.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import DataQualityNote, Evidence, Fact, Status
+from fhir_mappings.facts import DataQualityNote, Evidence, Fact, PatientFacts, Scope, Status
 from hooks.model import Check, Role, RuleResult
 
-CLASSES = [Check, RuleResult, Fact, Evidence, DataQualityNote]
+CLASSES = [Check, RuleResult, Fact, Evidence, PatientFacts, DataQualityNote]
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -103,3 +103,16 @@ def test_facts_and_evidence_stay_frozen_comparable_and_replaceable() -> None:
     assert replace(fact, status=Status.ABSENT) == Fact("hypotension", Status.ABSENT, (ev,))
     assert (fact.missing, fact.shown, ev.reason) == ((), (), None)
     assert repr(fact).startswith("Fact(name='hypotension', status=")
+
+
+def test_patient_facts_default_to_nothing_recorded_with_a_scope_of_their_own() -> None:
+    absent = Fact("x", Status.ABSENT)
+    required = {
+        f.name: absent for f in fields(PatientFacts) if f.default is MISSING and f.default_factory is MISSING
+    }
+    first, second = PatientFacts(**required), PatientFacts(**required)
+    assert first.scope == Scope()
+    assert first.scope is not second.scope
+    assert (first.data_quality, first.unavailable, first.draft_orders) == ((), (), ())
+    assert first.recent_echo == Fact("recent_echo", Status.ABSENT)
+    assert first == second
