@@ -48,6 +48,7 @@ def test_failing_warm_up_does_not_stop_the_service(
 
 
 def test_settle_heap_freezes_what_is_alive_and_later_garbage_is_still_collected() -> None:
+    thresholds = gc.get_threshold()
     try:
         frozen = warmup.settle_heap()
         assert frozen > 0
@@ -58,4 +59,18 @@ def test_settle_heap_freezes_what_is_alive_and_later_garbage_is_still_collected(
         del cycle
         assert gc.collect() >= 1  # objects made after the freeze are collected as before
     finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def test_after_settling_full_collections_wait_for_more_young_collections() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # Python's defaults
+        warmup.settle_heap()
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == (700, 10)
+        assert full == warmup.FULL_COLLECTION_EVERY > 10
+    finally:
+        gc.set_threshold(*before)
         gc.unfreeze()
