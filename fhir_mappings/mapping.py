@@ -39,6 +39,7 @@ from fhir_mappings.mr_grade import (
     mr_grade,
     mr_on_echo,
     mr_on_echo_any,
+    newest_echo,
     recent_echo,
     superseded,
 )
@@ -152,7 +153,8 @@ class _Mapper:
             decision, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable
         )
         done = echo_procedures(self.procedures, self.report)
-        recent = recent_echo(echoes, done, self.report, now=self.now, thresholds=self.thresholds)
+        newest = newest_echo(echoes, self.report)
+        recent = recent_echo(newest, done, now=self.now, thresholds=self.thresholds)
         return PatientFacts(
             as_of=self.now,
             patient_id=patient_id,
@@ -186,7 +188,7 @@ class _Mapper:
             medications=self.medication_classes(meds),
             data_quality=self.report.notes,
             unavailable=tuple(sorted(self.chart.unavailable.items())),
-            mr_on_echo_any=mr_on_echo_any(echoes, self.report, unavailable),
+            mr_on_echo_any=mr_on_echo_any(newest, unavailable),
             recent_echo=recent,
             echo_graded_recently=echo_graded_recently(grade, now=self.now, thresholds=self.thresholds),
             scope=self.scope(patient_id, durable),

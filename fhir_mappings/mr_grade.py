@@ -375,14 +375,21 @@ def mr_on_echo(
     return Fact("mr_on_echo", status, (evidence,) if status is Status.PRESENT else ())
 
 
-def mr_on_echo_any(echoes: Sequence[Candidate], report: Report, unavailable: Missing | None) -> Fact:
-    """MR was looked at on echo within 365 days (any echo MR-grade Observation, readable or not)."""
+def newest_echo(echoes: Sequence[Candidate], report: Report) -> tuple[Candidate, Parsed] | None:
+    """The newest valid echo MR-grade Observation and its grade, readable or not (two facts
+    name it: read once)."""
     newest = next(_valid(echoes, report), None)
+    return None if newest is None else (newest, grade_of_observation(newest.resource))
+
+
+def mr_on_echo_any(newest: tuple[Candidate, Parsed] | None, unavailable: Missing | None) -> Fact:
+    """MR was looked at on echo within 365 days (any echo MR-grade Observation, readable or
+    not); ``newest``: from ``newest_echo``."""
     if newest is None:
         status = Status.UNKNOWN if unavailable else Status.ABSENT
         return Fact("mr_on_echo_any", status, (), (unavailable,) if unavailable else ())
-    parsed = grade_of_observation(newest.resource)
-    return Fact("mr_on_echo_any", Status.PRESENT, (_echo_evidence(newest, parsed, "MR assessed on echo"),))
+    echo, parsed = newest
+    return Fact("mr_on_echo_any", Status.PRESENT, (_echo_evidence(echo, parsed, "MR assessed on echo"),))
 
 
 def superseded(grade: MRGrade, interventions: Iterable[Evidence], resolutions: Iterable[Evidence]) -> MRGrade:
@@ -396,21 +403,20 @@ def superseded(grade: MRGrade, interventions: Iterable[Evidence], resolutions: I
 
 
 def recent_echo(
-    echoes: Sequence[Candidate],
+    newest: tuple[Candidate, Parsed] | None,
     procedures: Iterable[Evidence],
-    report: Report,
     *,
     now: datetime,
     thresholds: Thresholds,
 ) -> Fact:
-    """An echo within ``echo_recent_days``: an echo MR-grade Observation (readable or not) or an
-    echocardiography Procedure (CPT 93306 and the like); the newest one is the evidence."""
+    """An echo within ``echo_recent_days``: an echo MR-grade Observation (readable or not:
+    ``newest_echo``) or an echocardiography Procedure (CPT 93306 and the like); the newest
+    one is the evidence."""
     window = thresholds.echo_recent_window
     # A Procedure dated after ``now`` has not happened yet: it is no recent echo.
     found = [ev for ev in procedures if ev.time is not None and timedelta(0) <= now - ev.time <= window]
-    newest = next(_valid(echoes, report), None)
-    if newest is not None and now - newest.time.end <= window:
-        found.append(_echo_evidence(newest, grade_of_observation(newest.resource), "echo within the window"))
+    if newest is not None and now - newest[0].time.end <= window:
+        found.append(_echo_evidence(*newest, "echo within the window"))
     found.sort(key=lambda ev: ev.time or _EARLIEST, reverse=True)
     return Fact("recent_echo", Status.PRESENT if found else Status.ABSENT, tuple(found[:1]))
 
