@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fhir_mappings.elements import Resource, codings, resource_id, token
+from fhir_mappings.elements import Resource, resource_id, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.numbers import fmt
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import FhirTime, TimeProblem, describe_window, instant, parse_time, within
 from fhir_mappings.units import Analyte, Measured, UnitProblem, measure
-from fhir_mappings.valuesets import ValueSetCode, value_set
+from fhir_mappings.valuesets import ValueSetCode, first_listed
 
 COUNTED = frozenset({"final", "amended", "corrected"})
 NOT_YET = frozenset({"registered", "preliminary", "unknown"})
@@ -103,16 +103,11 @@ def select(
     Not yet validated: only the newest decide, so callers validate lazily (``Report.valid``)
     and skip to the next on failure; the rest never pay for validation.
     """
-    sets = tuple(value_set(v) for v in value_set_ids)
+    match = first_listed(value_set_ids)
     found: list[Candidate] = []
     # Runs once per result of a long stay (thousands): plain loops, no generators.
     for resource in resources:
-        coded_as = codings(resource.get("code"))
-        hit = None
-        for vs in sets:
-            hit = vs.match(coded_as)
-            if hit is not None:
-                break
+        hit = match(resource.get("code"))
         if hit is None or not _counted(resource, report, statuses):
             continue
         time = _time_in_window(resource, now, window, need_time_of_day, hit, report)

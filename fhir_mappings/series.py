@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from fhir_mappings.elements import Resource, codings, resource_id, token
+from fhir_mappings.elements import Resource, resource_id, token
 from fhir_mappings.facts import Evidence, Status
 from fhir_mappings.numbers import fmt
 from fhir_mappings.observations import effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, describe_window, instant
-from fhir_mappings.valuesets import ValueSetCode, value_set
+from fhir_mappings.valuesets import ValueSetCode, first_listed
 
 COUNTED = frozenset({"final", "amended", "corrected"})
 _KNOWN = COUNTED | {"registered", "preliminary", "unknown", "cancelled", "entered-in-error"}
@@ -149,17 +149,12 @@ def timed(
     Unlike the other facts, a reading without a usable time is kept (as imprecise): it may be
     the newest reading, and then it has to be named rather than silently skipped.
     """
-    sets = tuple(value_set(v) for v in value_set_ids)
+    match = first_listed(value_set_ids)
     earliest = now - window
     found: list[Timed] = []
     # Runs once per reading of a long stay (thousands): plain loops, no generators.
     for resource in resources:
-        coded_as = codings(resource.get("code"))
-        hit = None
-        for vs in sets:
-            hit = vs.match(coded_as)
-            if hit is not None:
-                break
+        hit = match(resource.get("code"))
         if hit is None:
             continue
         status = token(resource.get("status"))

@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fhir_mappings.elements import codings
+
 
 @dataclass(frozen=True)
 class ValueSetCode:
@@ -97,6 +99,37 @@ def value_set(value_set_id: str) -> ValueSet:
 @cache
 def _index(value_set_id: str) -> Mapping[tuple[str, str], ValueSetCode]:
     return {(c.system, c.code): c for c in value_set(value_set_id).codes}
+
+
+def first_listed(value_set_ids: Iterable[str]) -> Callable[[Any], ValueSetCode | None]:
+    """For a ``code`` (a CodeableConcept): the code the first of the value sets to list one
+    of its codings lists first, as ``codings`` then ``ValueSet.match`` set by set find it.
+
+    For the series of a long stay, asked of every reading: the usual concept, one coding
+    with a string system and code, is one lookup in a table of the sets' codes (the first
+    set listing a code wins it, as the sets are asked in order); anything else goes the
+    long way. Build it once per call: site codes may change the sets between calls.
+    """
+    sets = tuple(value_set(v) for v in value_set_ids)
+    table: dict[tuple[str, str], ValueSetCode] = {}
+    for vs in reversed(sets):
+        table.update(_index(vs.id))
+
+    def match(concept: Any) -> ValueSetCode | None:
+        if type(concept) is dict:
+            found = concept.get("coding")
+            if type(found) is list and len(found) == 1 and type(only := found[0]) is dict:
+                system, code = only.get("system"), only.get("code")
+                if type(system) is str and type(code) is str:
+                    return table.get((system, code))
+        coded_as = codings(concept)
+        for vs in sets:
+            hit = vs.match(coded_as)
+            if hit is not None:
+                return hit
+        return None
+
+    return match
 
 
 @cache

@@ -55,7 +55,7 @@ from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
 from fhir_mappings.parse import Collected, Report, _names_other_patient, _same_patient
 from fhir_mappings.thresholds import default_thresholds, load_thresholds
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR, TimeProblem, parse_time
-from fhir_mappings.valuesets import all_value_sets, value_set
+from fhir_mappings.valuesets import all_value_sets, first_listed, value_set
 from fhir_mappings.vitals import blood_pressures, hypotension
 from tests.fhir_mappings.charts import NOW
 
@@ -485,3 +485,62 @@ def test_the_read_names_of_a_type_are_those_reads_says_a_fact_reads(type_name: s
         by_sets = name in read or (name not in unread and elements.reads(type_name, name))
         assert by_sets == elements.reads(type_name, name), name
     assert elements.split(type_name, model) is elements.split(type_name, model)  # worked out once
+
+
+# -- First listed code -----------------------------------------------------------------------
+# ``series.timed`` and ``observations.select`` find a reading's code with
+# ``valuesets.first_listed``: the same code object as ``codings`` then ``ValueSet.match``
+# set by set, in the order the sets are given (a code two sets list goes to the first).
+
+SERIES_SETS = [
+    ("systolic-bp", "mean-arterial-pressure"),
+    ("mean-arterial-pressure", "systolic-bp"),
+    ("creatinine",),
+    ("lactate",),
+    ("echo-mr-grade",),
+    tuple(sorted(all_value_sets())),
+    tuple(sorted(all_value_sets(), reverse=True)),
+]
+
+
+def _long_way(value_set_ids: tuple[str, ...], concept: Any) -> Any:
+    for vs_id in value_set_ids:
+        hit = value_set(vs_id).match(codings(concept))
+        if hit is not None:
+            return hit
+    return None
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.sampled_from(SERIES_SETS), st.one_of(concept, listed.map(lambda c: {"coding": [c]})))
+@example(("creatinine",), {"coding": [{"system": ["http://loinc.org"], "code": "2160-0"}]})  # not hashable
+@example(
+    ("systolic-bp", "mean-arterial-pressure"), {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]}
+)
+@example(
+    ("mean-arterial-pressure", "systolic-bp"), {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]}
+)
+def test_the_first_listed_code_is_the_one_the_sets_asked_in_order_find(
+    value_set_ids: tuple[str, ...], code: Any
+) -> None:
+    assert first_listed(value_set_ids)(code) is _long_way(value_set_ids, code)
+
+
+def test_a_code_two_sets_list_goes_to_the_first_set_asked() -> None:
+    shared = [
+        (a, b, key)
+        for a in all_value_sets().values()
+        for b in all_value_sets().values()
+        if a.id < b.id
+        for key in a.keys & b.keys
+        if _index_of(a)[key] != _index_of(b)[key]
+    ]
+    assert shared, "no code is listed by two value sets with different displays: the order is not tested"
+    for a, b, key in shared[:50]:
+        concept = {"coding": [{"system": key[0], "code": key[1]}]}
+        assert first_listed((a.id, b.id))(concept) is _index_of(a)[key]
+        assert first_listed((b.id, a.id))(concept) is _index_of(b)[key]
+
+
+def _index_of(vs: Any) -> dict[tuple[str, str], Any]:
+    return {(c.system, c.code): c for c in vs.codes}
