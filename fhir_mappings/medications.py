@@ -32,7 +32,7 @@ from fhir_mappings.observations import effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, parse_time
-from fhir_mappings.valuesets import on_value_sets_changed, value_set
+from fhir_mappings.valuesets import on_value_sets_changed, value_set, value_sets_of
 
 CLASSES = drug_classes().classes
 VASOACTIVE = drug_classes().vasoactive
@@ -103,8 +103,14 @@ def identify(resource: Resource, by_reference: Mapping[str, Resource]) -> tuple[
 
 def _by_code(concepts: list[tuple[Any, MatchKind | None]]) -> Iterator[DrugMatch]:
     for concept, kind in concepts:
+        listed = codings(concept)
+        # Only the classes that list one of the codings are matched (a drug is in one or
+        # two): the same test as ``match``, without asking every class of every concept.
+        classes = value_sets_of(listed)
+        if not classes:
+            continue
         for vs_id in CLASSES:
-            hit = value_set(vs_id).match(codings(concept))
+            hit = value_set(vs_id).match(listed) if vs_id in classes else None
             if hit is not None:
                 own = MatchKind.ATC if hit.system == ATC else MatchKind.CODE
                 yield DrugMatch(vs_id, kind or own, hit.system, hit.code, hit.display)

@@ -7,6 +7,9 @@ another, non-string and missing parts, a concept that is not a dict) the index m
 for every value set, the same resources in the same order as a scan of the chart keeping
 those that ``match``.
 
+A drug's classes by code (``medications._by_code``) are matched only for the classes that
+list one of its codings: the same matches, in the same order, as asking every class.
+
 The code-status Observations (``valued_in``): those whose ``valueCodeableConcept`` a
 code-status value set lists, in chart order, exactly as a scan asking each value set finds.
 
@@ -45,7 +48,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fhir_mappings import labs, observations, scope, series, vitals
+from fhir_mappings import labs, medications, observations, scope, series, vitals
 from fhir_mappings.elements import codings
 from fhir_mappings.liberal import _defined, read_elements
 from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
@@ -77,6 +80,28 @@ concept = st.one_of(
     st.none(),
     st.just("not a concept"),
 )
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(concept, st.sampled_from([None, *medications.MatchKind])), max_size=4))
+def test_drug_classes_by_code_are_those_asking_every_class_finds(
+    concepts: list[tuple[Any, medications.MatchKind | None]],
+) -> None:
+    def every_class() -> list[medications.DrugMatch]:
+        found = []
+        for drug, kind in concepts:
+            for vs_id in medications.CLASSES:
+                hit = value_set(vs_id).match(codings(drug))
+                if hit is not None:
+                    own = (
+                        medications.MatchKind.ATC
+                        if hit.system == medications.ATC
+                        else medications.MatchKind.CODE
+                    )
+                    found.append(medications.DrugMatch(vs_id, kind or own, hit.system, hit.code, hit.display))
+        return found
+
+    assert list(medications._by_code(concepts)) == every_class()
 
 
 @settings(deadline=None)  # no timing in tests: a loaded machine is not a failure
