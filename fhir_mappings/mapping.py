@@ -58,7 +58,7 @@ from fhir_mappings.procedures import (
 )
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
-from fhir_mappings.valuesets import value_set, value_sets_of
+from fhir_mappings.valuesets import value_set, value_sets_of, value_sets_of_concept
 from fhir_mappings.vitals import blood_pressures, hypotension
 
 log = logging.getLogger(__name__)
@@ -528,7 +528,7 @@ def _by_value_set(resources: Iterable[Resource]) -> dict[str, list[Resource]]:
     """
     found: dict[str, list[Resource]] = {}
     for resource in resources:
-        for vs_id in value_sets_of(codings(resource.get("code"))):
+        for vs_id in value_sets_of_concept(resource.get("code")):
             found.setdefault(vs_id, []).append(resource)
     return found
 

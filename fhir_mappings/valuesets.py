@@ -155,6 +155,18 @@ def value_sets_of(codings: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     return found
 
 
+def value_sets_of_concept(concept: Any) -> frozenset[str]:
+    """``value_sets_of(codings(concept))``; the usual concept, one coding with a string
+    system and code, is one lookup (asked of every Condition and Observation of a chart)."""
+    if type(concept) is dict:
+        found = concept.get("coding")
+        if type(found) is list and len(found) == 1 and type(only := found[0]) is dict:
+            system, code = only.get("system"), only.get("code")
+            if type(system) is str and type(code) is str:
+                return _membership().get((system, code), _NONE)
+    return value_sets_of(codings(concept))
+
+
 _NONE: frozenset[str] = frozenset()
 
 

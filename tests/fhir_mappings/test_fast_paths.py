@@ -56,7 +56,13 @@ from fhir_mappings.parse import Collected, Report, _names_other_patient, _Refere
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.thresholds import default_thresholds, load_thresholds
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR, TimeProblem, parse_time
-from fhir_mappings.valuesets import all_value_sets, first_listed, value_set
+from fhir_mappings.valuesets import (
+    all_value_sets,
+    first_listed,
+    value_set,
+    value_sets_of,
+    value_sets_of_concept,
+)
 from fhir_mappings.vitals import blood_pressures, hypotension
 from tests.fhir_mappings.charts import NOW
 
@@ -581,3 +587,11 @@ def test_collect_makes_the_references_of_the_chart() -> None:
     found = collect(ChartInput("pat-1", {"medicationRequests": bundle}))
     assert dict(found.by_reference) == {"Medication/m-1": medication, "MedicationRequest/o-1": order}
     assert found.by_reference.get("Medication/m-1") is medication
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.one_of(concept, listed.map(lambda c: {"coding": [c]})))
+@example({"coding": [{"system": ["http://loinc.org"], "code": "2160-0"}]})  # not hashable
+@example({"coding": [{"system": "http://loinc.org", "code": "85354-9"}]})  # listed by two sets
+def test_the_value_sets_of_a_concept_are_those_of_its_codings(code: Any) -> None:
+    assert value_sets_of_concept(code) == value_sets_of(codings(code))
