@@ -11,7 +11,7 @@ themselves.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -111,9 +111,40 @@ def collect(chart: ChartInput) -> Collected:
             unavailable[key] = f"results may be incomplete ({why})"
             reasons[key] = Reason.PARTIAL
     resources = tuple(seen.values()) + tuple(anonymous)
-    by_reference = {f"{t}/{i}": r for (t, i), r in seen.items()}
     kept = tuple(_same_patient(resources, chart.patient_id, notes))
-    return Collected(kept, by_reference, unavailable, tuple(notes), reasons)
+    return Collected(kept, _References(seen), unavailable, tuple(notes), reasons)
+
+
+class _References(Mapping[str, Resource]):
+    """``Type/id`` -> resource for every resource with an id, made when first read: most
+    charts resolve no reference (a medication given by code), and a long stay holds
+    thousands of resources."""
+
+    __slots__ = ("_seen", "_table")
+
+    def __init__(self, seen: Mapping[tuple[str, str], Resource]) -> None:
+        self._seen = seen
+        self._table: dict[str, Resource] | None = None
+
+    def _made(self) -> dict[str, Resource]:
+        if self._table is None:
+            self._table = {f"{t}/{i}": r for (t, i), r in self._seen.items()}
+        return self._table
+
+    def __getitem__(self, reference: str) -> Resource:
+        return self._made()[reference]
+
+    def __contains__(self, reference: object) -> bool:
+        return reference in self._made()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __repr__(self) -> str:
+        return repr(self._made())
 
 
 def _newer(candidate: Resource, kept: Resource) -> bool:

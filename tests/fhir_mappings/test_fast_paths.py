@@ -52,7 +52,8 @@ from fhir_mappings import labs, medications, observations, scope, series, vitals
 from fhir_mappings.elements import codings
 from fhir_mappings.liberal import _defined, read_elements
 from fhir_mappings.mapping import _by_value_set, _Mapper, valued_in
-from fhir_mappings.parse import Collected, Report, _names_other_patient, _same_patient
+from fhir_mappings.parse import Collected, Report, _names_other_patient, _References, _same_patient, collect
+from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.thresholds import default_thresholds, load_thresholds
 from fhir_mappings.timing import _DAY, _LONGEST_DATE, _MONTH, _YEAR, TimeProblem, parse_time
 from fhir_mappings.valuesets import all_value_sets, first_listed, value_set
@@ -544,3 +545,39 @@ def test_a_code_two_sets_list_goes_to_the_first_set_asked() -> None:
 
 def _index_of(vs: Any) -> dict[tuple[str, str], Any]:
     return {(c.system, c.code): c for c in vs.codes}
+
+
+# -- References ------------------------------------------------------------------------------
+# ``Collected.by_reference`` is made when first read (``parse._References``): the same
+# mapping, in the same order, as the table made at once.
+
+_names = st.sampled_from(["Medication", "Device", "a", "a/b", "b/c", "c", "", "Patient/x"])
+
+
+@settings(deadline=None)
+@given(st.dictionaries(st.tuples(_names, _names), st.builds(dict, id=_names), max_size=8), _names, _names)
+@example({("a/b", "c"): {"id": "1"}, ("a", "b/c"): {"id": "2"}}, "a/b", "c")  # one reference, two keys
+def test_references_made_when_read_are_the_table_made_at_once(
+    seen: dict[tuple[str, str], dict[str, str]], kind: str, rid: str
+) -> None:
+    at_once = {f"{t}/{i}": r for (t, i), r in seen.items()}
+    lazy = _References(seen)
+    wanted = f"{kind}/{rid}"
+    assert lazy.get(wanted) is at_once.get(wanted)
+    assert (wanted in lazy) == (wanted in at_once)
+    assert list(lazy.items()) == list(at_once.items())
+    assert len(lazy) == len(at_once)
+    assert lazy == at_once
+    assert repr(lazy) == repr(at_once)
+    if wanted not in at_once:
+        with pytest.raises(KeyError):
+            lazy[wanted]
+
+
+def test_collect_makes_the_references_of_the_chart() -> None:
+    medication = {"resourceType": "Medication", "id": "m-1"}
+    order = {"resourceType": "MedicationRequest", "id": "o-1", "subject": {"reference": "Patient/pat-1"}}
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": medication}, {"resource": order}]}
+    found = collect(ChartInput("pat-1", {"medicationRequests": bundle}))
+    assert dict(found.by_reference) == {"Medication/m-1": medication, "MedicationRequest/o-1": order}
+    assert found.by_reference.get("Medication/m-1") is medication
