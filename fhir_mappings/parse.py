@@ -285,9 +285,10 @@ class Report:
         """
         # Said of hundreds of readings outside their window: the accessors inlined.
         kind, rid = resource.get("resourceType"), resource.get("id")
-        key = (kind if isinstance(kind, str) else "Unknown", rid if isinstance(rid, str) else None, reason)
+        kind, rid = (kind if isinstance(kind, str) else "Unknown"), (rid if isinstance(rid, str) else None)
+        key = (kind, rid, reason)
         if key not in self._notes:
-            self._notes[key] = DataQualityNote(*key, kept=kept)
+            self._notes[key] = DataQualityNote(kind, rid, reason, kept)  # positional: no unpacking
         if routine:
             self._routine.add(key)
 
