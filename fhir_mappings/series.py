@@ -192,7 +192,12 @@ def _span(resource: Resource) -> tuple[datetime, datetime, bool, datetime] | Non
         naive = _naive(resource)
         if naive is None:
             return None
-        return naive - _ZONE_SPREAD, naive + _ZONE_SPREAD, False, naive
+        try:
+            return naive - _ZONE_SPREAD, naive + _ZONE_SPREAD, False, naive
+        except OverflowError:
+            # Within 14 h of year 1 or 9999 the zone's spread leaves the calendar: no
+            # usable time (the reading is named as such, never read for its value).
+            return None
     start = time.start
     if time.precision == "instant":  # nearly every reading
         return start, start, True, start

@@ -50,6 +50,17 @@ def test_a_date_only_reading_of_an_earlier_day_does_not_hide_the_newest_reading(
     assert fact.hypotension.status is Status.ABSENT
 
 
+def test_a_reading_without_a_zone_at_the_start_of_the_calendar_is_named_not_a_crash() -> None:
+    # Read as UTC +-14 h, 0001-01-01T05:00 would fall before year 1: no usable time.
+    fact = _mapped(
+        "vital-signs", _sbp("bp-1", 118, "2026-11-20T08:00:00Z"), _sbp("bp-2", 70, "0001-01-01T05:00:00")
+    )
+    assert fact.hypotension.status is Status.ABSENT
+    assert [e.value for e in fact.hypotension.evidence] == [118]
+    named = [n.reason for n in fact.data_quality if n.resource_id == "bp-2"]
+    assert named == ["Systolic blood pressure: no usable effective time"], named
+
+
 def test_an_unusable_newest_reading_never_makes_an_abnormal_older_one_normal() -> None:
     fact = _mapped(
         "vital-signs",
