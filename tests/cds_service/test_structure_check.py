@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cds_service.core.errors import CdsError
@@ -169,3 +169,41 @@ def test_a_demo_chart_is_cleared_by_the_writer_check() -> None:
     body = loads(raw)
     assert _cleared_by_writer(body, 20)
     assert not _cleared_by_writer(body, 5)  # more than 5 resources (prefetch Bundles included)
+
+
+def test_a_short_written_container_is_cleared_without_counting_its_keys() -> None:
+    # With MAX_KEYS 2 a container of at most 10 written bytes is cleared by its length; the
+    # shortest object of three keys is longer, so it is counted and walked into.
+    three = {"": 0, "a": 0, "b": 0}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "MAX_KEYS", 2)
+        patch.setattr(http_input, "WRITE_FROM_DEPTH", 2)
+        assert _cleared_by_writer({"a": [{"": 0, "a": 0}]}, None)
+        assert not _cleared_by_writer({"a": [three]}, None)
+        assert not _cleared_by_writer({"a": [[three]]}, None)
+        assert _outcome(_checked, {"a": [[three]]}, None) == _outcome(_exact_walk, {"a": [[three]]}, None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    raw=st.lists(
+        st.sampled_from(
+            [
+                b'"resourceType"',
+                b'"resourceType',
+                b":",
+                b" ",
+                b'"',
+                b"\\",
+                b"x",
+                b'"resourceType"resourceType"',
+            ]
+        ),
+        max_size=12,
+    ).map(b"".join),
+    cap=st.integers(0, 4),
+)
+@example(raw=b'"resourceType" :', cap=0)
+@example(raw=b'"resourceType"resourceType":"resourceType":', cap=1)
+def test_the_resource_count_before_parsing_is_the_regex_count(raw: bytes, cap: int) -> None:
+    assert http_input._resource_keys_over(raw, cap) == (len(http_input._RESOURCE_KEY.findall(raw)) > cap)
