@@ -64,25 +64,29 @@ def read_json_object(
         )
     if not _is_json(request.mimetype):
         raise UnsupportedMediaType("Content-Type must be application/json", expression=["Content-Type"])
-    raw = read_body(request, max_bytes, deadline_s)
-    if max_resources is not None and _resource_keys_over(raw, max_resources):
-        # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
-        raise _too_many_resources(max_resources)
+    return checked_json_object(read_body(request, max_bytes, deadline_s), max_resources)
+
+
+def checked_json_object(raw: bytes, max_resources: int | None) -> dict[str, Any]:
+    """The raw body parsed and checked (400 or 413 as ``read_json_object`` says)."""
+    quoted = 0
+    if max_resources is not None:
+        # Each match of _RESOURCE_KEY starts with its own "resourceType", and bytes.count
+        # finds at least as many of those apart: within the bound, no regex is needed.
+        quoted = raw.count(_QUOTED_RESOURCE_TYPE)
+        if quoted > max_resources and len(_RESOURCE_KEY.findall(raw)) > max_resources:
+            # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
+            raise _too_many_resources(max_resources)
     body = parse_json_object(raw)
-    # A cheap scan of the raw text decides whether strings need a look for NUL (a body
-    # without a backslash escapes nothing: one byte is found far faster than six).
-    strings_checked = PARSER_REFUSES_SURROGATES and (b"\\" not in raw or _ESCAPED_NUL not in raw)
+    # Without a backslash the text escapes nothing: no NUL (one byte is found far faster
+    # than six), and every key "resourceType" is spelled so, which ``quoted`` counted: then
+    # within the bound, the resources need no count after parsing.
+    plain = b"\\" not in raw
+    strings_checked = PARSER_REFUSES_SURROGATES and (plain or _ESCAPED_NUL not in raw)
+    if plain and max_resources is not None and quoted <= max_resources:
+        max_resources = None
     check_structure(body, max_resources, strings_checked=strings_checked)
     return body
-
-
-def _resource_keys_over(raw: bytes, max_resources: int) -> bool:
-    """More matches of ``_RESOURCE_KEY`` than ``max_resources``. Each match starts with its
-    own ``"resourceType"``, and ``bytes.count`` finds at least as many of those apart, so
-    a count within the bound answers without the regex (about half its time)."""
-    if raw.count(_QUOTED_RESOURCE_TYPE) <= max_resources:
-        return False
-    return len(_RESOURCE_KEY.findall(raw)) > max_resources
 
 
 def read_body(request: Request, max_bytes: int, deadline_s: float | None = None) -> bytes:
@@ -266,7 +270,8 @@ def _cleared_by_writer(body: dict[str, Any], max_resources: int | None) -> bool:
                 if written is None:
                     return False  # deeper than orjson writes, or a value it cannot write
                 if len(written) <= _BYTES_PER_KEY * MAX_KEYS or written.count(_WRITTEN_KEY_END) <= MAX_KEYS:
-                    resources += written.count(_WRITTEN_RESOURCE_KEY)
+                    if max_resources is not None:
+                        resources += written.count(_WRITTEN_RESOURCE_KEY)
                     continue
             children: Iterable[Any]
             if isinstance(value, dict):

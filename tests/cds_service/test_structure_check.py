@@ -8,10 +8,11 @@ walk's.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service.core.errors import CdsError
@@ -184,26 +185,68 @@ def test_a_short_written_container_is_cleared_without_counting_its_keys() -> Non
         assert _outcome(_checked, {"a": [[three]]}, None) == _outcome(_exact_walk, {"a": [[three]]}, None)
 
 
+def _checked_as_before(raw: bytes, cap: int | None) -> None:
+    """What the raw body's checks decide, with no shortcut: the regex, then the exact walk."""
+    if cap is not None and len(http_input._RESOURCE_KEY.findall(raw)) > cap:
+        raise http_input._too_many_resources(cap)
+    _exact_walk(http_input.parse_json_object(raw), cap)
+
+
+raw_values = st.recursive(
+    st.none()
+    | st.integers(-5, 5)
+    | st.sampled_from(["x", "\x00", "µg", '"resourceType":', 'x\\"resourceType" :', "a\\b"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["resourceType", 'a"resourceType', "entry", "b", "\x00"]), inner, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+
+
 @settings(max_examples=500, deadline=None)
 @given(
-    raw=st.lists(
-        st.sampled_from(
-            [
-                b'"resourceType"',
-                b'"resourceType',
-                b":",
-                b" ",
-                b'"',
-                b"\\",
-                b"x",
-                b'"resourceType"resourceType"',
-            ]
-        ),
-        max_size=12,
-    ).map(b"".join),
-    cap=st.integers(0, 4),
+    body=st.dictionaries(st.sampled_from(["resourceType", "prefetch", "a"]), raw_values, max_size=4),
+    ascii_only=st.booleans(),
+    separators=st.sampled_from([(",", ":"), (", ", ": "), (",", " : ")]),
+    escaped=st.sampled_from([None, b'"resource\\u0054ype"', b'"\\u0072esourceType"']),
+    cap=st.none() | st.integers(0, 5),
 )
-@example(raw=b'"resourceType" :', cap=0)
-@example(raw=b'"resourceType"resourceType":"resourceType":', cap=1)
-def test_the_resource_count_before_parsing_is_the_regex_count(raw: bytes, cap: int) -> None:
-    assert http_input._resource_keys_over(raw, cap) == (len(http_input._RESOURCE_KEY.findall(raw)) > cap)
+def test_the_raw_body_is_decided_as_the_exact_walk(
+    body: dict[str, Any],
+    ascii_only: bool,
+    separators: tuple[str, str],
+    escaped: bytes | None,
+    cap: int | None,
+) -> None:
+    # Escaped spellings of "resourceType" and NUL hide from the scans of the raw text.
+    raw = json.dumps(body, ensure_ascii=ascii_only, separators=separators).encode()
+    if escaped is not None:
+        raw = raw.replace(b'"resourceType"', escaped, 1)
+
+    def checked(raw: bytes, cap: int | None) -> None:
+        http_input.checked_json_object(raw, cap)
+
+    assert _outcome(checked, raw, cap) == _outcome(_checked_as_before, raw, cap)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "cap"),
+    [
+        (b'{"a": [{"resource\\u0054ype": 1}, {"resourceType": 2}]}', 1),  # counted after parsing
+        (b'{"a": "\\u0000"}', None),  # a NUL, only escaped
+        (b'{"resourceType" : 1, "b": {"resourceType":2}}', 1),  # found by the regex before parsing
+        (b'{"a": "\\"resourceType\\":", "resourceType": 1}', 1),  # text is not a resource
+        (b'{"a": [{"resourceType": 1}, {"resourceType": 2}]}', 2),
+        (b'{"a": "resourceType", "resourceType": 1}', 1),  # counted twice, not a key twice
+    ],
+)
+def test_raw_bodies_that_hide_from_the_scans_are_decided_as_the_exact_walk(
+    raw: bytes, cap: int | None
+) -> None:
+    def checked(raw: bytes, cap: int | None) -> None:
+        http_input.checked_json_object(raw, cap)
+
+    assert _outcome(checked, raw, cap) == _outcome(_checked_as_before, raw, cap)  # type: ignore[arg-type]
