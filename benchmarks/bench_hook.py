@@ -13,7 +13,8 @@ padded to 50, 450 and 4,400 resources with what the service's searches return. F
   service and, side by side in alternating blocks, for ``benchmarks/bare_app.py`` (a bare
   Flask + gunicorn app that only parses the same body); their ratio, per block and overall;
 * **throughput**: ``--workers 2`` under ``--clients`` (32) concurrent loopback connections
-  from wrk when installed, else Python threads (either shares the machine's cores);
+  from wrk when installed, else Python threads (either shares the machine's cores), with
+  the workers' CPU per request during that run;
 * **peak RSS** of the one-worker service (``VmHWM``), a fresh server per chart.
 
 Writes ``<out>.md`` (a Markdown table) and ``<out>.json``. The run takes two to four
@@ -61,9 +62,10 @@ from hooks import evaluate_detailed  # noqa: E402
 
 SERVICE_ID = "severe-mitral-regurgitation"
 PATH = f"/cds-services/{SERVICE_ID}"
-#: Requests per block (three blocks per chart, alternating service and bare app).
+#: Requests per block (BLOCKS blocks per chart, alternating service and bare app: seven, because
+#: on a shared machine one block of a small chart can be off by half).
 REQUESTS = {"demo 05 (5)": 150, "demo 02 (9)": 150, "50": 100, "450": 24, "4,400": 4}
-BLOCKS = 3
+BLOCKS = 7
 
 
 # -- in process ------------------------------------------------------------------------
@@ -237,8 +239,8 @@ def _block(srv: Server, raw: bytes, n: int) -> tuple[float, list[float]]:
     return cpu, walls
 
 
-def throughput(srv: Server, raw: bytes, clients: int, seconds: float) -> float:
-    """Requests per second completed by ``clients`` connections posting back to back."""
+def throughput(srv: Server, raw: bytes, clients: int, seconds: float) -> tuple[float, int]:
+    """(requests per second, requests) completed by ``clients`` connections posting back to back."""
     done = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -255,7 +257,7 @@ def throughput(srv: Server, raw: bytes, clients: int, seconds: float) -> float:
         thread.start()
     for thread in threads:
         thread.join()
-    return sum(done) / (time.monotonic() - started)
+    return sum(done) / (time.monotonic() - started), sum(done)
 
 
 #: wrk (https://github.com/wg/wrk) posts the body from a file named in the environment.
@@ -268,9 +270,9 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def throughput_wrk(srv: Server, raw: bytes, clients: int, seconds: float) -> float:
-    """Requests per second with ``clients`` connections from wrk (two threads): a C client
-    that costs the shared cores far less than a Python one at 32 connections."""
+def throughput_wrk(srv: Server, raw: bytes, clients: int, seconds: float) -> tuple[float, int]:
+    """(requests per second, requests) with ``clients`` connections from wrk (two threads): a
+    C client that costs the shared cores far less than a Python one at 32 connections."""
     wrk = shutil.which("wrk")
     assert wrk is not None
     with tempfile.TemporaryDirectory(prefix="mrcds-wrk-") as folder:
@@ -297,7 +299,8 @@ def throughput_wrk(srv: Server, raw: bytes, clients: int, seconds: float) -> flo
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
     (line,) = [x for x in out.splitlines() if x.startswith("Requests/sec:")]
-    return float(line.split()[1])
+    (count,) = [x for x in out.splitlines() if " requests in " in x]
+    return float(line.split()[1]), int(count.split()[0])
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -324,6 +327,9 @@ class ChartResult:
     block_ratios: list[float] = field(default_factory=list)
     service_rps_2w: float = 0.0
     bare_rps_2w: float = 0.0
+    #: Worker CPU per request during the throughput run (both workers, all threads).
+    service_cpu_load_ms: float = 0.0
+    bare_cpu_load_ms: float = 0.0
     peak_rss_mib: float = 0.0
 
 
@@ -354,10 +360,27 @@ def measure(name: str, body: dict[str, Any], args: argparse.Namespace) -> ChartR
     seconds = args.seconds / scale
     load = throughput_wrk if args.client == "wrk" else throughput
     with server("service", 2) as svc:
-        result.service_rps_2w = round(load(svc, raw, args.clients, seconds), 1)
+        result.service_rps_2w, result.service_cpu_load_ms = _under_load(load, svc, raw, args.clients, seconds)
     with server("bare", 2) as bare:
-        result.bare_rps_2w = round(load(bare, raw, args.clients, seconds), 1)
+        result.bare_rps_2w, result.bare_cpu_load_ms = _under_load(load, bare, raw, args.clients, seconds)
     return result
+
+
+def _under_load(
+    load: Callable[[Server, bytes, int, float], tuple[float, int]],
+    srv: Server,
+    raw: bytes,
+    clients: int,
+    seconds: float,
+) -> tuple[float, float]:
+    """(requests per second, worker CPU ms per request) under ``clients`` connections.
+
+    On a shared machine requests per second swing with the load of the moment; the CPU per
+    request says whether a call got dearer, or only had to wait for a core."""
+    cpu_before = srv.cpu_s()
+    rps, count = load(srv, raw, clients, seconds)
+    cpu_ms = (srv.cpu_s() - cpu_before) * 1000 / count if count else 0.0
+    return round(rps, 1), round(cpu_ms, 2)
 
 
 def markdown(results: list[ChartResult], meta: dict[str, Any]) -> str:
@@ -367,8 +390,9 @@ def markdown(results: list[ChartResult], meta: dict[str, Any]) -> str:
         f"{meta['throughput_client']}.",
         "",
         "| chart | resources | KiB | cards | service CPU/req | bare parse CPU/req | ratio (per block) "
-        "| p50 / p95 / p99 ms (1 worker) | req/s, 2 workers (bare) | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 / p95 / p99 ms (1 worker) | req/s, 2 workers (bare) | CPU/req under load (bare) "
+        "| peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         blocks = ", ".join(f"{b:.1f}" for b in r.block_ratios)
@@ -376,7 +400,8 @@ def markdown(results: list[ChartResult], meta: dict[str, Any]) -> str:
             f"| {r.name} | {r.resources} | {r.kib} | {r.cards} | {r.service_cpu_ms:.1f} ms "
             f"| {r.bare_cpu_ms:.1f} ms | **{r.ratio:.1f}x** ({blocks}) "
             f"| {r.p50_ms:.1f} / {r.p95_ms:.1f} / {r.p99_ms:.1f} "
-            f"| {r.service_rps_2w:.0f} ({r.bare_rps_2w:.0f}) | {r.peak_rss_mib:.0f} |"
+            f"| {r.service_rps_2w:.0f} ({r.bare_rps_2w:.0f}) "
+            f"| {r.service_cpu_load_ms:.2f} ms ({r.bare_cpu_load_ms:.2f} ms) | {r.peak_rss_mib:.0f} |"
         )
     names = list(results[0].stages_ms)
     lines += ["", "Stages in process, median CPU ms:", "", "| chart | " + " | ".join(names) + " |"]
