@@ -78,10 +78,11 @@ def checked_json_object(raw: bytes, max_resources: int | None) -> dict[str, Any]
             # Before parsing: a huge chart costs a scan, not a parse (the walk below is exact).
             raise _too_many_resources(max_resources)
     body = parse_json_object(raw)
-    # Without a backslash the text escapes nothing: no NUL (one byte is found far faster
-    # than six), and every key "resourceType" is spelled so, which ``quoted`` counted: then
-    # within the bound, the resources need no count after parsing.
-    plain = b"\\" not in raw
+    # Without a \u escape no NUL is in the text (JSON writes one only so), and every key
+    # "resourceType" is spelled so (the other escapes stand for characters it does not
+    # hold), which ``quoted`` counted: then within the bound, the resources need no count
+    # after parsing. A narrative's escaped quotes (\") keep a body plain.
+    plain = b"\\u" not in raw
     strings_checked = PARSER_REFUSES_SURROGATES and (plain or _ESCAPED_NUL not in raw)
     if plain and max_resources is not None and quoted <= max_resources:
         max_resources = None

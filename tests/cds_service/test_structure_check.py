@@ -250,3 +250,21 @@ def test_raw_bodies_that_hide_from_the_scans_are_decided_as_the_exact_walk(
         http_input.checked_json_object(raw, cap)
 
     assert _outcome(checked, raw, cap) == _outcome(_checked_as_before, raw, cap)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "counted_after_parsing"),
+    [
+        (b'{"text": {"div": "<div xmlns=\\"http://www.w3.org/1999/xhtml\\">a\\nb</div>"}}', False),
+        (b'{"a": "\\u00b5g"}', True),  # a \u escape may spell the key: counted after parsing
+    ],
+)
+def test_only_a_u_escape_makes_the_resources_counted_after_parsing(
+    raw: bytes, counted_after_parsing: bool
+) -> None:
+    # EHR bodies carry narratives with escaped quotes and newlines: they keep the shortcut.
+    seen: list[int | None] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "check_structure", lambda _body, cap, **_kw: seen.append(cap))
+        http_input.checked_json_object(raw, 5)
+    assert seen == [5 if counted_after_parsing else None]
