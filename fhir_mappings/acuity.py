@@ -93,7 +93,7 @@ def new_rrt(
         end_raw = period.get("end") if isinstance(period, Mapping) else resource.get("performedDateTime")
         try:
             start = parse_time(start_raw)
-            if not (start.start <= now and within(start, now, started_within, need_time_of_day=False)):
+            if not within(start, now, started_within, need_time_of_day=False):
                 report.note(resource, f"renal replacement started before {describe_window(started_within)}")
                 continue
             if status == "completed":
@@ -152,7 +152,7 @@ def new_ventilation(
         raw = period.get("start") if isinstance(period, Mapping) else resource.get("timingDateTime")
         try:
             start = parse_time(raw)
-            inside = start.start <= now and within(start, now, window, need_time_of_day=False)
+            inside = within(start, now, window, need_time_of_day=False)
         except TimeProblem as problem:
             report.note(resource, f"ventilator use: {problem}; not counted as new ventilation")
             continue

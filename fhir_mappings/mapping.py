@@ -215,7 +215,7 @@ class _Mapper:
         for condition in self.active(value_set_id):
             try:
                 onset = onset_of(condition.resource)
-                inside = onset.start <= self.now and within(onset, self.now, window, need_time_of_day=False)
+                inside = within(onset, self.now, window, need_time_of_day=False)
             except TimeProblem as problem:
                 self.report.note(condition.resource, f"{value_set_id}: {problem}, not counted")
                 continue

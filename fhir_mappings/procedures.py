@@ -178,7 +178,7 @@ def _ongoing(resource: Resource, now: datetime, window: timedelta, report: Repor
         return None
     try:
         start = parse_time(raw)
-        inside = start.start <= now and within(start, now, window, need_time_of_day=False)
+        inside = within(start, now, window, need_time_of_day=False)
     except TimeProblem as problem:
         report.note(resource, f"performed time: {problem}")
         return None

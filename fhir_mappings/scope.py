@@ -203,7 +203,7 @@ def pregnant(
             continue
         try:
             time = effective_time(resource)
-            inside = time.start <= now and within(time, now, window, need_time_of_day=False)
+            inside = within(time, now, window, need_time_of_day=False)
         except TimeProblem as problem:
             report.note(resource, f"pregnancy status: {problem}")
             continue

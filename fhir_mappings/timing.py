@@ -102,7 +102,8 @@ def parse_time(raw: Any) -> FhirTime:
 
 
 def within(time: FhirTime, now: datetime, window: timedelta, *, need_time_of_day: bool) -> bool:
-    """True when ``time`` lies in [now - window, now]; TimeProblem when that cannot be told."""
+    """True when ``time`` lies in [now - window, now] (never when it starts after ``now``);
+    TimeProblem when that cannot be told."""
     if need_time_of_day and not time.precise:
         return False
     earliest = now - window
