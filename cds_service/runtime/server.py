@@ -56,8 +56,10 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_fields": 100,
         "limit_request_field_size": 16 * 1024,
         # The app writes one JSON line per request (cds_service.http.request_log): gunicorn's
-        # access log would repeat each of them in another format.
+        # access log would repeat each of them in another format, and with logconfig_dict
+        # set gunicorn would build its access record for every request to log it nowhere.
         "accesslog": None,
+        "logger_class": "cds_service.runtime.gunicorn_logger.NoAccessLogger",
         "errorlog": "-",
         "logconfig_dict": GUNICORN_LOGGING,
     }
