@@ -35,7 +35,12 @@ from typing import Any  # noqa: E402
 from cds_service.core import metrics  # noqa: E402
 from cds_service.core.errors import ConfigurationError  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
-from cds_service.runtime.serve_checks import GUNICORN_LOGGING, database_shown, metrics_shown  # noqa: E402
+from cds_service.runtime.serve_checks import (  # noqa: E402
+    GUNICORN_LOGGING,
+    database_shown,
+    lean_log_records,
+    metrics_shown,
+)
 
 
 def options(host: str, port: int, workers: int) -> dict[str, Any]:
@@ -162,6 +167,7 @@ def _serve(host: str, port: int, workers: int) -> None:
             settle_heap()  # in the master, before the workers fork
             return app
 
+    lean_log_records()
     App().run()
 
 
