@@ -47,7 +47,9 @@ _READ_SIZE = 64 * 1024
 _RESOURCE_KEY = re.compile(rb'"resourceType"\s*:')
 _QUOTED_RESOURCE_TYPE = b'"resourceType"'
 #: JSON can carry NUL only escaped; a body without this text holds no NUL.
-_ESCAPED_NUL = b"\\u0000"
+_ESCAPED_NUL = re.compile(rb"\\u0000")
+#: Any \u escape (it may spell a NUL, a surrogate or a key's letters).
+_UNICODE_ESCAPE = re.compile(rb"\\u")
 
 
 def read_json_object(
@@ -82,12 +84,23 @@ def checked_json_object(raw: bytes, max_resources: int | None) -> dict[str, Any]
     # "resourceType" is spelled so (the other escapes stand for characters it does not
     # hold), which ``quoted`` counted: then within the bound, the resources need no count
     # after parsing. A narrative's escaped quotes (\") keep a body plain.
-    plain = b"\\u" not in raw
-    strings_checked = PARSER_REFUSES_SURROGATES and (plain or _ESCAPED_NUL not in raw)
+    plain = not _holds_escape(raw, _UNICODE_ESCAPE)
+    strings_checked = PARSER_REFUSES_SURROGATES and (plain or not _holds_escape(raw, _ESCAPED_NUL))
     if plain and max_resources is not None and quoted <= max_resources:
         max_resources = None
     check_structure(body, max_resources, strings_checked=strings_checked)
     return body
+
+
+def _holds_escape(raw: bytes, escape: re.Pattern[bytes]) -> bool:
+    """Whether ``raw`` holds the text of ``escape`` (which starts with a backslash): what
+    ``in`` answers, faster (issue 18). For a two-byte text ``bytes.__contains__`` reads at
+    about 1 GB/s (0.28 ms at 450 resources, 2.9 ms at 4,400), the regex's search about 3 GB/s,
+    and finding a single byte (memchr) is faster still: a body with no backslash at all,
+    which is most bodies without narratives, is answered by that alone.
+    """
+    first = raw.find(b"\\")
+    return first >= 0 and escape.search(raw, first) is not None
 
 
 def read_body(request: Request, max_bytes: int, deadline_s: float | None = None) -> bytes:

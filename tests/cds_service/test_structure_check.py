@@ -268,3 +268,14 @@ def test_only_a_u_escape_makes_the_resources_counted_after_parsing(
         patch.setattr(http_input, "check_structure", lambda _body, cap, **_kw: seen.append(cap))
         http_input.checked_json_object(raw, 5)
     assert seen == [5 if counted_after_parsing else None]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    raw=st.lists(
+        st.sampled_from([b"\\", b"u", b"0", b"\\u", b"\\u0000", b"\\u000", b"x", b'"', b"\\\\"]), max_size=12
+    ).map(b"".join)
+)
+def test_the_escape_search_answers_as_a_plain_look_for_the_text(raw: bytes) -> None:
+    assert http_input._holds_escape(raw, http_input._UNICODE_ESCAPE) == (b"\\u" in raw)
+    assert http_input._holds_escape(raw, http_input._ESCAPED_NUL) == (b"\\u0000" in raw)
