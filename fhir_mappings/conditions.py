@@ -39,12 +39,14 @@ class ActiveCondition:
     unconfirmed: bool
 
     def __init__(self, resource: Resource, value_set: str, evidence: Evidence, unconfirmed: bool) -> None:
-        # The fields, as the generated __init__ takes them (tests/fhir_mappings/test_conditions.py
-        # keeps them in step): one per active Condition read, dozens in a long stay; filling the
-        # dict at once costs half of the frozen __init__'s object.__setattr__ per field.
-        self.__dict__.update(
-            {"resource": resource, "value_set": value_set, "evidence": evidence, "unconfirmed": unconfirmed}
-        )
+        # The fields, as the generated __init__ takes them (test_condition_fast_paths.py keeps
+        # them in step): one per active Condition read, dozens in a long stay; stored into the
+        # instance dict as Evidence's are, not one frozen object.__setattr__ per field.
+        found = self.__dict__
+        found["resource"] = resource
+        found["value_set"] = value_set
+        found["evidence"] = evidence
+        found["unconfirmed"] = unconfirmed
 
     @property
     def onset(self) -> FhirTime:
