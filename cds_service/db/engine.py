@@ -79,7 +79,10 @@ def make_engine(database_url: str, *, lock_timeout_s: float = 5.0) -> Engine:
 
 def writer(engine: Engine) -> Engine:
     """``engine`` for write transactions: on SQLite they take the write lock when they begin,
-    so a busy database is detected before anything is written."""
+    so a busy database is detected before anything is written. An engine already made by
+    ``writer`` is returned as it is (making one costs a new engine object)."""
+    if engine.get_execution_options().get(WRITE_OPTION):
+        return engine
     return engine.execution_options(**{WRITE_OPTION: True})
 
 

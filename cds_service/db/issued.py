@@ -3,25 +3,45 @@
 The background writer (``issued_writer``) stores many responses' records in one
 transaction. Only identifiers are kept (card and suggestion uuids, service, recommendation,
 indicator, hookInstance) and the time: no patient id, no text.
+
+A record is an ``IssuedRow``, a tuple in the table's column order, and a batch goes to the
+driver's ``executemany`` as plain tuples through one fixed statement (issue 18: building,
+caching and binding a SQLAlchemy ``Insert`` per batch cost more than the insert itself). The
+values are bound exactly as the table's column types bind them (``issued_at`` through
+``UtcDateTime``), so what is stored is what the SQLAlchemy statement stores;
+``write_rows_compiled`` is that long way, kept for drivers whose parameter style the fixed
+statement does not speak and for the tests that compare the two.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Insert
+from sqlalchemy import Connection, Dialect, Engine, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_service.db.engine import writer
 from cds_service.db.tables import issued_cards
 
 
+class IssuedRow(NamedTuple):
+    """One issued card's record, in the column order of ``issued_cards``."""
+
+    card_uuid: str
+    service_id: str
+    recommendation_id: str
+    indicator: str
+    suggestion_uuids: str  # a JSON list ("[]" when the card has none)
+    hook_instance: str
+    issued_at: datetime
+
+
 def issued_rows(
     service_id: str, hook_instance: str, cards: Sequence[Mapping[str, Any]], issued_at: datetime
-) -> list[dict[str, Any]]:
+) -> list[IssuedRow]:
     """The record of each card; cards without a recommendation (``source.topic.code``) are
     not ours to count and are left out."""
     rows = []
@@ -29,34 +49,100 @@ def issued_rows(
         recommendation = ((card.get("source") or {}).get("topic") or {}).get("code")
         if not recommendation:
             continue
+        suggestions = card.get("suggestions")
         rows.append(
-            {
-                "card_uuid": card["uuid"],
-                "service_id": service_id,
-                "recommendation_id": recommendation,
-                "indicator": card["indicator"],
-                "suggestion_uuids": json.dumps(
-                    [s["uuid"] for s in card.get("suggestions", []) if "uuid" in s]
-                ),
-                "hook_instance": hook_instance,
-                "issued_at": issued_at,
-            }
+            IssuedRow(
+                card["uuid"],
+                service_id,
+                recommendation,
+                card["indicator"],
+                json.dumps([s["uuid"] for s in suggestions if "uuid" in s]) if suggestions else "[]",
+                hook_instance,
+                issued_at,
+            )
         )
     return rows
 
 
-def write_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+def write_rows(engine: Engine, rows: Sequence[IssuedRow]) -> None:
     """Store ``rows`` in one transaction. A card uuid already stored is skipped: a retried
-    batch whose first commit succeeded (its answer lost with the connection) is not an error."""
+    batch whose first commit succeeded (its answer lost with the connection) is not an error.
+    Give it ``writer(engine)``, made once: a plain engine is wrapped on each call."""
+    if not rows:
+        return
+    statement = _statement(engine.dialect)
+    with writer(engine).begin() as conn:
+        if statement is None:
+            _execute_compiled(conn, rows)
+        else:
+            conn.exec_driver_sql(statement.sql, statement.bound(rows))
+
+
+def write_rows_compiled(engine: Engine, rows: Sequence[IssuedRow]) -> None:
+    """``write_rows`` the long way: SQLAlchemy's ``INSERT ... ON CONFLICT DO NOTHING``."""
     if rows:
         with writer(engine).begin() as conn:
-            conn.execute(_insert_once(conn.dialect.name), list(rows))
+            _execute_compiled(conn, rows)
+
+
+def _execute_compiled(conn: Connection, rows: Sequence[IssuedRow]) -> None:
+    conn.execute(_insert_once(conn.dialect.name), [row._asdict() for row in rows])
 
 
 def _insert_once(dialect: str) -> Insert:
     if dialect == "postgresql":
         return postgresql.insert(issued_cards).on_conflict_do_nothing(index_elements=["card_uuid"])
     return sqlite.insert(issued_cards).on_conflict_do_nothing(index_elements=["card_uuid"])
+
+
+class _Statement(NamedTuple):
+    sql: str
+    #: ``issued_at`` as the column type binds it (``UtcDateTime``, then the dialect's own).
+    bind_issued_at: Callable[[Any], Any]
+
+    def bound(self, rows: Sequence[IssuedRow]) -> list[tuple[Any, ...]]:
+        """The driver's parameters: the records of one call share their time, so it is
+        bound once per call, not once per card."""
+        bind = self.bind_issued_at
+        params = []
+        last: datetime | None = None
+        value: Any = None
+        for row in rows:
+            at = row[6]
+            if at is not last:
+                last = at
+                value = bind(at)
+            params.append((*row[:6], value))
+        return params
+
+
+_COLUMNS = tuple(column.name for column in issued_cards.columns)
+assert IssuedRow._fields == _COLUMNS, "IssuedRow must follow the columns of issued_cards"
+#: The driver's placeholder by DB-API parameter style; another style takes the long way.
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_statements: dict[tuple[str, str, str], _Statement | None] = {}
+
+
+def _statement(dialect: Dialect) -> _Statement | None:
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    if key not in _statements:
+        placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
+        if placeholder is None or dialect.name not in ("sqlite", "postgresql"):
+            _statements[key] = None
+        else:
+            # The same ON CONFLICT clause as _insert_once, valid on both backends. Only the
+            # table's own names and the placeholder go into the text: no value ever does.
+            sql = (
+                f"INSERT INTO {issued_cards.name} ({', '.join(_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join([placeholder] * len(_COLUMNS))}) ON CONFLICT (card_uuid) DO NOTHING"
+            )
+            processor = issued_cards.c.issued_at.type.bind_processor(dialect)
+            _statements[key] = _Statement(sql, processor if processor is not None else _same)
+    return _statements[key]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def record_issued(

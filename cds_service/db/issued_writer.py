@@ -28,8 +28,8 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from cds_service.core import metrics
 from cds_service.db.errors import unavailable_reason
@@ -49,10 +49,11 @@ LOG_EVERY_S = 10.0
 #: build many apps; a served worker keeps its writer busy or restarts it for free).
 IDLE_EXIT_S = 5.0
 
-Row = Mapping[str, Any]
+#: A record, as the ``write`` callable takes it (``issued.IssuedRow`` in the service).
+Row = TypeVar("Row")
 
 
-class IssuedCardWriter:
+class IssuedCardWriter(Generic[Row]):
     def __init__(self, write: Callable[[Sequence[Row]], None], *, capacity: int) -> None:
         """``write(rows)`` stores the rows in one transaction, or raises."""
         self._write = write

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.db import feedback as feedback_store
 from cds_service.db import issued, migrate
-from cds_service.db.engine import make_engine, ping, retry_once
+from cds_service.db.engine import make_engine, ping, retry_once, writer
 from cds_service.db.errors import READ_ONLY, REPLACED, StoreGone, busy_means_503, unavailable_reason
 from cds_service.db.issued_writer import IssuedCardWriter
 from cds_service.db.offload import Overdue, run_blocking
@@ -50,7 +50,11 @@ class Store:
         self._identity: tuple[int, int] | None = None
         self._write_timeout_s = write_timeout_s
         self._probing = False
-        self.issued_writer = IssuedCardWriter(self.write_issued, capacity=issued_buffer)
+        #: ``engine`` for write transactions, made once: it shares the engine's pool.
+        self._writer = writer(engine)
+        self.issued_writer: IssuedCardWriter[issued.IssuedRow] = IssuedCardWriter(
+            self.write_issued, capacity=issued_buffer
+        )
 
     @classmethod
     def open(
@@ -72,12 +76,15 @@ class Store:
 
     @property
     def engine(self) -> Engine:
+        self._own_pool()
+        return self._engine
+
+    def _own_pool(self) -> None:
         if self._pid != os.getpid():
             with self._lock:
                 if self._pid != os.getpid():
                     self._engine.dispose(close=False)
                     self._pid = os.getpid()
-        return self._engine
 
     # --- acknowledged means durable ---------------------------------------------------
 
@@ -168,10 +175,11 @@ class Store:
         self.issued_writer.submit(hook_instance, rows)
         return len(rows)
 
-    def write_issued(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def write_issued(self, rows: Sequence[issued.IssuedRow]) -> None:
         """One batch of the background writer (runs in a native thread)."""
         self._check_identity()
-        issued.write_rows(self.engine, rows)
+        self._own_pool()
+        issued.write_rows(self._writer, rows)
 
     def dispose(self) -> None:
         self._engine.dispose()

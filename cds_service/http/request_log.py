@@ -9,7 +9,6 @@ call's hookInstance (CDS Hooks: a UUID the EHR makes per call) or one made here.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,6 +19,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from cds_service.core import metrics
+from cds_service.core.json_codec import dumps
 
 access_log = logging.getLogger("cds_service.access")
 
@@ -29,7 +29,13 @@ UNMATCHED = "unmatched"
 
 
 class JsonFormatter(logging.Formatter):
-    """A log record as one JSON object on one line."""
+    """A log record as one JSON object on one line.
+
+    It reads the record's time, level, logger name, message, ``fields`` and exception only:
+    ``mr-cds serve`` switches off what else a record would gather (the caller's file and
+    line, thread and process; ``cds_service.runtime.server``). Written compact by
+    ``json_codec.dumps`` (orjson): 0.4 µs where ``json.dumps`` took 3.9 (issue 18).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -38,10 +44,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(getattr(record, "fields", {}))
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return dumps(entry, default=str).decode()
 
 
 def set_request_id(candidate: object) -> None:

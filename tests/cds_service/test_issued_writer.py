@@ -10,8 +10,10 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from cds_service.db import issued_writer
-from cds_service.db.issued_writer import IssuedCardWriter, Row
+from cds_service.db.issued_writer import IssuedCardWriter
 
+#: What these tests write: the writer never looks inside a record.
+Row = dict[str, str]
 #: Longer than any test runs: a record written before it ends was not waiting for it.
 FOREVER_S = 3600.0
 
@@ -43,7 +45,7 @@ def gathering_forever(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def writer(batches: Batches) -> Iterator[IssuedCardWriter]:
+def writer(batches: Batches) -> Iterator[IssuedCardWriter[Row]]:
     made = IssuedCardWriter(batches, capacity=100)
     yield made
     made.close(5)
@@ -51,7 +53,7 @@ def writer(batches: Batches) -> Iterator[IssuedCardWriter]:
 
 @pytest.mark.usefixtures("gathering_forever")
 def test_calls_arriving_one_at_a_time_share_one_transaction(
-    writer: IssuedCardWriter, batches: Batches
+    writer: IssuedCardWriter[Row], batches: Batches
 ) -> None:
     writer.submit("hook-1", _rows("hook-1", 2))
     time.sleep(0.2)  # the writer has woken for the first records (and now gathers)
@@ -64,7 +66,7 @@ def test_calls_arriving_one_at_a_time_share_one_transaction(
 
 @pytest.mark.usefixtures("gathering_forever")
 def test_a_flush_writes_at_once_without_waiting_for_more_records(
-    writer: IssuedCardWriter, batches: Batches
+    writer: IssuedCardWriter[Row], batches: Batches
 ) -> None:
     writer.submit("hook-1", _rows("hook-1", 2))
     assert writer.flush(10)
@@ -82,7 +84,7 @@ def test_a_stopping_writer_writes_its_buffer_without_gathering(batches: Batches)
 
 @pytest.mark.usefixtures("gathering_forever")
 def test_a_full_batch_is_written_without_waiting_for_the_gathering_to_end(
-    monkeypatch: pytest.MonkeyPatch, writer: IssuedCardWriter, batches: Batches
+    monkeypatch: pytest.MonkeyPatch, writer: IssuedCardWriter[Row], batches: Batches
 ) -> None:
     monkeypatch.setattr(issued_writer, "BATCH_ROWS", 4)
     writer.submit("hook-1", _rows("hook-1", 2))
@@ -93,7 +95,7 @@ def test_a_full_batch_is_written_without_waiting_for_the_gathering_to_end(
 
 
 def test_records_are_written_after_the_gathering_without_a_flush(
-    writer: IssuedCardWriter, batches: Batches
+    writer: IssuedCardWriter[Row], batches: Batches
 ) -> None:
     writer.submit("hook-1", _rows("hook-1", 1))
     assert batches.written.wait(10)

@@ -549,7 +549,7 @@ def test_prune_deletes_in_small_batches_until_nothing_old_is_left(
     store = _store(store_app)
     store.write_issued(
         [
-            {**row, "card_uuid": f"card-{i}"}
+            row._replace(card_uuid=f"card-{i}")
             for i, row in enumerate(
                 issued_module.issued_rows(
                     SERVICE_ID,
