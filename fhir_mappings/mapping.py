@@ -5,9 +5,10 @@ data needed to decide was there and did not meet it; UNKNOWN otherwise, with ``m
 saying why. A key that could not be obtained never lets a fact be ABSENT.
 
 A fact family the chart holds nothing for (no organ-function Condition, lab, Procedure or
-respiratory device; no Procedure or device; no code-status, pregnancy or contraindication
-entry) is decided as on any such chart: once per thresholds and state of the keys, then
-shared (``_Mapper.unfed``; the small demo charts feed few families).
+respiratory device; no Procedure or device; no medication order or administration; no
+code-status, pregnancy or contraindication entry) is decided as on any such chart: once per
+thresholds and state of the keys, then shared (``_Mapper.unfed``; the small demo charts
+feed few families).
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ class _Mapper:
             thresholds=self.thresholds,
             report=self.report,
         )
-        meds = medications(self.medication_use, self.chart.by_reference, report=self.report)
+        meds, vasoactive = self.medication_family()
         # Under mechanical circulatory support or a durable VAD only the MAP is read (spec 1.2).
         support, durable, respiratory_ecmo = self.support_family()
         organs, multi_organ_failure = self.organ_family()
@@ -214,7 +215,7 @@ class _Mapper:
             ),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lactate()),
             cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.acute("cardiogenic-shock")),
-            vasoactive_support=self.vasoactive_support(meds),
+            vasoactive_support=vasoactive if vasoactive is not None else self.vasoactive_support(meds),
             mechanical_support=support,
             respiratory_ecmo=respiratory_ecmo if respiratory_ecmo is not None else self.respiratory_ecmo(),
             organ_dysfunction=organs,
@@ -354,13 +355,35 @@ class _Mapper:
 
     def organs_fed(self) -> bool:
         """Whether the chart holds anything the organ-dysfunction family reads (``ORGAN_*``)."""
-        if self.procedures or any(vs in self.conditions_in for vs in ORGAN_CONDITIONS):
+        if any(vs in self.conditions_in for vs in ORGAN_CONDITIONS):
             return True
-        return any(vs in self.observations_in for vs in ORGAN_LABS) or any(
+        return any(vs in self.observations_in for vs in ORGAN_LABS) or self.respiratory_fed()
+
+    def respiratory_fed(self) -> bool:
+        """Whether the chart holds a Procedure, or a device other than a Device none of whose
+        types a respiratory or ventilator value set lists (what respiratory support reads)."""
+        return bool(self.procedures) or any(
             r.get("resourceType") != "Device"
             or not _RESPIRATORY_DEVICES.isdisjoint(value_sets_of_concept(r.get("type")))
             for r in self.devices
         )
+
+    def medication_family(self) -> tuple[MedicationFindings, Fact | None]:
+        """The medications, and vasoactive support when the chart holds no medication order or
+        administration (None otherwise: it is decided in its place)."""
+        if self.medications_fed():
+            return medications(self.medication_use, self.chart.by_reference, report=self.report), None
+        return self.unfed(
+            "medications",
+            lambda: (
+                found := medications(self.medication_use, self.chart.by_reference, report=self.report),
+                self.vasoactive_support(found),
+            ),
+        )
+
+    def medications_fed(self) -> bool:
+        """Whether the chart holds a medication order or administration."""
+        return bool(self.medication_use)
 
     def organ_family(self) -> tuple[dict[str, Fact], Fact | None]:
         """The organ systems, and multiple organ failure when the chart holds nothing for
@@ -503,6 +526,8 @@ class _Mapper:
     # -- Support -----------------------------------------------------------------------
 
     def respiratory_support(self) -> tuple[Support, ...]:
+        if self._respiratory is None and not self.respiratory_fed():
+            self._respiratory = ()  # nothing to search (most charts: no Procedure, no ventilator)
         if self._respiratory is None:
             window = self.thresholds.support_procedure_window
             found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)

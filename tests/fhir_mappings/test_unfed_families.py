@@ -1,13 +1,14 @@
 """A fact family the chart holds nothing for is decided once and shared (``_Mapper.unfed``).
 
 The organ systems with multiple organ failure, mechanical support with respiratory ECMO,
-and the scope facts other than the Patient's read only some Conditions, Observations,
-Procedures, devices and orders. On a chart holding none of them each family's facts depend
-only on the thresholds and on which keys could not be obtained, so they are kept from an
-earlier such chart. Here, on the demo patients and the rule scenarios, whole and with
-resources and keys left out at random, the facts (data-quality notes included, in order)
-are those the long way gives, with the shortcut turned off; and each family asks for no
-value set beyond those its ``*_fed`` test looks at.
+the medications with vasoactive support, and the scope facts other than the Patient's read
+only some Conditions, Observations, Procedures, devices, medications and orders; respiratory
+support is not searched for without a Procedure or a respiratory device. On a chart holding
+none of them each family's facts depend only on the thresholds and on which keys could not
+be obtained, so they are kept from an earlier such chart. Here, on the demo patients and the
+rule scenarios, whole and with resources and keys left out at random, the facts
+(data-quality notes included, in order) are those the long way gives, with the shortcut
+turned off; and each family asks for no value set beyond those its ``*_fed`` test looks at.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def _long_way() -> Iterator[None]:
         patch.object(_Mapper, "organs_fed", lambda self: True),
         patch.object(_Mapper, "support_fed", lambda self: True),
         patch.object(_Mapper, "scope_fed", lambda self, durable: True),
+        patch.object(_Mapper, "medications_fed", lambda self: True),
+        patch.object(_Mapper, "respiratory_fed", lambda self: True),
     ):
         yield
 
@@ -97,10 +100,12 @@ def test_the_charts_include_some_that_feed_no_family() -> None:
                 ("organs", mapper.organs_fed()),
                 ("support", mapper.support_fed()),
                 ("scope", mapper.scope_fed(())),
+                ("medications", mapper.medications_fed()),
+                ("respiratory", mapper.respiratory_fed()),
             )
             if not fed
         }
-    assert unfed == {"organs", "support", "scope"}
+    assert unfed == {"organs", "support", "scope", "medications", "respiratory"}
 
 
 @pytest.mark.parametrize("path", REQUESTS, ids=lambda p: p.stem)
