@@ -109,30 +109,34 @@ def _holds_escape(raw: bytes, escape: re.Pattern[bytes]) -> bool:
 def read_body(request: Request, max_bytes: int, deadline_s: float | None = None) -> bytes:
     """The raw body, at most ``max_bytes``: with Content-Length as declared, without it
     (chunked) read piece by piece and refused once over the limit; 408 past ``deadline_s``."""
-    with _deadline(request, deadline_s):
-        return _read_body(request, max_bytes)
-
-
-@contextlib.contextmanager
-def _deadline(request: Request, deadline_s: float | None) -> Iterator[None]:
-    """Under gevent, interrupt the read after ``deadline_s``; then stop reading from the
-    client (the rest of its body is never waited for, and the connection closes after the
-    408). Elsewhere the server's own socket timeouts apply."""
     if deadline_s is None or not gevent_active():
-        yield
-        return
+        # Elsewhere the server's own socket timeouts apply.
+        return _read_body(request, max_bytes)
+    return _read_within(request, max_bytes, deadline_s)
+
+
+def _read_within(request: Request, max_bytes: int, deadline_s: float) -> bytes:
+    """Under gevent, the read interrupted after ``deadline_s``; then no more is read from the
+    client (the rest of its body is never waited for, and the connection closes after the
+    408). The timeout raises itself, and the 408 is made only when it fires: building the
+    error for every request, and a generator context manager, were half of this (issue 18).
+    """
     import gevent
 
-    timeout = gevent.Timeout(deadline_s, RequestTimeout(f"request body not received within {deadline_s:g} s"))
+    timeout = gevent.Timeout(deadline_s)
+    timeout.start()
     try:
-        with timeout:
-            yield
-    except RequestTimeout:
+        return _read_body(request, max_bytes)
+    except gevent.Timeout as fired:
+        if fired is not timeout:
+            raise
         client = request.environ.get("gunicorn.socket")
         if client is not None:
             with contextlib.suppress(OSError):
                 client.shutdown(socket.SHUT_RD)
-        raise
+        raise RequestTimeout(f"request body not received within {deadline_s:g} s") from None
+    finally:
+        timeout.close()
 
 
 def _read_body(request: Request, max_bytes: int) -> bytes:
