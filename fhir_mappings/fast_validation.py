@@ -462,24 +462,39 @@ def _projected(model: type[FHIRAbstractModel], read: frozenset[str], unread: fro
         "    depth = 2",
     ]
     fields = {key: field for key, field in spec.fields.items() if key in read}
-    lines += _walk_source(spec, fields, f"key not in {passed}", spec.required)
+    lines += _walk_source(spec, fields, "True", spec.required, passed)
     exec(compile("\n".join(lines), "<fast_validation projections>", "exec"), _NAMESPACE)  # noqa: S102
     check: Check = _NAMESPACE[name]
     return check
 
 
-def _walk_source(spec: _Spec, fields: dict[str, _Field], refused: str, required: Iterable[str]) -> list[str]:
+def _walk_source(
+    spec: _Spec, fields: dict[str, _Field], refused: str, required: Iterable[str], passed: str | None = None
+) -> list[str]:
     """The loop over ``value``'s keys: each key in ``fields`` checked, any other key for
-    which ``refused`` holds refused; then the required elements and choices."""
+    which ``refused`` holds refused; then the required elements and choices.
+
+    ``passed``: the name of a set of keys passed over (a projection's unread names and
+    ``resourceType``, which every resource has and which is then compared first): asked
+    after the usual keys, before the choices and the rare ones."""
     choices = any(field.choice >= 0 for field in fields.values())
     lines = ["    seen = 0"] if choices else []
     lines.append("    for key, item in value.items():")
     branch = "if"
+    if passed is not None:
+        lines += ["        if key == 'resourceType':", "            continue"]
+        branch = "elif"
     for key in sorted(fields, key=lambda k: _rank(spec, k, fields[k])):
+        if passed is not None and _rank(spec, key, fields[key]) > 1:
+            lines += [f"        elif key in {passed}:", "            continue"]
+            passed = None
         lines.append(f"        {branch} key == {key!r}:")
         lines += _field_source(fields[key])
         branch = "elif"
-    lines += [f"        {branch} {refused}:", "            return False"]
+    if passed is not None:
+        lines += [f"        elif key in {passed}:", "            continue"]
+    otherwise = "else" if refused == "True" else f"{branch} {refused}"
+    lines += [f"        {otherwise}:", "            return False"]
     lines += [f"    if {key!r} not in value:\n        return False" for key in required]
     if spec.required_choices:
         mask = sum(1 << i for i in spec.required_choices)
