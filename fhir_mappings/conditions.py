@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fhir_mappings.codesystems import CONDITION_CLINICAL, CONDITION_VER_STATUS
-from fhir_mappings.elements import Resource, coded, codings, resource_id, token
+from fhir_mappings.elements import Resource, coded, codings, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
-from fhir_mappings.timing import FhirTime, TimeProblem, parse_time
-from fhir_mappings.valuesets import ValueSetCode, value_set
+from fhir_mappings.timing import FhirTime, TimeProblem, instant, parse_time
+from fhir_mappings.valuesets import ValueSetCode, first_listed, value_set
 
 ACTIVE = frozenset({"active", "recurrence", "relapse"})
 INACTIVE = frozenset({"inactive", "remission", "resolved"})
 CONFIRMED = frozenset({"confirmed"})
 UNCONFIRMED = frozenset({"unconfirmed", "provisional", "differential"})
 EXCLUDED = frozenset({"refuted", "entered-in-error"})
+_CLINICAL = ACTIVE | INACTIVE
+_VERIFICATION = CONFIRMED | UNCONFIRMED | EXCLUDED
 _ABATEMENT = ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString")
 
 
@@ -36,6 +38,16 @@ class ActiveCondition:
     evidence: Evidence
     unconfirmed: bool
 
+    def __init__(self, resource: Resource, value_set: str, evidence: Evidence, unconfirmed: bool) -> None:
+        # The fields, as the generated __init__ takes them (test_condition_fast_paths.py keeps
+        # them in step): one per active Condition read, dozens in a long stay; stored into the
+        # instance dict as Evidence's are, not one frozen object.__setattr__ per field.
+        found = self.__dict__
+        found["resource"] = resource
+        found["value_set"] = value_set
+        found["evidence"] = evidence
+        found["unconfirmed"] = unconfirmed
+
     @property
     def onset(self) -> FhirTime:
         """onsetDateTime, else onsetPeriod.start, else recordedDate; TimeProblem if none."""
@@ -46,10 +58,10 @@ def active_in(
     resources: Iterable[Resource], value_set_id: str, report: Report
 ) -> tuple[ActiveCondition, ...]:
     """Active, not refuted Conditions whose code is in ``value_set_id``, validated."""
-    vs = value_set(value_set_id)
+    match = first_listed((value_set_id,))  # ``ValueSet.match`` of the codings, one lookup for the usual code
     found: list[ActiveCondition] = []
     for resource in resources:
-        hit = vs.match(codings(resource.get("code")))
+        hit = match(resource.get("code"))
         if hit is None or not _active(resource, report):
             continue
         verification = _verification(resource, report)
@@ -71,7 +83,7 @@ def resolved_in(resources: Iterable[Resource], value_set_id: str, report: Report
     for resource in resources:
         hit = vs.match(codings(resource.get("code")))
         concept = resource.get("clinicalStatus")
-        if hit is None or status_code(concept, CONDITION_CLINICAL, ACTIVE | INACTIVE) not in INACTIVE:
+        if hit is None or status_code(concept, CONDITION_CLINICAL, _CLINICAL) not in INACTIVE:
             continue
         if _verification(resource, report) in EXCLUDED or not report.valid(resource):
             continue
@@ -87,16 +99,21 @@ def resolved_in(resources: Iterable[Resource], value_set_id: str, report: Report
 def _evidence(
     resource: Resource, hit: ValueSetCode, value_set_id: str, state: str, time: datetime | None, note: str
 ) -> Evidence:
+    # Positional (value, unit, value_text none): built for each Condition a fact reads.
+    rid = resource.get("id")
     return Evidence(
         "Condition",
-        resource_id(resource),
+        rid if isinstance(rid, str) else None,
         hit.system,
         hit.code,
         hit.display,
-        time=time,
-        note=note,
-        what=value_set_id,
-        status=state,
+        None,
+        None,
+        None,
+        time,
+        note,
+        value_set_id,
+        state,
     )
 
 
@@ -114,6 +131,18 @@ def abatement_of(resource: Resource) -> FhirTime:
 
 def status_code(concept: object, system: str, known: frozenset[str]) -> str | None:
     """The code in the HL7 ``system``; else a system-less coding whose code is a ``known`` one."""
+    if type(concept) is dict:
+        # The usual status, one coding of the system, without building the codings: asked
+        # twice of every Condition a fact reads (dozens in a long stay).
+        found = concept.get("coding")
+        if (
+            type(found) is list
+            and len(found) == 1
+            and type(only := found[0]) is dict
+            and only.get("system") == system
+            and type(code := only.get("code")) is str
+        ):
+            return code
     code = coded(concept, system)
     if code is not None:
         return code
@@ -132,7 +161,7 @@ def _verification(resource: Resource, report: Report) -> str | None:
     concept = resource.get("verificationStatus")
     if concept is None:
         return None
-    code = status_code(concept, CONDITION_VER_STATUS, CONFIRMED | UNCONFIRMED | EXCLUDED)
+    code = status_code(concept, CONDITION_VER_STATUS, _VERIFICATION)
     if code in EXCLUDED:
         report.note(resource, f"verificationStatus {code}")
         return code
@@ -147,7 +176,7 @@ def _active(resource: Resource, report: Report) -> bool:
     concept = resource.get("clinicalStatus")
     if concept is None:
         return not any(resource.get(name) is not None for name in _ABATEMENT)
-    clinical = status_code(concept, CONDITION_CLINICAL, ACTIVE | INACTIVE)
+    clinical = status_code(concept, CONDITION_CLINICAL, _CLINICAL)
     if clinical in ACTIVE:
         return True
     if clinical not in INACTIVE:
@@ -169,6 +198,15 @@ def onset_of(resource: Resource) -> FhirTime:
 
 
 def _recorded_time(resource: Resource) -> datetime | None:
+    """``onset_of(resource).start``, or None; the usual onset, an instant, without a ``FhirTime``."""
+    raw = resource.get("onsetDateTime")
+    if raw is None:
+        period = resource.get("onsetPeriod")
+        raw = period.get("start") if isinstance(period, Mapping) else None
+        if raw is None:
+            raw = resource.get("recordedDate")
+    if type(raw) is str and (moment := instant(raw)) is not None:
+        return moment
     try:
         return onset_of(resource).start
     except TimeProblem:

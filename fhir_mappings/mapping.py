@@ -3,14 +3,21 @@
 A fact is PRESENT when its criterion is met by data that counts; ABSENT only when the
 data needed to decide was there and did not meet it; UNKNOWN otherwise, with ``missing``
 saying why. A key that could not be obtained never lets a fact be ABSENT.
+
+A fact family the chart holds nothing for (no organ-function Condition, lab, Procedure or
+respiratory device; no Procedure or device; no medication order or administration; no
+code-status, pregnancy or contraindication entry) is decided as on any such chart: once per
+thresholds and state of the keys, then shared (``_Mapper.unfed``; the small demo charts
+feed few families).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from fhir_mappings import acuity, scope
 from fhir_mappings.conditions import ActiveCondition, active_in, onset_of, resolved_in
@@ -55,6 +62,7 @@ from fhir_mappings.procedures import (
     echo_procedures,
     interventions,
     procedures,
+    searched,
 )
 from fhir_mappings.thresholds import Thresholds, load_thresholds
 from fhir_mappings.timing import TimeProblem, describe_window, within
@@ -64,6 +72,42 @@ from fhir_mappings.vitals import blood_pressures, hypotension
 log = logging.getLogger(__name__)
 
 ORGAN_SYSTEMS = ("renal", "hepatic", "respiratory", "coagulation")
+
+#: What can feed the organ-dysfunction family (``_Mapper.organ_family``): the Conditions of
+#: these value sets, the Observations of the lab rules, any Procedure, and a device other
+#: than a Device none of whose types a respiratory or ventilator value set lists.
+#: ``tests/fhir_mappings/test_unfed_families.py`` checks that the family reads no other set.
+ORGAN_CONDITIONS = (
+    "end-stage-renal-disease",
+    "acute-kidney-injury",
+    "ckd-stage-4-5",
+    "cirrhosis",
+    "liver-failure",
+    "chronic-thrombocytopenia",
+    "chronic-respiratory-failure",
+    "acute-respiratory-failure",
+    "multiple-organ-failure",
+)
+ORGAN_LABS = (CREATININE_RULE.value_set, BILIRUBIN_RULE.value_set, PLATELETS_RULE.value_set)
+_RESPIRATORY_DEVICES = searched(RESPIRATORY) | {acuity.VENTILATOR_DEVICE}
+#: What can feed the scope facts other than the Patient (``_Mapper.scope``): the Conditions
+#: of these value sets, pregnancy-status Observations, code-status orders and Observations,
+#: and a durable VAD found among the supports.
+SCOPE_CONDITIONS = (
+    *scope.CODE_STATUS,
+    scope.PREGNANCY,
+    scope.DURABLE_VAD,
+    scope.MITRAL_STENOSIS,
+    *scope.SURGICAL_RISK,
+)
+SCOPE_OBSERVATIONS = (scope.PREGNANCY_STATUS,)
+
+_T = TypeVar("_T")
+#: Fact families decided on a chart holding nothing that could feed them depend only on the
+#: thresholds and on which keys could not be obtained: (family, id of the thresholds, the
+#: keys' state) -> (the thresholds, the family's facts), frozen and shared between calls.
+_UNFED: dict[tuple[object, ...], tuple[Thresholds, Any]] = {}
+_UNFED_KEPT = 64
 
 
 def map_chart(
@@ -129,10 +173,10 @@ class _Mapper:
             thresholds=self.thresholds,
             report=self.report,
         )
-        meds = medications(self.medication_use, self.chart.by_reference, report=self.report)
+        meds, vasoactive = self.medication_family()
         # Under mechanical circulatory support or a durable VAD only the MAP is read (spec 1.2).
-        support, durable = self.mechanical_support()
-        organs = self.organ_dysfunction()
+        support, durable, respiratory_ecmo = self.support_family()
+        organs, multi_organ_failure = self.organ_family()
         echoes = echo_grades(
             self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
         )
@@ -171,11 +215,13 @@ class _Mapper:
             ),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lactate()),
             cardiogenic_shock=self.condition_fact("cardiogenic_shock", self.acute("cardiogenic-shock")),
-            vasoactive_support=self.vasoactive_support(meds),
+            vasoactive_support=vasoactive if vasoactive is not None else self.vasoactive_support(meds),
             mechanical_support=support,
-            respiratory_ecmo=self.respiratory_ecmo(),
+            respiratory_ecmo=respiratory_ecmo if respiratory_ecmo is not None else self.respiratory_ecmo(),
             organ_dysfunction=organs,
-            multi_organ_failure=self.multi_organ_failure(organs),
+            multi_organ_failure=(
+                multi_organ_failure if multi_organ_failure is not None else self.multi_organ_failure(organs)
+            ),
             acute_mr_trigger=self.acute_mr_trigger(),
             pulmonary_edema=self.condition_fact(
                 "pulmonary_edema",
@@ -290,6 +336,84 @@ class _Mapper:
             return Fact(name, Status.UNKNOWN, finding.evidence, missing, finding.shown)
         return Fact(name, finding.status, finding.evidence, finding.missing, finding.shown)
 
+    # -- Fact families a chart may hold nothing for ----------------------------------
+
+    def unfed(self, family: str, decide: Callable[[], _T]) -> _T:
+        """``decide()``, for a family the chart holds nothing for: the same facts as on every
+        other such chart with the same thresholds and keys, and no note (a small chart,
+        such as the demo patients', feeds few families; each is a dozen calls)."""
+        chart = self.chart
+        key = (family, id(self.thresholds), tuple(chart.unavailable.items()), tuple(chart.reasons.items()))
+        kept = _UNFED.get(key)
+        if kept is not None and kept[0] is self.thresholds:
+            return cast(_T, kept[1])
+        found = decide()
+        if len(_UNFED) >= _UNFED_KEPT:
+            _UNFED.clear()
+        _UNFED[key] = (self.thresholds, found)
+        return found
+
+    def organs_fed(self) -> bool:
+        """Whether the chart holds anything the organ-dysfunction family reads (``ORGAN_*``)."""
+        if any(vs in self.conditions_in for vs in ORGAN_CONDITIONS):
+            return True
+        return any(vs in self.observations_in for vs in ORGAN_LABS) or self.respiratory_fed()
+
+    def respiratory_fed(self) -> bool:
+        """Whether the chart holds a Procedure, or a device other than a Device none of whose
+        types a respiratory or ventilator value set lists (what respiratory support reads)."""
+        return bool(self.procedures) or any(
+            r.get("resourceType") != "Device"
+            or not _RESPIRATORY_DEVICES.isdisjoint(value_sets_of_concept(r.get("type")))
+            for r in self.devices
+        )
+
+    def medication_family(self) -> tuple[MedicationFindings, Fact | None]:
+        """The medications, and vasoactive support when the chart holds no medication order or
+        administration (None otherwise: it is decided in its place)."""
+        if self.medications_fed():
+            return medications(self.medication_use, self.chart.by_reference, report=self.report), None
+        return self.unfed(
+            "medications",
+            lambda: (
+                found := medications(self.medication_use, self.chart.by_reference, report=self.report),
+                self.vasoactive_support(found),
+            ),
+        )
+
+    def medications_fed(self) -> bool:
+        """Whether the chart holds a medication order or administration."""
+        return bool(self.medication_use)
+
+    def organ_family(self) -> tuple[dict[str, Fact], Fact | None]:
+        """The organ systems, and multiple organ failure when the chart holds nothing for
+        them (None otherwise: it is decided in its place, after the facts before it)."""
+        if self.organs_fed():
+            return self.organ_dysfunction(), None
+        organs, failure = self.unfed(
+            "organs", lambda: (found := self.organ_dysfunction(), self.multi_organ_failure(found))
+        )
+        return dict(organs), failure
+
+    def support_family(self) -> tuple[Fact, tuple[Evidence, ...], Fact | None]:
+        """``mechanical_support()``, and respiratory ECMO when the chart holds no Procedure
+        and no device (None otherwise: it is decided in its place)."""
+        if self.support_fed():
+            return (*self.mechanical_support(), None)
+        return self.unfed("support", lambda: (*self.mechanical_support(), self.respiratory_ecmo()))
+
+    def support_fed(self) -> bool:
+        """Whether the chart holds a Procedure or a device (what mechanical support reads)."""
+        return bool(self.procedures or self.devices)
+
+    def scope_fed(self, durable: tuple[Evidence, ...]) -> bool:
+        """Whether the chart holds anything the scope facts other than the Patient's read."""
+        return (
+            bool(durable or self.code_status_valued or self.chart.of_type("ServiceRequest"))
+            or any(vs in self.conditions_in for vs in SCOPE_CONDITIONS)
+            or any(vs in self.observations_in for vs in SCOPE_OBSERVATIONS)
+        )
+
     # -- Organ dysfunction -------------------------------------------------------------
 
     def organ_dysfunction(self) -> dict[str, Fact]:
@@ -402,6 +526,8 @@ class _Mapper:
     # -- Support -----------------------------------------------------------------------
 
     def respiratory_support(self) -> tuple[Support, ...]:
+        if self._respiratory is None and not self.respiratory_fed():
+            self._respiratory = ()  # nothing to search (most charts: no Procedure, no ventilator)
         if self._respiratory is None:
             window = self.thresholds.support_procedure_window
             found = procedures(self.procedures, RESPIRATORY, now=self.now, window=window, report=self.report)
@@ -462,6 +588,20 @@ class _Mapper:
         """Age, death, goals of care and contraindications (fhir_mappings/scope.py)."""
         patients = self.chart.of_type("Patient")
         patient = next((p for p in patients if p.get("id") == patient_id), patients[0] if patients else None)
+        if self.scope_fed(durable):
+            return self.scope_of(patient, durable)
+        # Nothing but the Patient: the rest is that of every such chart, and only the
+        # Patient's facts are read.
+        found = self.unfed("scope", lambda: self.scope_of(None, ()))
+        if not patient:  # (as ``scope_of`` tells a Patient)
+            return found
+        return replace(
+            found,
+            age_years=scope.age_of(patient, self.now),
+            deceased=scope.deceased(patient, self.now, self.report),
+        )
+
+    def scope_of(self, patient: Resource | None, durable: tuple[Evidence, ...]) -> Scope:
         conditions_missing = self.chart.missing(Key.CONDITIONS)
         orders_missing = self.chart.missing(Key.CODE_STATUS)
         comfort, dnr = scope.code_status(

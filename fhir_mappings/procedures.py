@@ -99,6 +99,11 @@ _SEARCHED = {
 }
 
 
+def searched(value_set_ids: Iterable[str]) -> frozenset[str]:
+    """Every value set a search for these support kinds matches codes against."""
+    return frozenset(search for vs_id in value_set_ids for search in _SEARCHED.get(vs_id) or (vs_id,))
+
+
 def _match(concept: object, value_set_ids: tuple[str, ...]) -> _Hit | None:
     coded_as = codings(concept)
     if not coded_as:

@@ -151,8 +151,10 @@ def timed(
     """
     match = first_listed(value_set_ids)
     earliest = now - window
+    outside = f": outside the {describe_window(window)} window"
     found: list[Timed] = []
-    # Runs once per reading of a long stay (thousands): plain loops, no generators.
+    # Runs once per reading of a long stay (hundreds, most outside the window): plain loops,
+    # no generators, and an instant placed in time without ``_span``.
     for resource in resources:
         hit = match(resource.get("code"))
         if hit is None:
@@ -161,17 +163,21 @@ def timed(
         if status not in COUNTED:
             report_status(resource, status, known=_KNOWN, reported=_REPORTED, report=report)
             continue
-        span = _span(resource)
-        if span is None:
-            report.note(resource, f"{hit.display}: no usable effective time")
-            continue
-        start, latest, precise, nominal = span
+        raw = resource.get("effectiveDateTime")
+        if type(raw) is str and (moment := instant(raw)) is not None:
+            start = latest = nominal = moment
+            precise = True
+        else:
+            span = _span(resource)
+            if span is None:
+                report.note(resource, f"{hit.display}: no usable effective time")
+                continue
+            start, latest, precise, nominal = span
         if start > now:
             report.note(resource, f"{hit.display}: effective time is after the evaluation time")
             continue
         if min(latest, now) < earliest:
-            outside = f"{hit.display}: outside the {describe_window(window)} window"
-            report.note(resource, outside, routine=True)
+            report.note(resource, hit.display + outside, routine=True)
             continue
         if not precise:
             report.note(resource, f"{hit.display}: time of day or zone not recorded, not used")

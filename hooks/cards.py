@@ -129,28 +129,38 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
     inactive: list[str] = []
     for check in result.checks:
         lines = decisive if check.role is Role.CONDITION else context
-        if check.fact == "medications":
+        fact = check.fact
+        if fact == "medications":
             if check.status is Status.ABSENT:
                 inactive.append(check_label(check, g))
             else:
                 lines.append(_medication_line(check, g, now))
             continue
         if check.negated:
-            if check.fact == "mechanical_support" and check.status is Status.ABSENT:
+            if fact == "mechanical_support" and check.status is Status.ABSENT:
                 lines.append(g.texts["no_support"])
-            if check.fact == "current_grade":  # the echo whose grade is unreadable
+            if fact == "current_grade":  # the echo whose grade is unreadable
                 lines += [phrase(ev, g, now) for ev in check.evidence]
-        elif check.met:
-            lines += [_haemodynamics(check.evidence, g, now)]
-            lines += [phrase(ev, g, now) for ev in _one_per_drug(check.evidence) if ev.what not in _VITALS]
+        elif check.met and check.evidence:  # no evidence: no line (an empty line is dropped)
+            evidence = check.evidence
+            lines.append(_haemodynamics(evidence, g, now))
+            # One piece of evidence is its own drug: nothing to merge.
+            for ev in evidence if len(evidence) == 1 else _one_per_drug(evidence):
+                if ev.what not in _VITALS:
+                    lines.append(phrase(ev, g, now))
         # Found but not counted (verify): said beside its criterion, met or not.
-        lines += [phrase(ev, g, now) for ev in check.shown]
+        if check.shown:
+            lines += [phrase(ev, g, now) for ev in check.shown]
     if inactive:
         context.append(
             g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive))
         )
-    kept = unique(_upper_first(line) for line in [*decisive, *context] if line)
-    return first(kept, _MAX_WHY)
+    # Without repeats, in first-seen order (as ``unique``); the first five.
+    kept: dict[str, None] = {}
+    for line in (*decisive, *context):
+        if line:
+            kept[line[:1].upper() + line[1:]] = None
+    return list(kept)[:_MAX_WHY]
 
 
 #: Measurements said on one line, as a clinician reads a monitor: "SBP 78 mmHg, 1 h ago; lactate ...".
@@ -191,7 +201,8 @@ def _medication_line(check: Check, g: Guideline, now: datetime) -> str:
 
 def detail(result: RuleResult, rec: Recommendation, facts: PatientFacts, g: Guideline, now: datetime) -> str:
     """The card detail in GitHub-flavoured Markdown: recommendation, why, gaps, evidence."""
-    parts = [" ".join([rec.consider, *(g.texts[key] for key in result.notes)])]
+    notes = result.notes
+    parts = [" ".join([rec.consider, *(g.texts[key] for key in notes)]) if notes else rec.consider]
     lines = why(result, g, now)
     if lines:
         parts.append(f"**{g.texts['why_heading']}**\n" + "\n".join(f"- {plain(line)}" for line in lines))

@@ -140,6 +140,28 @@ class Guideline:
             by_id.setdefault(rec.id, rec)
         return by_id
 
+    @cached_property
+    def presentation_words(self) -> Mapping[str, str]:
+        """Labels of the acute presentation: instability criteria, then the presentation's own."""
+        return {**self.instability_labels, **self.presentation_labels}
+
+    @cached_property
+    def organ_labels(self) -> Mapping[str, str]:
+        """An organ's line label: "Organ dysfunction: renal" (worded once, not per call)."""
+        return {organ: f"Organ dysfunction: {words}" for organ, words in self.organs.items()}
+
+    def on_problem_list(self, label: str) -> str:
+        """ "Heart failure on the problem list": worded once per label (a long stay lists the
+        same condition many times, on every call)."""
+        said = self._on_problem_list.get(label)
+        if said is None:
+            said = self._on_problem_list[label] = self.texts["on_problem_list"].format(label=label)
+        return said
+
+    @cached_property
+    def _on_problem_list(self) -> dict[str, str]:
+        return {}
+
     def fact(self, name: str) -> FactInfo:
         return self.facts[name]
 

@@ -32,6 +32,19 @@ def measured_name(what: str) -> str:
 def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     """One line for the card's "Why" list; never a resource id, code system or raw unit."""
     what = ev.what or ""
+    if ev.resource_type == "Condition" and what not in _NOT_PROBLEM_LINE:
+        # A problem-list line (a long stay lists many Conditions): the branches before
+        # _phrase's Condition one cannot take it, so this is that branch, sooner
+        # (tests/hooks/test_fast_paths.py compares the two ways).
+        label = g.value_set_labels.get(what)
+        if label:
+            return _condition(ev, what, label, g, now)
+    return _phrase(ev, g, now)
+
+
+def _phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
+    """``phrase`` the long way: every branch in turn."""
+    what = ev.what or ""
     if what in _MEASURED and ev.value is not None:
         when = _when(ev, now)
         unit = g.units.get(ev.unit or "", ev.unit or "")
@@ -62,6 +75,23 @@ def phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
         onset = f"onset {when}" if when else ""
         return _join(g.texts["on_problem_list"].format(label=label) + unconfirmed, onset)
     return collapse(ev.display or ev.resource_type, 80)
+
+
+#: What phrase() says by its ``what`` before the Condition branch (a measurement, a grade, an echo).
+_NOT_PROBLEM_LINE = frozenset({*_MEASURED, "echo-grade", "condition-grade", "echocardiography"})
+
+
+def _condition(ev: Evidence, what: str, label: str, g: Guideline, now: datetime) -> str:
+    """``_phrase``'s Condition branch, the wording kept per label (``Guideline.on_problem_list``)."""
+    if ev.status == "resolved":
+        return _join(f"{label} resolved", _when(ev, now))
+    unconfirmed = g.texts["unconfirmed_word"] if ev.status == "unconfirmed" else ""
+    # Only a trigger's onset is said: a long stay's many old Conditions are not timed.
+    if what not in g.trigger_value_sets:
+        return g.on_problem_list(label) + unconfirmed
+    when = _when(ev, now)
+    onset = f"onset {when}" if when else ""
+    return _join(g.on_problem_list(label) + unconfirmed, onset)
 
 
 def _when(ev: Evidence, now: datetime) -> str:

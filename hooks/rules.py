@@ -72,7 +72,7 @@ def fact_check(
     )
 
 
-def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] | None = None) -> Check:
+def any_of(name: str, named: Iterable[tuple[str, Fact]], labels: Mapping[str, str] | None = None) -> Check:
     """A criterion met when any of the named facts is present; the statement lists which."""
     words = labels or {}
     present: list[str] = []
@@ -86,19 +86,25 @@ def any_of(name: str, named: Sequence[tuple[str, Fact]], labels: dict[str, str] 
             evidence += f.evidence
         else:
             unknown = unknown or f.status is Status.UNKNOWN
-            said = _upper_first(words.get(n, n))
-            missing += [m.within(n) if isinstance(m, Gap) else f"{said}: {m}" for m in f.missing]
-        shown += f.shown
+            if f.missing:
+                said = _upper_first(words.get(n, n))
+                missing += [m.within(n) if isinstance(m, Gap) else f"{said}: {m}" for m in f.missing]
+        if f.shown:
+            shown += f.shown
     status = Status.PRESENT if present else Status.UNKNOWN if unknown else Status.ABSENT
+    # Positional, in the order of Check's fields (as fact_check).
     return Check(
         name,
         bool(present),
         status,
-        statement=", ".join(present),
-        evidence=tuple(evidence),
-        missing=tuple(missing),
-        missing_named=True,
-        shown=tuple(shown),
+        ", ".join(present),
+        tuple(evidence),
+        tuple(missing),
+        Role.CONDITION,
+        False,
+        None,
+        True,
+        tuple(shown),
     )
 
 
@@ -173,22 +179,28 @@ def _result(
     g: Guideline,
     checks: Sequence[Check],
     *,
-    slots: Mapping[str, str] | None = None,
+    slots: dict[str, str] | None = None,
     notes: tuple[str, ...] = (),
     variant: str = "default",
     indicator: str | None = None,
     suggestion: str | None = None,
 ) -> RuleResult:
-    """Fired when every condition check is met."""
+    """Fired when every condition check is met (``slots``: the rule's own dict, kept as is)."""
+    fired = True
+    for c in checks:
+        if not c.met and c.role is Role.CONDITION:
+            fired = False
+            break
     return RuleResult(
         rule_id,
-        fired=all(c.met for c in checks if c.role is Role.CONDITION),
-        indicator=indicator or g.recommendation(rule_id).indicator,
-        checks=tuple(checks),
-        variant=variant,
-        slots=dict(slots or {}),
-        notes=notes,
-        suggestion=suggestion,
+        fired,
+        indicator or g.recommendation(rule_id).indicator,
+        tuple(checks),
+        variant,
+        {} if slots is None else slots,
+        notes,
+        None,
+        suggestion,
     )
 
 
@@ -284,12 +296,11 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
     ]
     if _recent_mr_evidence(facts, trigger.evidence):
         named += [("vasoactive_support", facts.vasoactive_support), ("hypoperfusion", facts.hypoperfusion)]
-    labels = {**dict(g.instability_labels), **dict(g.presentation_labels)}
-    presentation = any_of("acute_presentation", named, labels)
+    presentation = any_of("acute_presentation", named, g.presentation_words)
     mr = any_of(
         "mr_present",
-        [("mr_documented", facts.mr_documented), ("mr_on_echo", facts.mr_on_echo)],
-        dict(g.mr_labels),
+        (("mr_documented", facts.mr_documented), ("mr_on_echo", facts.mr_on_echo)),
+        g.mr_labels,
     )
     checks = [mr, trigger, presentation, grade_context(facts, g)]
     mild = (
@@ -312,15 +323,13 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
 
 def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 2: ECMO / IABP for severe MR with hemodynamic instability."""
-    labels = dict(g.instability_labels)
+    labels = g.instability_labels
     running = facts.vasoactive_support.evidence
     if running and all(ev.reason == "name-match" for ev in running):
         # Every running drug was matched by its name only: the summary says "verify".
-        labels["vasoactive_support"] += g.texts["name_match_slot"]
+        labels = {**labels, "vasoactive_support": labels["vasoactive_support"] + g.texts["name_match_slot"]}
     instability = any_of(
-        "hemodynamic_instability",
-        list(zip(INSTABILITY, facts.instability_criteria, strict=True)),
-        labels,
+        "hemodynamic_instability", zip(INSTABILITY, facts.instability_criteria, strict=True), labels
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), instability, support]
@@ -339,12 +348,13 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
 
 
 def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+    labels = g.organ_labels
     return [
         fact_check(
             "multi_organ_failure",
             fact,
             role=Role.CONTEXT,
-            label=f"Organ dysfunction: {g.organs.get(organ, organ)}",
+            label=labels.get(organ) or f"Organ dysfunction: {organ}",
         )
         for organ, fact in facts.organ_dysfunction.items()
     ]
@@ -353,14 +363,15 @@ def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
 def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     """G key recommendation 1: MitraClip for severe MR with inoperable multi-organ failure."""
     organs = _organ_checks(facts, g)
-    shown = {ev for c in organs for ev in c.evidence}
+    mof_fact = facts.multi_organ_failure
+    # The organs' own evidence is on their lines: MOF keeps the rest (none to compare: none to drop).
+    kept = mof_fact.evidence
+    if kept:
+        shown = {ev for c in organs for ev in c.evidence}
+        if shown:
+            kept = tuple(e for e in kept if e not in shown)
     present = [g.organs.get(o, o) for o, f in facts.organ_dysfunction.items() if f.present]
-    mof = fact_check(
-        "multi_organ_failure",
-        facts.multi_organ_failure,
-        statement=", ".join(present),
-        evidence=tuple(e for e in facts.multi_organ_failure.evidence if e not in shown),
-    )
+    mof = fact_check("multi_organ_failure", mof_fact, statement=", ".join(present), evidence=kept)
     slots = {**_grade_slot(facts, g), **({"organs": ", ".join(present)} if present else {})}
     checks = [severe_mr_check(facts, g), mof, *organs]
     return _result("transcatheter-repair", g, checks, slots=slots, notes=_unconfirmed(facts))
@@ -595,8 +606,8 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     mr_word = g.texts[word]
     seen = any_of(
         "mr_seen",
-        [("mr_documented", facts.mr_documented), ("mr_on_echo_any", facts.mr_on_echo_any)],
-        dict(g.mr_labels),
+        (("mr_documented", facts.mr_documented), ("mr_on_echo_any", facts.mr_on_echo_any)),
+        g.mr_labels,
     )
     checks = [seen, current]
     if recent:

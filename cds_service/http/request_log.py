@@ -9,7 +9,6 @@ call's hookInstance (CDS Hooks: a UUID the EHR makes per call) or one made here.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -17,9 +16,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 from cds_service.core import metrics
+from cds_service.core.json_codec import dumps
 
 access_log = logging.getLogger("cds_service.access")
 
@@ -29,7 +29,13 @@ UNMATCHED = "unmatched"
 
 
 class JsonFormatter(logging.Formatter):
-    """A log record as one JSON object on one line."""
+    """A log record as one JSON object on one line.
+
+    It reads the record's time, level, logger name, message, ``fields`` and exception only:
+    ``mr-cds serve`` switches off what else a record would gather (the caller's file and
+    line, thread and process; ``cds_service.runtime.server``). Written compact by
+    ``json_codec.dumps`` (orjson): 0.4 µs where ``json.dumps`` took 3.9 (issue 18).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -38,10 +44,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(getattr(record, "fields", {}))
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return dumps(entry, default=str).decode()
 
 
 def set_request_id(candidate: object) -> None:
@@ -63,25 +71,35 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _done(response: Response) -> Response:
-        started = g.get("request_started")
+        # The request and g behind their proxies, looked up once (each proxy access looks
+        # up the context again: 4 us of 13 here, issue 18).
+        req: Request = _unproxied(request)
+        ctx_g = _unproxied(g)
+        started = ctx_g.get("request_started")
         seconds = time.perf_counter() - started if started is not None else 0.0
-        endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-        metrics.request_answered(endpoint, response.status_code, seconds)
+        rule = req.url_rule
+        endpoint = rule.rule if rule is not None else UNMATCHED
+        status = response.status_code
+        metrics.request_answered(endpoint, status, seconds)
         fields: dict[str, Any] = {
-            "request_id": g.get("request_id") or _header_id() or str(uuid.uuid4()),
-            "method": request.method,
+            "request_id": ctx_g.get("request_id") or _header_id(req) or str(uuid.uuid4()),
+            "method": req.method,
             "endpoint": endpoint,
-            "status": response.status_code,
+            "status": status,
             "ms": round(seconds * 1000, 1),
         }
-        topics = g.get("card_topics")
+        topics = ctx_g.get("card_topics")
         if topics is not None:
             fields["cards"] = topics
         access_log.info("request", extra={"fields": fields})
         return response
 
 
-def _header_id() -> str | None:
+def _unproxied(proxy: Any) -> Any:
+    return proxy._get_current_object()
+
+
+def _header_id(req: Request) -> str | None:
     # A proxy's id (nginx: X-Request-ID) ties its log to ours.
-    value = request.headers.get("X-Request-ID", "")
+    value = req.headers.get("X-Request-ID", "")
     return value if _SAFE_ID.fullmatch(value) else None

@@ -1,4 +1,4 @@
-"""What ``mr-cds serve`` checks and says before gunicorn takes over.
+"""What ``mr-cds serve`` checks and says before gunicorn takes over, and how it logs.
 
 gunicorn retries a busy port for several seconds and prints a line per try; one line that
 says what to change is more use to someone starting the service for the first time.
@@ -7,6 +7,7 @@ says what to change is more use to someone starting the service for the first ti
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import socket
 from pathlib import Path
@@ -32,6 +33,25 @@ GUNICORN_LOGGING: dict[str, Any] = {
     },
     "formatters": {"json": {"()": "cds_service.http.request_log.JsonFormatter"}},
 }
+
+
+def lean_log_records() -> None:
+    """Log records without what no formatter of the service reads (issue 18).
+
+    Every line the served process writes goes through ``JsonFormatter`` (``GUNICORN_LOGGING``),
+    which reads a record's time, level, logger name, message, fields and exception. Python's
+    logging would also look up the caller's file and line (a walk up the stack) and the
+    thread, process and multiprocessing names on every record: the logging documentation's
+    "Optimization" section lists these switches. They are process-wide, so only ``mr-cds
+    serve`` sets them (``cds_service.runtime.server``, in the master before the workers
+    fork), never an import: an application that embeds ``create_app`` keeps its logging.
+    """
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
+        logging.logAsyncioTasks = False
 
 
 def port_problem(host: str, port: int) -> str | None:

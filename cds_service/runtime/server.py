@@ -35,7 +35,12 @@ from typing import Any  # noqa: E402
 from cds_service.core import metrics  # noqa: E402
 from cds_service.core.errors import ConfigurationError  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
-from cds_service.runtime.serve_checks import GUNICORN_LOGGING, database_shown, metrics_shown  # noqa: E402
+from cds_service.runtime.serve_checks import (  # noqa: E402
+    GUNICORN_LOGGING,
+    database_shown,
+    lean_log_records,
+    metrics_shown,
+)
 
 
 def options(host: str, port: int, workers: int) -> dict[str, Any]:
@@ -56,8 +61,10 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "limit_request_fields": 100,
         "limit_request_field_size": 16 * 1024,
         # The app writes one JSON line per request (cds_service.http.request_log): gunicorn's
-        # access log would repeat each of them in another format.
+        # access log would repeat each of them in another format, and with logconfig_dict
+        # set gunicorn would build its access record for every request to log it nowhere.
         "accesslog": None,
+        "logger_class": "cds_service.runtime.gunicorn_logger.NoAccessLogger",
         "errorlog": "-",
         "logconfig_dict": GUNICORN_LOGGING,
     }
@@ -160,6 +167,7 @@ def _serve(host: str, port: int, workers: int) -> None:
             settle_heap()  # in the master, before the workers fork
             return app
 
+    lean_log_records()
     App().run()
 
 

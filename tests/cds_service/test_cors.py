@@ -111,3 +111,13 @@ def test_a_doubled_slash_is_a_json_404_not_a_redirect_built_from_host(
     assert response.status_code == 404
     assert "Location" not in response.headers
     assert response.get_json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("origin", [None, SANDBOX, "*"])
+def test_with_no_origin_allowed_an_answer_gets_no_cors_header_and_no_vary(
+    make_app: Callable[..., Flask], origin: str | None
+) -> None:
+    client = make_app().test_client()
+    response = client.get("/cds-services", headers={"Origin": origin} if origin else {})
+    assert not [name for name, _value in response.headers if name.startswith("Access-Control-")]
+    assert "Vary" not in response.headers

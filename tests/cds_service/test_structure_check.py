@@ -268,3 +268,86 @@ def test_only_a_u_escape_makes_the_resources_counted_after_parsing(
         patch.setattr(http_input, "check_structure", lambda _body, cap, **_kw: seen.append(cap))
         http_input.checked_json_object(raw, 5)
     assert seen == [5 if counted_after_parsing else None]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    raw=st.lists(
+        st.sampled_from([b"\\", b"u", b"0", b"\\u", b"\\u0000", b"\\u000", b"x", b'"', b"\\\\"]), max_size=12
+    ).map(b"".join)
+)
+def test_the_escape_search_answers_as_a_plain_look_for_the_text(raw: bytes) -> None:
+    assert http_input._holds_escape(raw, http_input._UNICODE_ESCAPE) == (b"\\u" in raw)
+    assert http_input._holds_escape(raw, http_input._ESCAPED_NUL) == (b"\\u0000" in raw)
+
+
+def _writes(raw: bytes) -> int:
+    """How many containers checking ``raw`` wrote back; it must be cleared by writing."""
+    original = http_input.written_or_none
+    calls: list[int] = []
+
+    def counted(value: Any) -> bytes | None:
+        calls.append(1)
+        return original(value)
+
+    def not_cleared(*_args: Any) -> bool:
+        raise AssertionError("the body was not cleared by writing")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "written_or_none", counted)
+        patch.setattr(http_input, "_plainly_fine", not_cleared)
+        http_input.checked_json_object(raw, 1000)
+    return len(calls)
+
+
+def test_a_small_body_is_cleared_by_one_write_and_a_large_one_entry_by_entry() -> None:
+    from pathlib import Path
+
+    raw = (
+        Path(__file__).resolve().parents[2] / "examples" / "patients" / "02-cardiogenic-shock.json"
+    ).read_bytes()
+    assert len(raw) <= http_input.WRITE_WHOLE_UP_TO
+    assert _writes(raw) == 1
+    prefetch = json.loads(raw)["prefetch"]
+    large = json.dumps(
+        {"prefetch": {f"{key}{i}": value for i in range(8) for key, value in prefetch.items()}}
+    )
+    assert len(large) > http_input.WRITE_WHOLE_UP_TO
+    entries = sum(len(bundle.get("entry", [])) for bundle in prefetch.values() if isinstance(bundle, dict))
+    assert _writes(large.encode()) >= 8 * entries
+
+
+def _most_keys(value: Any) -> int:
+    if isinstance(value, dict):
+        return max([len(value), *(_most_keys(v) for v in value.values())])
+    if isinstance(value, list):
+        return max([0, *(_most_keys(v) for v in value)])
+    return 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=parsed_values, max_keys=st.sampled_from([1, 2, 3, 4]))
+def test_few_keys_never_clears_an_object_with_more_keys_than_allowed(value: Any, max_keys: int) -> None:
+    import orjson
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "MAX_KEYS", max_keys)
+        if http_input._few_keys(orjson.dumps(value)):
+            assert _most_keys(value) <= max_keys
+
+
+@pytest.mark.parametrize(
+    ("value", "few"),
+    [
+        ({"a": 1, "b": 2, "c": 3}, False),  # 19 bytes, 6 quotes, 3 keys: over 2 by every count
+        ({"a": 1, "b": 2}, True),  # 13 bytes, 4 quotes
+        ([{"a": 1}, {"b": 2}, {"c": 3}], False),  # 3 keys in all: the walk goes in
+        ({"a": "x", "b": "y"}, True),  # 8 quotes, 2 key ends
+    ],
+)
+def test_few_keys_with_two_allowed(value: Any, few: bool) -> None:
+    import orjson
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_input, "MAX_KEYS", 2)
+        assert http_input._few_keys(orjson.dumps(value)) is few

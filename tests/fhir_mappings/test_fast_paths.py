@@ -447,6 +447,38 @@ def test_a_reading_is_placed_in_time_as_the_long_way_places_it(resource: dict[st
         assert fast == series._span(resource)
 
 
+@settings(deadline=None, max_examples=300)
+@given(st.lists(effective, max_size=4), st.sampled_from([timedelta(hours=24), timedelta(hours=72)]))
+@example(
+    [{"effectiveDateTime": "2026-11-19T12:00:00Z"}, {"effectiveDateTime": "2026-11-18T12:00:00Z"}],
+    timedelta(hours=24),
+)
+@example([{"effectiveDateTime": "2026-11-20T12:00:00.000001Z"}], timedelta(hours=24))  # after now
+def test_a_series_places_its_readings_as_the_long_way_places_them(
+    times: list[dict[str, Any]], window: timedelta
+) -> None:
+    code = value_set("systolic-bp").codes[0]
+    resources = [
+        {
+            "resourceType": "Observation",
+            "id": f"bp-{i}",
+            "status": "final",
+            "code": {"coding": [{"system": code.system, "code": code.code}]},
+            **fields,
+        }
+        for i, fields in enumerate(times)
+    ]
+
+    def placed() -> tuple[Any, ...]:
+        report = Report()
+        found = series.timed(resources, ("systolic-bp",), now=NOW, window=window, report=report)
+        return (found, [t.start.tzinfo for t in found], report.notes, report._routine)
+
+    fast = placed()
+    with patch("fhir_mappings.series.instant", lambda _raw: None):
+        assert fast == placed()
+
+
 @settings(deadline=None, max_examples=500)
 @given(effective, st.sampled_from([timedelta(hours=24), timedelta(hours=48)]), st.booleans())
 @example({"effectiveDateTime": "2026-11-19T12:00:00Z"}, timedelta(hours=24), True)  # on the edge: inside
