@@ -20,9 +20,9 @@ never values); a defined element with a malformed value is not noticed any more.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -30,7 +30,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from fhir_mappings.elements import Resource, resource_type
-from fhir_mappings.fast_validation import cleared
+from fhir_mappings.fast_validation import cleared, projected
 
 #: Longest element name said in a note (a hostile chart may send a 10 kB key).
 _NAME_LIMIT = 40
@@ -114,6 +114,11 @@ def verdict(resource: Resource) -> Verdict:
     choice no fact reads (``MedicationRequest.reported[x]``), is not checked at all.
     """
     type_name = resource_type(resource)
+    fast = _FAST.get(type_name)
+    if fast is None:
+        fast = _fast_check(type_name)
+    if fast(resource):
+        return _VALID  # the common case, checked in place (``fast_validation.projected``)
     try:
         model = get_fhir_model_class(type_name)
     except (KeyError, ValueError):
@@ -135,6 +140,34 @@ def verdict(resource: Resource) -> Verdict:
     defined = _defined(model)
     unknown = sorted(str(k)[:_NAME_LIMIT] for k in resource if k not in projection and k not in defined)
     return Verdict(None, tuple(unknown))
+
+
+_VALID = Verdict(None)
+#: R4B resource type -> the check of a resource ``verdict`` finds valid with nothing to
+#: name (``_fast_check``); filled as types are met.
+_FAST: dict[str, Callable[[Any], bool]] = {}
+
+
+def _fast_check(type_name: str) -> Callable[[Any], bool]:
+    """The check for ``type_name``: ``projected`` onto what a fact reads, ``cleared`` whole
+    for a type not listed, ``_never`` for a name R4B does not know (not kept: a hostile
+    chart may name thousands). A resource it passes is one the model accepts as
+    ``verdict`` hands it over, with no name left to note."""
+    try:
+        model = get_fhir_model_class(type_name)
+    except (KeyError, ValueError):
+        return _never
+    elements = read_elements()
+    if type_name in elements.by_type:
+        check = projected(model, *elements.split(type_name, model))
+    else:
+        check = partial(cleared, model)
+    _FAST[type_name] = check
+    return check
+
+
+def _never(_resource: Any) -> bool:
+    return False
 
 
 def strict_error(resource: Resource) -> str | None:

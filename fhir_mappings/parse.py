@@ -77,7 +77,12 @@ class Collected:
     def _by_type(self) -> Mapping[str, tuple[Resource, ...]]:
         found: dict[str, list[Resource]] = {}
         for resource in self.resources:
-            found.setdefault(resource_type(resource), []).append(resource)
+            kind = resource.get("resourceType")  # ``resource_type``, inlined: once per resource
+            group = found.get(kind if isinstance(kind, str) else "Unknown")
+            if group is None:
+                found[kind if isinstance(kind, str) else "Unknown"] = [resource]
+            else:
+                group.append(resource)
         return {name: tuple(group) for name, group in found.items()}
 
 
@@ -89,8 +94,8 @@ def collect(chart: ChartInput) -> Collected:
     anonymous: list[Resource] = []
     notes: list[DataQualityNote] = []
     for key, value in chart.prefetch.items():
-        if key in unavailable:
-            continue
+        if value is None or key in unavailable:
+            continue  # (null: searched, nothing found; half the keys of a small chart)
         for resource in _resources_of(key, value, unavailable, notes, reasons):
             rid = resource.get("id")  # resource_id and resource_type, inlined: once per resource
             if not isinstance(rid, str):

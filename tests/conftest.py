@@ -33,6 +33,7 @@ SLOW = frozenset(
         "tests/fhir_mappings/test_lazy_validation.py::test_cards_are_byte_identical_when_every_resource_is_valid",
         "tests/fhir_mappings/test_fast_validation.py::test_a_mutated_real_resource_is_cleared_only_when_the_model_accepts_it",
         "tests/fhir_mappings/test_fast_validation.py::test_a_generated_primitive_is_cleared_only_when_the_model_accepts_it",
+        "tests/fhir_mappings/test_fast_validation.py::test_a_mutated_real_resource_is_passed_in_place_only_when_the_model_accepts_its_projection",
         "tests/cds_service/test_structure_check.py::test_quick_pass_decides_as_the_exact_walk",
         # Requests generated from openapi.yaml.
         "tests/cds_service/test_schemathesis.py::test_no_server_error_and_every_response_as_documented",

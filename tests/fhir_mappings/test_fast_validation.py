@@ -13,7 +13,9 @@ on the charts the service meets.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,8 @@ from hypothesis import strategies as st
 
 from benchmarks.charts import charts as benchmark_charts
 from fhir_mappings import fast_validation
-from fhir_mappings.fast_validation import MAX_DEPTH, _spec_of, cleared
-from fhir_mappings.liberal import _first_error, read_elements, verdict
+from fhir_mappings.fast_validation import MAX_DEPTH, _spec_of, cleared, projected
+from fhir_mappings.liberal import Verdict, _first_error, read_elements, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -589,11 +591,186 @@ def test_a_shape_is_visible_to_other_threads_only_once_complete(monkeypatch: pyt
 
     def spy(model: Any) -> bool:
         visible_while_building.extend(m for m in fast_validation._BUILDING if m in fast_validation._SPECS)
+        # A published shape has its check compiled (the default refuses everything).
+        visible_while_building.extend(
+            m for m, s in fast_validation._SPECS.items() if s and s.check is fast_validation._never
+        )
         return known(model)
 
+    compile_checks = fast_validation._compile
+
+    def compile_spy(specs: list[Any]) -> None:
+        # Compiled before it is published: no thread walks a shape without its check.
+        visible_while_building.extend(s for s in specs if s in fast_validation._SPECS.values())
+        compile_checks(specs)
+
     monkeypatch.setattr(fast_validation, "_validators_known", spy)
+    monkeypatch.setattr(fast_validation, "_compile", compile_spy)
     observation = get_fhir_model_class("Observation")
     assert _spec_of(observation) is not None
     assert visible_while_building == []
     assert get_fhir_model_class("Extension") in fast_validation._SPECS
     assert not cleared(observation, _with(code=_DROP))
+    assert cleared(observation, _SBP)
+
+
+# --- the projection checked in place (``liberal.verdict``'s first step) ---------------------
+
+
+def _in_place(type_name: str) -> Any:
+    model = get_fhir_model_class(type_name)
+    return projected(model, *read_elements().split(type_name, model))
+
+
+def _assert_safe_in_place(doc: dict[str, Any], type_name: str) -> None:
+    """Passed in place only when every key is one R4B defines (no name to note) and the
+    model accepts what ``verdict`` hands it: the keys a fact reads."""
+    if _in_place(type_name)(doc):
+        read, unread = read_elements().split(type_name, get_fhir_model_class(type_name))
+        assert set(doc) <= read | unread, sorted(set(doc) - read - unread)
+        projection = {k: v for k, v in doc.items() if k in read}
+        assert _first_error(get_fhir_model_class(type_name), projection) is None, json.dumps(doc)[:2000]
+        assert verdict(doc) == Verdict(None)
+
+
+def test_every_real_resource_with_only_defined_names_is_passed_in_place() -> None:
+    """It pays: what the model accepts, holding no name to note, never reaches the model."""
+    defined = [
+        r for r in VALID if set(r) <= set().union(*read_elements().split(r["resourceType"], _model(r)))
+    ]
+    assert len(defined) > 0.9 * len(VALID)
+    assert [json.dumps(r)[:300] for r in defined if not _in_place(r["resourceType"])(r)] == []
+
+
+def test_no_real_resource_the_model_refuses_or_with_an_unknown_name_is_passed_in_place() -> None:
+    for resource in CORPUS:
+        _assert_safe_in_place(resource, resource["resourceType"])
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(), st.booleans())
+def test_a_mutated_real_resource_is_passed_in_place_only_when_the_model_accepts_its_projection(
+    case: tuple[str, dict[str, Any]], whole: bool
+) -> None:
+    type_name, doc = case
+    if whole:  # the mutations, but in the whole resource (unread elements and names kept)
+        doc = {**next(r for r in VALID if r["resourceType"] == type_name), **doc}
+    _assert_safe_in_place(doc, type_name)
+
+
+def test_every_odd_value_at_every_top_level_place_of_every_real_shape_is_passed_in_place_only_if_valid() -> (
+    None
+):
+    """Each distinct real shape, whole, with each top-level element and each of its values
+    replaced by each odd value (read elements are checked, unread ones passed over)."""
+    for resource in SHAPES:
+        type_name = resource["resourceType"]
+        for path in _paths(resource):
+            if path == ("resourceType",) or len(path) > 3:
+                continue
+            for value in _WEIRD:
+                doc = copy.deepcopy(resource)
+                _at(doc, path[:-1])[path[-1]] = copy.deepcopy(value)
+                _assert_safe_in_place(doc, type_name)
+        for key in _KEYS:
+            _assert_safe_in_place({**resource, key: "x"}, type_name)
+
+
+def test_an_unread_element_is_passed_over_and_an_unknown_name_left_to_verdict() -> None:
+    check = _in_place("Observation")
+    assert check(_SBP)
+    assert check({**_SBP, "note": [{"text": "\x0b"}]})  # unread and malformed: passed over
+    assert not check({**_SBP, "valueFoo": 1})  # R4B does not define it: verdict names it
+    assert not check({**_SBP, "code": {"text": "\x0b"}})
+    assert not check({**_SBP, "resourceType": "Condition"})
+    assert not check({k: v for k, v in _SBP.items() if k != "status"})
+
+
+# --- the usual dates and times: recognised at once, each one the long check accepts ------
+
+
+_LONG = {
+    name: fast_validation._dated(pattern, re.compile(r"(?!)"))  # no usual form: the long check only
+    for name, pattern in (
+        ("date", types.Date.pattern),
+        ("dateTime", types.DateTime.pattern),
+        ("instant", types.Instant.pattern),
+    )
+}
+_USUAL = {
+    "date": fast_validation._USUAL_DATE,
+    "dateTime": fast_validation._USUAL_DATETIME,
+    "instant": fast_validation._USUAL_INSTANT,
+}
+_TIMES = [
+    "",
+    "T00:00:00Z",
+    "T23:59:59.999+14:00",
+    "T10:30:00-13:59",
+    "T10:30:00+14:01",
+    "T10:30:00+15:00",
+    "T10:00:60Z",
+    "T24:00:00Z",
+    "T10:00:00",
+    "T10:00Z",
+    "T10:00:00.Z",
+    "T\u0661\u0660:00:00Z",  # Arabic-Indic digits: not [0-9]
+]
+
+
+@pytest.mark.parametrize("kind", sorted(_USUAL))
+def test_every_usual_date_is_one_the_long_check_accepts(kind: str) -> None:
+    """Every year kind, month 00-13, day 00-32 (29 February in leap and common years),
+    with and without times: the usual pattern accepts only what the long check does."""
+    usual, long = _USUAL[kind].fullmatch, _LONG[kind]
+    accepted = 0
+    for year in (
+        "0000",
+        "0001",
+        "0999",
+        "1000",
+        "1900",
+        "2000",
+        "2023",
+        "2024",
+        "9999",
+        "\u0662\u0660\u0662\u0664",
+        "20244",
+    ):
+        for text in (year, *(f"{year}-{m:02}" for m in range(14))):
+            assert not usual(text) or long(text), text
+        for month, day, time in itertools.product(range(14), range(33), _TIMES):
+            text = f"{year}-{month:02}-{day:02}{time}"
+            if usual(text):
+                assert long(text), text
+                accepted += 1
+    assert accepted > 1000  # it pays
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(sorted(_USUAL)),
+    st.from_regex(
+        r"[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,4})?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?",
+        fullmatch=True,
+    ),
+)
+def test_a_generated_usual_date_is_one_the_long_check_accepts(kind: str, text: str) -> None:
+    assert not _USUAL[kind].fullmatch(text) or _LONG[kind](text)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("date", "2024-12-21"),
+        ("date", "2024-12"),
+        ("date", "2024"),
+        ("dateTime", "2024-12-21T10:30:00Z"),
+        ("dateTime", "2024-12-21T10:30:00.123+01:00"),
+        ("dateTime", "2024-01-31"),
+        ("instant", "2024-12-21T10:30:00.123Z"),
+        ("instant", "2024-04-30T23:59:59-05:00"),
+    ],
+)
+def test_the_usual_forms_are_recognised_at_once(kind: str, text: str) -> None:
+    assert _USUAL[kind].fullmatch(text)
