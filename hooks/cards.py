@@ -17,7 +17,7 @@ from fhir_mappings.facts import Evidence, PatientFacts, Status
 from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
 from hooks.gaps import grouped
-from hooks.guideline import Guideline, Recommendation
+from hooks.guideline import Citation, Guideline, Recommendation
 from hooks.model import Check, Role, RuleResult
 from hooks.phrases import measured_name, phrase
 from hooks.text import collapse, first, plain, unique
@@ -38,7 +38,8 @@ def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
     An unconfirmed MR diagnosis changes the action: the summary says so (docs/clinical-rules.md).
     """
     templates = rec.summaries.get(result.variant) or rec.summaries["default"]
-    numbers = deciding_numbers(result, g)
+    # The patient's numbers only where a template says them (most summaries do not).
+    numbers = deciding_numbers(result, g) if _wants_numbers(templates) else ""
     slots = {**({"numbers": numbers} if numbers else {}), **result.slots}
     for template in templates:
         if not _slot_names(template) <= slots.keys():
@@ -54,6 +55,12 @@ def summary(rec: Recommendation, result: RuleResult, g: Guideline) -> str:
 def _slot_names(template: str) -> frozenset[str]:
     """The ``{slots}`` a summary template needs (templates are data: read once, not per card)."""
     return frozenset(name for _, name, _, _ in Formatter().parse(template) if name)
+
+
+@lru_cache(maxsize=256)
+def _wants_numbers(templates: tuple[str, ...]) -> bool:
+    """Whether any of a variant's templates says the ``{numbers}`` (read once per variant)."""
+    return any("numbers" in _slot_names(t) for t in templates)
 
 
 #: Drug states that mean "on it now" in a summary ("on norepinephrine").
@@ -235,7 +242,7 @@ def card(
             "label": g.references[rec.evidence.citation].source_label or g.source_label,
             "topic": {"system": g.recommendation_system, "code": rec.id, "display": rec.title},
         },
-        "links": [_link(g.references[key].label, g.references[key].url) for key in rec.links],
+        "links": [_link(g.references[key]) for key in rec.links],
         "overrideReasons": [
             {"system": g.override_reason_system, "code": r.code, "display": r.display}
             for r in g.override_reasons
@@ -260,8 +267,8 @@ def withdraw_suggestion(rec: Recommendation, result: RuleResult, ids: Callable[[
     return {"label": spec.label, "uuid": ids(), "isRecommended": True, "actions": actions}
 
 
-def _link(label: str | None, url: str | None) -> dict[str, str]:
-    return {"label": label or "", "url": url or "", "type": "absolute"}
+def _link(ref: Citation) -> dict[str, str]:
+    return {"label": ref.label or "", "url": ref.url or "", "type": "absolute"}
 
 
 def echo_suggestion(

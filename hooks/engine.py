@@ -16,7 +16,7 @@ from hooks.cards import card
 from hooks.guideline import Guideline, guideline
 from hooks.model import Evaluation, RuleResult
 from hooks.rules import RULES, Rule
-from hooks.scope import scoped
+from hooks.scope import quiet, scoped
 
 #: A service's rule set: (rule id, rule) in card order within an indicator.
 Rules = tuple[tuple[str, Rule], ...]
@@ -35,7 +35,8 @@ def explain(
 
     ``rules`` and ``g``: a service's rule set and card texts (default: the patient-view ones)."""
     g = g or guideline()
-    return one_draft_echo([_decide(rule_id, rule, facts, g)[0] for rule_id, rule in rules or RULES])
+    calm = quiet(facts.scope)
+    return one_draft_echo([_decide(rule_id, rule, facts, g, calm)[0] for rule_id, rule in rules or RULES])
 
 
 def one_draft_echo(results: Sequence[RuleResult]) -> tuple[RuleResult, ...]:
@@ -66,7 +67,8 @@ def evaluate_detailed(
     results: list[RuleResult] = []
     cards: list[tuple[tuple[int, int], dict[str, Any]]] = []
     failed: list[str] = []
-    outcomes = [_decide(rule_id, rule, facts, g) for rule_id, rule in rules]
+    calm = quiet(facts.scope)
+    outcomes = [_decide(rule_id, rule, facts, g, calm) for rule_id, rule in rules]
     decided = one_draft_echo([result for result, _ in outcomes])
     for index, ((rule_id, _rule), (_, exc)) in enumerate(zip(rules, outcomes, strict=True)):
         result = decided[index]
@@ -102,11 +104,13 @@ def rule_failures() -> Mapping[str, int]:
 
 
 def _decide(
-    rule_id: str, rule: Rule, facts: PatientFacts, g: Guideline
+    rule_id: str, rule: Rule, facts: PatientFacts, g: Guideline, calm: bool
 ) -> tuple[RuleResult, Exception | None]:
+    """``calm``: ``quiet(facts.scope)``, asked once per call (then scope changes nothing)."""
     try:
         # Scope and goals of care apply to every rule, after its clinical criteria.
-        return scoped(rule(facts, g), facts, g), None
+        result = rule(facts, g)
+        return (result if calm else scoped(result, facts, g)), None
     except Exception as exc:  # isolate: the other rules still run
         return _failed(rule_id, g, exc), exc
 

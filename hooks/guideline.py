@@ -162,6 +162,17 @@ class Guideline:
     def _on_problem_list(self) -> dict[str, str]:
         return {}
 
+    def group_label(self, group: tuple[str, ...]) -> str:
+        """A drug group's line: "ACE inhibitor or ARB" (worded once per group)."""
+        said = self._group_labels.get(group)
+        if said is None:
+            said = self._group_labels[group] = " or ".join(self.value_set_labels[vs] for vs in group)
+        return said
+
+    @cached_property
+    def _group_labels(self) -> dict[tuple[str, ...], str]:
+        return {}
+
     def fact(self, name: str) -> FactInfo:
         return self.facts[name]
 

@@ -393,8 +393,9 @@ def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     return _result("surgical-repair", g, checks, slots=_grade_slot(facts, g), notes=notes)
 
 
-def _group_label(group: Sequence[str], g: Guideline) -> str:
-    return " or ".join(g.value_set_labels[vs] for vs in group)
+def _group_label(group: tuple[str, ...], g: Guideline) -> str:
+    """ "ACE inhibitor or ARB" (worded once per guideline and group)."""
+    return g.group_label(group)
 
 
 def _active_in(facts: PatientFacts, group: Sequence[str]) -> tuple[Evidence, ...]:
@@ -477,7 +478,8 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
             active.append(_group_label(gr, g))
         elif _may_list_inactive(gr, unstable):
             inactive.append(_group_label(gr, g))
-    running_iv = _drug_names(meds.running(classes.iv_vasodilator))
+    iv_running = meds.running(classes.iv_vasodilator)
+    running_iv = _drug_names(iv_running) if iv_running else []
     ras_orders = _drug_names(
         m
         for vs in classes.renin_angiotensin

@@ -3,7 +3,8 @@
 
 The seven rules decide on the guideline's criteria; this module then says whether a card
 may be shown to this patient and what it must add. It is one place, applied by the engine
-after each rule, so no rule can forget it:
+after each rule, so no rule can forget it (when nothing in scope is recorded, ``quiet``, the
+engine knows once per call that it changes nothing):
 
 - under 18 or deceased: no card at all;
 - comfort measures only: no escalation card, no draft echo; medical therapy lists only
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fhir_mappings.facts import PatientFacts, Status
+from fhir_mappings.facts import PatientFacts, Scope, Status
 from hooks.guideline import Guideline
 from hooks.model import Check, Role, RuleResult
 
@@ -36,6 +37,20 @@ ESCALATION = frozenset(
 UNDER_DURABLE_VAD = frozenset({"medical-therapy", "grade-severity"})
 _ACE_ARB = ("ace-inhibitors", "arbs")
 _RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def quiet(scope: Scope) -> bool:
+    """Nothing in scope is recorded: ``scoped`` returns every decision as it is (the engine
+    asks once per call instead of once per rule; tests/hooks/test_fast_paths.py checks it)."""
+    return not (
+        scope.comfort_care.present
+        or scope.durable_vad.present
+        or scope.mitral_stenosis.present
+        or scope.dnr.present
+        or scope.pregnant.present
+        or scope.surgical_risk.present
+        or scope.out_of_scope is not None
+    )
 
 
 def scoped(result: RuleResult, facts: PatientFacts, g: Guideline) -> RuleResult:

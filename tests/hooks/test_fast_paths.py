@@ -7,15 +7,26 @@ tests check each shortcut on its own, on inputs the golden charts do not reach.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fhir_mappings.facts import Evidence
+from cds_service.calls.demo import as_of, parse_instant
+from cds_service.calls.pipeline import run_hook_detailed
+from cds_service.calls.services import registry
+from cds_service.core.settings import Settings
+from fhir_mappings.facts import Evidence, PatientFacts, Scope
+from hooks.cards import _wants_numbers, deciding_numbers, summary
+from hooks.engine import _decide
 from hooks.guideline import Guideline, guideline
 from hooks.phrases import _MEASURED, _NOT_PROBLEM_LINE, _phrase, phrase
-from tests.hooks.factories import NOW
+from hooks.scope import quiet, scoped
+from tests.hooks import golden
+from tests.hooks.factories import NOW, present
+from tests.hooks.test_properties import facts_of, patient_facts
 
 G = guideline()
 
@@ -86,3 +97,77 @@ def test_a_problem_list_wording_is_kept_per_label_and_is_the_template_filled() -
 def test_the_guidelines_kept_label_tables_are_the_data_files() -> None:
     assert G.presentation_words == {**G.instability_labels, **G.presentation_labels}
     assert G.organ_labels == {o: f"Organ dysfunction: {w}" for o, w in G.organs.items()}
+
+
+# --- scope asked once per call ---------------------------------------------------------
+
+_SCOPE_FACTS = (
+    "deceased",
+    "comfort_care",
+    "dnr",
+    "pregnant",
+    "durable_vad",
+    "mitral_stenosis",
+    "surgical_risk",
+)
+
+scopes = st.just(Scope()) | st.builds(
+    Scope,
+    age_years=st.none() | st.integers(0, 100),
+    **{name: facts_of(name) for name in _SCOPE_FACTS},
+)
+scoped_facts = st.tuples(patient_facts, scopes).map(lambda pair: replace(pair[0], scope=pair[1]))
+
+
+def test_any_scope_fact_recorded_or_a_child_is_not_quiet() -> None:
+    assert quiet(Scope())
+    assert quiet(Scope(age_years=40))
+    assert not quiet(Scope(age_years=12))
+    for name in _SCOPE_FACTS:
+        assert not quiet(Scope(**{name: present(name)})), name
+
+
+_SERVICES = tuple(registry().values())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scoped_facts)
+def test_a_quiet_scope_leaves_every_decision_as_scope_would(facts: PatientFacts) -> None:
+    calm = quiet(facts.scope)
+    for service in _SERVICES:
+        g = service.guideline
+        for rule_id, rule in service.rules:
+            # The engine's way (scope asked once) against the long way (scope after each rule).
+            shortcut, error = _decide(rule_id, rule, facts, g, calm)
+            long_error: Exception | None = None
+            try:
+                long_way = scoped(rule(facts, g), facts, g)
+            except Exception as exc:  # a rule that fails fails both ways
+                long_error = exc
+            assert type(error) is type(long_error)
+            if long_error is None:
+                assert shortcut == long_way
+
+
+# --- the numbers worked out only for a summary that says them ----------------------------
+
+
+def test_a_summary_is_the_same_as_with_the_numbers_always_worked_out() -> None:
+    said_numbers = 0
+    for _, body, now_text in golden.whole():
+        service = next(s for s in registry().values() if s.hook == body["hook"])
+        now = parse_instant(now_text) if now_text else as_of(body)
+        assert now is not None
+        result = run_hook_detailed(service, body, settings=Settings.load({}, environ={}), now=now)
+        g = service.guideline
+        for decided in result.evaluation.results if result.evaluation else ():
+            if not decided.fired:
+                continue
+            rec = g.recommendation(decided.rule_id)
+            with patch("hooks.cards._wants_numbers", lambda templates: True):
+                long_way = summary(rec, decided, g)
+            assert summary(rec, decided, g) == long_way
+            said_numbers += bool(deciding_numbers(decided, g)) and _wants_numbers(
+                rec.summaries.get(decided.variant) or rec.summaries["default"]
+            )
+    assert said_numbers > 0  # the charts reach a summary that says the numbers
