@@ -4,24 +4,28 @@ The background writer (``issued_writer``) stores many responses' records in one
 transaction. Only identifiers are kept (card and suggestion uuids, service, recommendation,
 indicator, hookInstance) and the time: no patient id, no text.
 
-A record is an ``IssuedRow``, a tuple in the table's column order, and a batch goes to the
-driver's ``executemany`` as plain tuples through one fixed statement (issue 18: building,
-caching and binding a SQLAlchemy ``Insert`` per batch cost more than the insert itself). The
-values are bound exactly as the table's column types bind them (``issued_at`` through
-``UtcDateTime``), so what is stored is what the SQLAlchemy statement stores;
-``write_rows_compiled`` is that long way, kept for drivers whose parameter style the fixed
-statement does not speak and for the tests that compare the two.
+A record is an ``IssuedRow``, a tuple in the table's column order. The writer's batches go
+to the driver's ``executemany`` as plain tuples through one fixed statement, on a connection
+kept between batches (``BatchConnection``; issue 18: building, caching and binding a
+SQLAlchemy ``Insert``, and checking a connection in and out of the pool, cost more per batch
+than the insert itself). The values are bound exactly as the table's column types bind them
+(``issued_at`` through ``UtcDateTime``), so what is stored is what the SQLAlchemy statement
+stores; ``write_rows_compiled`` is that long way, kept for drivers whose parameter style the
+fixed statement does not speak and for the tests that compare the two.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, Engine, Insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from cds_service.db.engine import writer
 from cds_service.db.tables import issued_cards
@@ -76,6 +80,94 @@ def write_rows(engine: Engine, rows: Sequence[IssuedRow]) -> None:
             _execute_compiled(conn, rows)
         else:
             conn.exec_driver_sql(statement.sql, statement.bound(rows))
+
+
+class BatchConnection:
+    """Where the background writer stores its batches: one pooled connection, kept between
+    batches, written through the driver directly (issue 18: checking a connection out of
+    the pool, beginning, committing and returning it through SQLAlchemy cost more than the
+    insert itself in a served worker).
+
+    A batch is one transaction on that connection (SQLite's ``BEGIN IMMEDIATE``, as
+    ``engine.writer`` begins one), committed or rolled back before ``write`` returns. A
+    driver error is raised as SQLAlchemy raises it (``DBAPIError``, with
+    ``connection_invalidated`` when the connection was found dead), and the connection goes
+    back to the pool, which rolls back what the batch began (or discards the connection if
+    it cannot), invalidated if dead: the next batch takes a fresh one. A connection
+    taken in another process (before a fork) is never used, closed or returned here.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._held: tuple[int, PoolProxiedConnection] | None = None
+
+    def write(self, rows: Sequence[IssuedRow]) -> None:
+        """Store ``rows`` in one transaction, as ``write_rows`` does."""
+        if not rows:
+            return
+        dialect = self._engine.dialect
+        statement = _statement(dialect)
+        if statement is None:
+            write_rows(writer(self._engine), rows)
+            return
+        params = statement.bound(rows)
+        held, self._held = self._held, None  # two calls at once each get their own
+        if held is not None and held[0] != os.getpid():
+            _FROM_ANOTHER_PROCESS.append(held[1])
+            held = None
+        if held is None:
+            held = (os.getpid(), self._engine.raw_connection())
+        connection = held[1]
+        try:
+            _write_batch(dialect, connection, statement.sql, params)
+        except BaseException:
+            connection.close()
+            raise
+        if self._held is None:
+            self._held = held
+        else:
+            connection.close()
+
+    def release(self) -> None:
+        """Give the kept connection back to the pool (before the engine is disposed)."""
+        held, self._held = self._held, None
+        if held is not None and held[0] == os.getpid():
+            held[1].close()
+
+
+#: Connections a parent process had taken: closing or returning one would reset the parent's
+#: session from the child, and letting it be collected would too.
+_FROM_ANOTHER_PROCESS: list[PoolProxiedConnection] = []
+
+
+def _write_batch(dialect: Dialect, connection: PoolProxiedConnection, sql: str, params: list[Any]) -> None:
+    dbapi_connection: Any = connection.driver_connection
+    sqlite_begin = dialect.name == "sqlite"
+    cursor = None
+    try:
+        cursor = dbapi_connection.cursor()
+        if sqlite_begin:
+            cursor.execute("BEGIN IMMEDIATE")  # as engine.writer begins: busy before writing
+        cursor.executemany(sql, params)
+        if sqlite_begin:
+            cursor.execute("COMMIT")
+        else:
+            dbapi_connection.commit()
+        cursor.close()
+    except dialect.loaded_dbapi.Error as exc:
+        dead = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if dead:
+            connection.invalidate(exc)  # closed now: the pool opens a fresh one when asked
+        raise DBAPIError.instance(
+            sql,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=dead,
+            dialect=dialect,
+            ismulti=True,
+        ) from exc
 
 
 def write_rows_compiled(engine: Engine, rows: Sequence[IssuedRow]) -> None:

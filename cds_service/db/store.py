@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.db import feedback as feedback_store
 from cds_service.db import issued, migrate
-from cds_service.db.engine import make_engine, ping, retry_once, writer
+from cds_service.db.engine import make_engine, ping, retry_once
 from cds_service.db.errors import READ_ONLY, REPLACED, StoreGone, busy_means_503, unavailable_reason
 from cds_service.db.issued_writer import IssuedCardWriter
 from cds_service.db.offload import Overdue, run_blocking
@@ -50,8 +50,7 @@ class Store:
         self._identity: tuple[int, int] | None = None
         self._write_timeout_s = write_timeout_s
         self._probing = False
-        #: ``engine`` for write transactions, made once: it shares the engine's pool.
-        self._writer = writer(engine)
+        self._issued = issued.BatchConnection(engine)
         self.issued_writer: IssuedCardWriter[issued.IssuedRow] = IssuedCardWriter(
             self.write_issued, capacity=issued_buffer
         )
@@ -179,9 +178,10 @@ class Store:
         """One batch of the background writer (runs in a native thread)."""
         self._check_identity()
         self._own_pool()
-        issued.write_rows(self._writer, rows)
+        self._issued.write(rows)
 
     def dispose(self) -> None:
+        self._issued.release()
         self._engine.dispose()
 
 

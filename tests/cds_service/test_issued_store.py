@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
 
 from cds_service.db import issued
 from cds_service.db.engine import WRITE_OPTION, writer
+from cds_service.db.errors import unavailable_reason
 from cds_service.db.issued import IssuedRow
 from cds_service.db.store import Store
 from cds_service.db.tables import issued_cards
@@ -66,11 +69,12 @@ def _stored(engine: Engine, prefix: str) -> list[tuple[Any, ...]]:
 
 
 def test_the_fixed_statement_stores_what_the_sqlalchemy_insert_stores(store: Store) -> None:
-    issued.write_rows(writer(store.engine), _batch("fast"))
+    store.write_issued(_batch("fast"))  # the writer's kept connection
+    issued.write_rows(writer(store.engine), _batch("rows"))
     issued.write_rows_compiled(store.engine, _batch("long"))
     fast, long = _stored(store.engine, "fast"), _stored(store.engine, "long")
     assert len(fast) == 9
-    assert fast == long
+    assert fast == long == _stored(store.engine, "rows")
     # The zone and the microseconds were kept: a call's time is not taken from another call.
     times = {row[0]: row[6] for row in fast}
     assert times["b-card-0"] != times["a-card-0"] == times["d-card-0"] == times["c-card-0"]
@@ -134,7 +138,132 @@ def test_a_write_engine_is_made_once_and_shares_the_engines_pool(store: Store) -
     made = writer(store.engine)
     assert made.get_execution_options()[WRITE_OPTION]
     assert writer(made) is made
-    store.engine.dispose()  # as a forked worker does with its parent's connections
+    store.engine.dispose()
     assert made.pool is store.engine.pool
-    store.write_issued(_call("pool", 2, AT))
+    issued.write_rows(made, _call("pool", 2, AT))
     assert len(_stored(store.engine, "pool")) == 2
+
+
+# --- the writer's connection, kept between batches ----------------------------------------
+
+
+@pytest.fixture
+def batches(database_url: str) -> Iterator[tuple[Store, issued.BatchConnection]]:
+    made = Store.open(database_url, upgrade=True, lock_timeout_s=0.2)
+    connection = issued.BatchConnection(made.engine)
+    yield made, connection
+    connection.release()
+    made.dispose()
+
+
+def _reason(exc: pytest.ExceptionInfo[BaseException]) -> str | None:
+    return unavailable_reason(exc.value)
+
+
+def test_batches_share_one_connection_and_give_it_back_when_released(
+    batches: tuple[Store, issued.BatchConnection],
+) -> None:
+    store, connection = batches
+    pool = store.engine.pool
+    assert isinstance(pool, QueuePool)
+    connection.write(_call("one", 2, AT))
+    connection.write(_call("two", 3, AT))
+    assert pool.checkedout() == 1
+    issued.write_rows_compiled(store.engine, _call("long", 3, AT))  # the pool still serves others
+    assert pool.checkedout() == 1
+    connection.write([])
+    held = connection._held
+    assert held is not None
+    connection.release()
+    assert not held[1].is_valid  # given back, not merely dropped
+    assert pool.checkedout() == 0
+    assert len(_stored(store.engine, "one")) == 2
+    assert len(_stored(store.engine, "two")) == 3
+
+
+def test_a_batch_that_fails_midway_stores_none_of_its_records_and_the_next_one_is_stored(
+    batches: tuple[Store, issued.BatchConnection],
+) -> None:
+    store, connection = batches
+    good = _call("mid", 3, AT)
+    broken = [*good[:2], good[2]._replace(indicator=None)]  # type: ignore[arg-type]  # NOT NULL
+    with pytest.raises(DBAPIError) as failed:
+        connection.write(broken)
+    assert not failed.value.connection_invalidated
+    assert _reason(failed) is None  # a bug, not "busy": the store says so
+    assert _stored(store.engine, "mid") == []
+    connection.write(good)
+    assert len(_stored(store.engine, "mid")) == 3
+
+
+def test_a_locked_database_is_busy_and_the_batch_is_stored_once_the_lock_is_gone(
+    batches: tuple[Store, issued.BatchConnection],
+) -> None:
+    store, connection = batches
+    rows = _call("locked", 2, AT)
+    holder = writer(store.engine).connect()
+    holder.begin()  # SQLite: BEGIN IMMEDIATE, the write lock
+    if store.engine.dialect.name == "postgresql":
+        holder.exec_driver_sql("LOCK TABLE issued_cards IN EXCLUSIVE MODE")
+    try:
+        with pytest.raises(DBAPIError) as busy:
+            connection.write(rows)
+        assert _reason(busy) == "busy"
+    finally:
+        holder.rollback()
+        holder.close()
+    connection.write(rows)
+    connection.write(rows)  # the retry of a batch whose commit answer was lost
+    assert len(_stored(store.engine, "locked")) == 2
+
+
+def test_a_connection_found_dead_is_invalidated_and_the_next_batch_takes_a_fresh_one(
+    batches: tuple[Store, issued.BatchConnection], caplog: pytest.LogCaptureFixture
+) -> None:
+    store, connection = batches
+    connection.write(_call("alive", 1, AT))
+    held = connection._held
+    assert held is not None
+    _kill(store.engine, held[1])
+    with pytest.raises(DBAPIError) as dead:
+        connection.write(_call("dead", 2, AT))
+    assert dead.value.connection_invalidated
+    assert _reason(dead) == "unreachable"
+    # Invalidated before it went back: the pool did not have to find out by failing to reset it.
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")]
+    connection.write(_call("dead", 2, AT))
+    assert len(_stored(store.engine, "dead")) == 2
+
+
+def _kill(engine: Engine, connection: Any) -> None:
+    """The held connection's session ends behind its back, as when the server restarts."""
+    if engine.dialect.name == "sqlite":
+        connection.driver_connection.close()
+        return
+    backend = connection.driver_connection.info.backend_pid
+    with engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+
+def test_a_connection_taken_before_a_fork_is_left_alone_in_the_child(
+    batches: tuple[Store, issued.BatchConnection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, connection = batches
+    connection.write(_call("parent", 1, AT))
+    held = connection._held
+    assert held is not None
+    parent_connection = held[1]
+    monkeypatch.setattr(issued.os, "getpid", lambda: held[0] + 1)  # as in a forked worker
+    try:
+        connection.write(_call("child", 2, AT))
+        child = connection._held
+        assert child is not None
+        assert child[1] is not parent_connection
+        assert parent_connection in issued._FROM_ANOTHER_PROCESS
+        assert parent_connection.is_valid  # neither closed nor returned by the child
+        connection.release()
+    finally:
+        monkeypatch.undo()
+        issued._FROM_ANOTHER_PROCESS.remove(parent_connection)
+        parent_connection.close()
+    assert len(_stored(store.engine, "child")) == 2
