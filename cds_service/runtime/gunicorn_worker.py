@@ -19,7 +19,8 @@ One write: gunicorn sends a response's head, then its body, in two ``sendall`` c
 hook call's answer is one piece of known length (Flask sets Content-Length), so its head
 and body now go out together: one system call (and one loopback delivery) fewer per
 request (issue 18). The head is the one gunicorn builds; every other answer (chunked, in
-several pieces, without a body) is sent as gunicorn sends it.
+several pieces, without a body) is sent as gunicorn sends it. The head's Date is written
+once per second rather than per request (``email.utils.formatdate``: 3.5 µs a call).
 
 Not covered (gunicorn closes the connection without an answer, or answers before any
 worker code runs): a client that disconnects mid-request, TLS handshake failures when
@@ -29,12 +30,16 @@ gunicorn terminates TLS, and requests refused by the operating system's backlog.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import ssl
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import gevent
 from gevent.server import StreamServer
+from gunicorn import util as gunicorn_util
 from gunicorn.http import errors as http_errors
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers import ggevent
@@ -151,6 +156,35 @@ class OneWriteResponse(gunicorn_wsgi.Response):  # type: ignore[misc]
 
 # gunicorn's wsgi.create builds each request's response from this module-level name.
 gunicorn_wsgi.Response = OneWriteResponse
+
+
+#: The last second's Date text, as one (second, text) pair so that a reader never sees one
+#: second's time with another's text.
+_date_of_second: list[tuple[int | None, str]] = [(None, "")]
+
+
+def http_date(timestamp: float | None = None) -> str:
+    """gunicorn's ``util.http_date``, the same text, written once per second. It is
+    ``email.utils.formatdate(timestamp, usegmt=True)``, which is the format of
+    ``datetime.fromtimestamp(timestamp, UTC)`` (rounded to the microsecond) in whole
+    seconds: away from the end of a second, the timestamp's whole seconds."""
+    now = time.time() if timestamp is None else timestamp
+    second = int(now)
+    if not 0 <= now - second < _CLEAR_OF_ROUNDING:
+        # Before 1970, or where rounding to the microsecond may reach the next second.
+        second = int(datetime.fromtimestamp(now, UTC).replace(microsecond=0).timestamp())
+    cached_second, text = _date_of_second[0]
+    if second != cached_second:
+        text = email.utils.format_datetime(datetime.fromtimestamp(second, UTC), usegmt=True)
+        _date_of_second[0] = (second, text)
+    return text
+
+
+_CLEAR_OF_ROUNDING = 0.999999
+
+
+# gunicorn's response head reads the date through this module-level name.
+gunicorn_util.http_date = http_date
 
 
 class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
