@@ -227,7 +227,11 @@ _INSTANT = _dated(types.Instant.pattern, _USUAL_INSTANT)
 _BOOLEAN_CHECK = "type({v}) is bool"
 #: A printable ASCII string is the usual case: it has an ASCII character and encodes.
 _STRING_CHECK = "(type({v}) is str and ({v}.isascii() and {v}.isprintable() and {v} != '' or _string({v})))"
-_CODE_CHECK = "(type({v}) is str and _code({v}) is not None)"
+#: A code without spaces is the usual case: printable ASCII but a space is ``[!-~]+``.
+_CODE_CHECK = (
+    "(type({v}) is str and ({v}.isascii() and {v}.isprintable() and ' ' not in {v} and {v} != ''"
+    " or _code({v}) is not None))"
+)
 _ID_CHECK = "(type({v}) is str and _id({v}) is not None)"
 # The model's uri pattern (\S*, searched) matches any string; only an encodable one is read.
 _URI_CHECK = "(type({v}) is str and {v} != '' and {v}.isascii())"

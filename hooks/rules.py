@@ -129,18 +129,43 @@ def _grade_words(grade: MRGrade) -> str:
     return f"{grade.grade}+" if grade.grade is not None else "?"
 
 
+#: The last grade asked about, its guideline, its severe-MR check, grade slot and statement.
+#: Five rules ask for the same check (four for the slot, three for the statement) on one
+#: call's facts; all depend only on the grade (and the guideline's words), a frozen object
+#: made afresh per call, so they are built once per grade object.
+#: One tuple, replaced whole: a thread that reads an older one only builds them again.
+_last_grade: tuple[MRGrade, Guideline, Check, dict[str, str], str] | None = None
+
+
+def _per_grade(facts: PatientFacts, g: Guideline) -> tuple[MRGrade, Guideline, Check, dict[str, str], str]:
+    """(grade, g, severe-MR check, grade slot, grade statement) for ``facts.mr_grade``."""
+    global _last_grade
+    grade = facts.mr_grade
+    last = _last_grade
+    if last is not None and last[0] is grade and last[1] is g:
+        return last
+    statement = grade_statement(grade, g)
+    severe = _grade_check(facts, statement, "severe_mr", grade.severe, Role.CONDITION)
+    last = (grade, g, severe, _slot_of(grade, g), statement)
+    _last_grade = last
+    return last
+
+
 def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
     """``severe_mr``: grade 4+ (G: "typically >=4+ on a 0-4+ scale"); unknown without a grade,
-    or with a range that reaches 4+ (a range is never severe, nor surely not severe)."""
-    return _grade_check(facts, g, "severe_mr", facts.mr_grade.severe, Role.CONDITION)
+    or with a range that reaches 4+ (a range is never severe, nor surely not severe).
+
+    Built once per grade object (``_per_grade``): a ``Check`` is frozen, so rules share it."""
+    return _per_grade(facts, g)[2]
 
 
 def grade_context(facts: PatientFacts, g: Guideline) -> Check:
     """The MR grade, shown for context (it does not decide the rule)."""
-    return _grade_check(facts, g, "mr_grade", facts.mr_grade.grade is not None, Role.CONTEXT)
+    statement = _per_grade(facts, g)[4]
+    return _grade_check(facts, statement, "mr_grade", facts.mr_grade.grade is not None, Role.CONTEXT)
 
 
-def _grade_check(facts: PatientFacts, g: Guideline, name: str, met: bool, role: Role) -> Check:
+def _grade_check(facts: PatientFacts, statement: str, name: str, met: bool, role: Role) -> Check:
     """The severe-MR criterion's status, statement and evidence, as ``name`` with ``met`` and ``role``."""
     grade = facts.mr_grade
     severe = grade.severe
@@ -153,7 +178,7 @@ def _grade_check(facts: PatientFacts, g: Guideline, name: str, met: bool, role: 
         name,
         met,
         status,
-        statement=grade_statement(grade, g),
+        statement=statement,
         evidence=grade.evidence + grade.superseded_by,
         missing=() if severe else grade.missing,
         role=role,
@@ -205,8 +230,14 @@ def _result(
 
 
 def _grade_slot(facts: PatientFacts, g: Guideline) -> dict[str, str]:
-    """The grade as the summaries say it: "4+", "4+, preliminary", "4+ on the problem list"."""
-    grade = facts.mr_grade
+    """The grade as the summaries say it: "4+", "4+, preliminary", "4+ on the problem list".
+
+    Shared by the rules of one call (``_per_grade``): spread it into a rule's own dict, never
+    keep or change it."""
+    return _per_grade(facts, g)[3]
+
+
+def _slot_of(grade: MRGrade, g: Guideline) -> dict[str, str]:
     if grade.grade is None:
         return {}
     label = g.texts["grade_slot_problem_list" if grade.source is GradeSource.CONDITION else "grade_slot"]
@@ -390,7 +421,7 @@ def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
     supported = fact_check("on_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), mof, supported]
-    return _result("surgical-repair", g, checks, slots=_grade_slot(facts, g), notes=notes)
+    return _result("surgical-repair", g, checks, slots={**_grade_slot(facts, g)}, notes=notes)
 
 
 def _group_label(group: tuple[str, ...], g: Guideline) -> str:
@@ -589,7 +620,7 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
         "current_grade",
         not known,
         status,
-        statement=grade_statement(grade, g),
+        statement=_per_grade(facts, g)[4],
         evidence=grade.evidence + grade.superseded_by,
         missing=grade.missing,
         negated=True,

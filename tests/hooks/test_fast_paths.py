@@ -18,14 +18,16 @@ from cds_service.calls.demo import as_of, parse_instant
 from cds_service.calls.pipeline import run_hook_detailed
 from cds_service.calls.services import registry
 from cds_service.core.settings import Settings
-from fhir_mappings.facts import Evidence, PatientFacts, Scope
+from fhir_mappings.facts import Evidence, GradeSource, MRGrade, PatientFacts, Scope, Status
 from hooks.cards import _wants_numbers, deciding_numbers, summary
 from hooks.engine import _decide
 from hooks.guideline import Guideline, guideline
+from hooks.model import Check, Role
 from hooks.phrases import _MEASURED, _NOT_PROBLEM_LINE, _phrase, phrase
+from hooks.rules import _grade_slot, grade_context, grade_severity, grade_statement, severe_mr_check
 from hooks.scope import quiet, scoped
 from tests.hooks import golden
-from tests.hooks.factories import NOW, present
+from tests.hooks.factories import NOW, ev, facts, present
 from tests.hooks.test_properties import facts_of, patient_facts
 
 G = guideline()
@@ -171,3 +173,77 @@ def test_a_summary_is_the_same_as_with_the_numbers_always_worked_out() -> None:
                 rec.summaries.get(decided.variant) or rec.summaries["default"]
             )
     assert said_numbers > 0  # the charts reach a summary that says the numbers
+
+
+# --- the grade's check, slot and statement built once per grade object --------------------
+
+_GRADE_EVIDENCE = (ev("Observation/echo-1", value=4.0), ev("Condition/mr-1"))
+_SUPERSEDING = (ev("Procedure/repair-1", time=NOW),)
+
+grades = st.builds(
+    MRGrade,
+    st.none() | st.integers(0, 4),
+    st.sampled_from(GradeSource),
+    machine_readable=st.booleans(),
+    evidence=st.sampled_from([(), _GRADE_EVIDENCE]),
+    missing=st.sampled_from([(), ("no echo in 365 days",)]),
+    superseded_by=st.sampled_from([(), _SUPERSEDING]),
+    grade_range=st.none() | st.sampled_from([(1, 2), (3, 4)]),
+    preliminary=st.booleans(),
+)
+
+
+def _severe_long_way(grade: MRGrade, g: Guideline, name: str, met: bool, role: Role) -> Check:
+    """The grade check as it was built before the shortcut, for every rule that asked."""
+    level = grade.level
+    status = (
+        Status.PRESENT if grade.severe else Status.UNKNOWN if level is None or level >= 4 else Status.ABSENT
+    )
+    return Check(
+        name,
+        met,
+        Status.ABSENT if grade.superseded_by else status,
+        statement=grade_statement(grade, g),
+        evidence=grade.evidence + grade.superseded_by,
+        missing=() if grade.severe else grade.missing,
+        role=role,
+    )
+
+
+def _slot_long_way(grade: MRGrade, g: Guideline) -> dict[str, str]:
+    if grade.grade is None:
+        return {}
+    key = "grade_slot_problem_list" if grade.source is GradeSource.CONDITION else "grade_slot"
+    key = "grade_slot_preliminary" if grade.preliminary else key
+    return {"grade": g.texts[key].format(grade=grade.grade)}
+
+
+#: The patient view's words, and the same guideline worded otherwise (another service's).
+_REWORDED = replace(G, texts={k: f"{v} (other)" if k.startswith("grade_") else v for k, v in G.texts.items()})
+_GUIDELINES = tuple({id(g): g for g in (G, _REWORDED, *(s.guideline for s in _SERVICES))}.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(grades, min_size=1, max_size=4),
+    st.lists(st.sampled_from(_GUIDELINES), min_size=1, max_size=3),
+)
+def test_a_grades_check_slot_and_statement_are_the_long_way_call_after_call(
+    sequence: list[MRGrade], guidelines: list[Guideline]
+) -> None:
+    # Calls one after another (each a new grade object, equal or not, under one guideline or
+    # another): what a rule gets is always its own grade's, never the call before's.
+    for grade in sequence:
+        for g in guidelines:
+            patient = facts(mr_grade=grade)
+            for _ in range(2):  # the first asks build, the second reuse
+                assert severe_mr_check(patient, g) == _severe_long_way(
+                    grade, g, "severe_mr", grade.severe, Role.CONDITION
+                )
+                assert grade_context(patient, g) == _severe_long_way(
+                    grade, g, "mr_grade", grade.grade is not None, Role.CONTEXT
+                )
+                assert _grade_slot(patient, g) == _slot_long_way(grade, g)
+            # The statement is the patient view's too (grade-severity is one of its rules).
+            current = next(c for c in grade_severity(patient, G).checks if c.fact == "current_grade")
+            assert current.statement == grade_statement(grade, G)
