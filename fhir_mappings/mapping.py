@@ -580,7 +580,7 @@ class _Mapper:
             return support
         if started >= self.now - self.thresholds.support_procedure_window:
             return support
-        return Support(support.value_set, replace(support.evidence, reason="temporary-or-durable"))
+        return Support(support.value_set, support.evidence.with_reason("temporary-or-durable"))
 
     # -- Scope -------------------------------------------------------------------------
 
@@ -595,10 +595,8 @@ class _Mapper:
         found = self.unfed("scope", lambda: self.scope_of(None, ()))
         if not patient:  # (as ``scope_of`` tells a Patient)
             return found
-        return replace(
-            found,
-            age_years=scope.age_of(patient, self.now),
-            deceased=scope.deceased(patient, self.now, self.report),
+        return found.with_patient(
+            scope.age_of(patient, self.now), scope.deceased(patient, self.now, self.report)
         )
 
     def scope_of(self, patient: Resource | None, durable: tuple[Evidence, ...]) -> Scope:
@@ -708,4 +706,4 @@ def _opt(value: Missing | None) -> tuple[Missing, ...]:
 
 
 def _with_note(evidence: Evidence, note: str, time: datetime | None) -> Evidence:
-    return replace(evidence, note=note, time=time)
+    return evidence.with_note(note, time)
