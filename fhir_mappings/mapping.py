@@ -40,13 +40,12 @@ from fhir_mappings.labs import (
 )
 from fhir_mappings.medications import MedicationFindings, medications
 from fhir_mappings.mr_grade import (
-    decide_echo,
+    decide_and_newest,
     echo_graded_recently,
     echo_grades,
     mr_grade,
     mr_on_echo,
     mr_on_echo_any,
-    newest_echo,
     recent_echo,
     superseded,
 )
@@ -180,7 +179,8 @@ class _Mapper:
         echoes = echo_grades(
             self.coded("echo-mr-grade"), now=self.now, thresholds=self.thresholds, report=self.report
         )
-        decision = decide_echo(echoes, thresholds=self.thresholds, report=self.report)
+        # (``decide_echo`` and ``newest_echo`` in one: validation notes come in the same order.)
+        decision, newest = decide_and_newest(echoes, thresholds=self.thresholds, report=self.report)
         unavailable = self.chart.missing(Key.MR_GRADE)
         grade = mr_grade(decision, mr, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
         # Any completed repair or replacement after the echo supersedes it, whatever the problem
@@ -197,7 +197,6 @@ class _Mapper:
             decision, grade, now=self.now, thresholds=self.thresholds, unavailable=unavailable
         )
         done = echo_procedures(self.procedures, self.report)
-        newest = newest_echo(echoes, self.report)
         recent = recent_echo(newest, done, now=self.now, thresholds=self.thresholds)
         return PatientFacts(
             as_of=self.now,
@@ -580,7 +579,7 @@ class _Mapper:
             return support
         if started >= self.now - self.thresholds.support_procedure_window:
             return support
-        return Support(support.value_set, replace(support.evidence, reason="temporary-or-durable"))
+        return Support(support.value_set, support.evidence.with_reason("temporary-or-durable"))
 
     # -- Scope -------------------------------------------------------------------------
 
@@ -595,10 +594,8 @@ class _Mapper:
         found = self.unfed("scope", lambda: self.scope_of(None, ()))
         if not patient:  # (as ``scope_of`` tells a Patient)
             return found
-        return replace(
-            found,
-            age_years=scope.age_of(patient, self.now),
-            deceased=scope.deceased(patient, self.now, self.report),
+        return found.with_patient(
+            scope.age_of(patient, self.now), scope.deceased(patient, self.now, self.report)
         )
 
     def scope_of(self, patient: Resource | None, durable: tuple[Evidence, ...]) -> Scope:
@@ -708,4 +705,4 @@ def _opt(value: Missing | None) -> tuple[Missing, ...]:
 
 
 def _with_note(evidence: Evidence, note: str, time: datetime | None) -> Evidence:
-    return replace(evidence, note=note, time=time)
+    return evidence.with_note(note, time)

@@ -60,7 +60,20 @@ class DrugMatch:
     @property
     def ingredient(self) -> str:
         """The drug by ingredient ("candesartan", "sacubitril/valsartan"), never a product string."""
-        return ingredient_of(self.display, self.value_set)
+        key = (self.display, self.value_set)
+        found = _INGREDIENTS.get(key)
+        if found is None:
+            found = ingredient_of(self.display, self.value_set)
+            if len(_INGREDIENTS) >= _INGREDIENTS_KEPT:
+                _INGREDIENTS.clear()
+            _INGREDIENTS[key] = found
+        return found
+
+
+#: (display, value-set id) -> ``ingredient_of`` them: a chart names the same few drugs on
+#: every call (1.3 us each to word again). Bounded; emptied when a site changes the value sets.
+_INGREDIENTS: dict[tuple[str, str], str] = {}
+_INGREDIENTS_KEPT = 512
 
 
 def ingredient_of(display: str, value_set_id: str) -> str:
@@ -85,6 +98,7 @@ def ingredient_names() -> Mapping[str, tuple[str, ...]]:
 
 
 on_value_sets_changed(ingredient_names.cache_clear)  # a site's RxNorm codes add names
+on_value_sets_changed(_INGREDIENTS.clear)
 
 
 def identify(resource: Resource, by_reference: Mapping[str, Resource]) -> tuple[DrugMatch, ...]:
@@ -251,15 +265,15 @@ def medications(
         if match.value_set not in VASOACTIVE:
             continue
         if match.match_kind is MatchKind.NAME:
-            vasoactive.append(replace(match, evidence=replace(match.evidence, reason="name-match")))
+            vasoactive.append(replace(match, evidence=match.evidence.with_reason("name-match")))
         elif (reason := _not_vasoactive_use(use.resource, by_reference)) is None:
             vasoactive.append(match)
         else:
-            shown.append(replace(match.evidence, reason=reason))
+            shown.append(match.evidence.with_reason(reason))
     for use in not_running:
         if use.match.value_set in VASOACTIVE:
             reason = "name-only" if use.match.match_kind is MatchKind.NAME else use.not_running
-            shown.append(replace(use.match.evidence, reason=reason))
+            shown.append(use.match.evidence.with_reason(reason))
     running_by_class: dict[str, list[MedicationMatch]] = {}
     for use in running:
         # A nitrate patch or spray, phenylephrine eye drops: not an infusion of the class.
@@ -478,13 +492,16 @@ def _time_of(resource: Resource) -> datetime | None:
         return None
 
 
+_HOW = {
+    MatchKind.CODE: "code",
+    MatchKind.INGREDIENT: "Medication.ingredient code",
+    MatchKind.ATC: "ATC code",
+    MatchKind.NAME: "name only, no listed code",
+}
+
+
 def _evidence(resource: Resource, drug: DrugMatch, state: str) -> Evidence:
-    how = {
-        MatchKind.CODE: "code",
-        MatchKind.INGREDIENT: "Medication.ingredient code",
-        MatchKind.ATC: "ATC code",
-        MatchKind.NAME: "name only, no listed code",
-    }[drug.kind]
+    how = _HOW[drug.kind]
     try:
         time = _time_of(resource)
     except TimeProblem:

@@ -7,7 +7,7 @@ request -> gather (prefetch, fetch) -> required data check (412) -> fhir_mapping
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +26,19 @@ log = logging.getLogger(__name__)
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text: ``str(uuid.uuid4())``, in 1 us rather than 2.5
+    (one per card; issue 18)."""
+    return uuid4_text(os.urandom(16))
+
+
+def uuid4_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw, version=4))`` for 16 bytes: the version nibble becomes 4
+    and the variant's two top bits 10 (so the 17th digit is 8, 9, a or b)."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGITS[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT_DIGITS = "89ab"
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     app.url_map.merge_slashes = False
     app.register_blueprint(blueprint)
     app.extensions["mrcds_store"] = open_store(settings)
-    app.register_blueprint(operations.blueprint)
+    operations.install(app, settings)
     request_log.install(app)
     install_auth(app, auth, lambda: feedback_store().engine)
     _register_error_handlers(app)
@@ -59,9 +59,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     # with it, any origin may, since every call must still carry a signed token.
     cors_origins = settings.cors_origins or (("*",) if auth.enabled else ())
 
-    @app.after_request
-    def _cors(response: Response) -> Response:
-        return apply_cors(request, response, cors_origins)
+    if cors_origins:  # else there is nothing to add (issue 18: no call per request)
+
+        @app.after_request
+        def _cors(response: Response) -> Response:
+            return apply_cors(request, response, cors_origins)
 
     @app.after_request
     def _no_store(response: Response) -> Response:

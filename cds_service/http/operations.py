@@ -6,7 +6,7 @@ only with ``MRCDS_METRICS=on``; keep it off the public network (see the README).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
 from cds_service.core import metrics
 from cds_service.core.errors import operation_outcome
@@ -29,16 +29,20 @@ def ready() -> tuple[Response, int]:
     return jsonify(body), 200
 
 
-@blueprint.before_app_request
-def _metrics_port_serves_metrics_only() -> None:
-    """With ``MRCDS_METRICS_PORT``, /metrics is answered on that port alone, and that port
-    answers nothing else (gunicorn gives the listener's port as ``SERVER_PORT``)."""
-    settings: Settings = current_app.config["SETTINGS"]
+def install(app: Flask, settings: Settings) -> None:
+    """The endpoints, and with ``MRCDS_METRICS_PORT`` the split between the two ports:
+    /metrics is answered on that port alone, and that port answers nothing else (gunicorn
+    gives the listener's port as ``SERVER_PORT``). Without it no check runs per request."""
+    app.register_blueprint(blueprint)
     if not (settings.metrics and settings.metrics_port):
         return
-    on_metrics_port = request.environ.get("SERVER_PORT") == str(settings.metrics_port)
-    if on_metrics_port != (request.path == "/metrics"):
-        abort(404)
+    metrics_port = str(settings.metrics_port)
+
+    @app.before_request
+    def _metrics_port_serves_metrics_only() -> None:
+        on_metrics_port = request.environ.get("SERVER_PORT") == metrics_port
+        if on_metrics_port != (request.path == "/metrics"):
+            abort(404)
 
 
 @blueprint.get("/metrics")

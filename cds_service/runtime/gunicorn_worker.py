@@ -1,5 +1,6 @@
 """gunicorn's gevent worker, with its own errors as OperationOutcome and without quoting,
-fair to waiting connections, and with a drain of the issued-card buffer when it stops.
+fair to waiting connections, with a drain of the issued-card buffer when it stops, and
+with each answer sent in one write.
 
 Fairness: a hook call is CPU work with no I/O wait, and a keep-alive client sends its next
 request at once, so a busy worker went from request to request without its event loop
@@ -14,6 +15,13 @@ encoding) itself, before the app sees it: as HTML that quotes the offending line
 logs that line, which may carry a query string. Here those answers are a FHIR
 OperationOutcome naming only the status, and the log names only the exception type.
 
+One write: gunicorn sends a response's head, then its body, in two ``sendall`` calls. A
+hook call's answer is one piece of known length (Flask sets Content-Length), so its head
+and body now go out together: one system call (and one loopback delivery) fewer per
+request (issue 18). The head is the one gunicorn builds; every other answer (chunked, in
+several pieces, without a body) is sent as gunicorn sends it. The head's Date is written
+once per second rather than per request (``email.utils.formatdate``: 3.5 µs a call).
+
 Not covered (gunicorn closes the connection without an answer, or answers before any
 worker code runs): a client that disconnects mid-request, TLS handshake failures when
 gunicorn terminates TLS, and requests refused by the operating system's backlog.
@@ -22,13 +30,18 @@ gunicorn terminates TLS, and requests refused by the operating system's backlog.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import ssl
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import gevent
 from gevent.server import StreamServer
+from gunicorn import util as gunicorn_util
 from gunicorn.http import errors as http_errors
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -98,6 +111,80 @@ class _TurnTakingServer(StreamServer):  # type: ignore[misc]
 
 # gunicorn's GeventWorker.run builds its servers from this module-level name.
 ggevent.StreamServer = _TurnTakingServer
+
+
+class _Head:
+    """Stands in for the client socket while gunicorn writes a response's head."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+
+class OneWriteResponse(gunicorn_wsgi.Response):  # type: ignore[misc]
+    """gunicorn's response, sending head and body in one write when the body is one piece
+    of the declared length (see the module's docstring)."""
+
+    sock: Any
+    sent: int
+
+    def write(self, arg: Any) -> None:
+        if (
+            self.headers_sent
+            or self.sent
+            or self.chunked
+            or not isinstance(arg, bytes)
+            or not arg
+            or self.response_length != len(arg)
+            # gunicorn versions without the flag (before 27) take their own path.
+            or getattr(self, "_omits_body", True)
+        ):
+            super().write(arg)
+            return
+        client: Any = self.sock
+        head = _Head()
+        self.sock = head
+        try:
+            self.send_headers()  # gunicorn's own head, written to `head`
+        finally:
+            self.sock = client
+        self.sent = len(arg)
+        client.sendall(head.data + arg)
+
+
+# gunicorn's wsgi.create builds each request's response from this module-level name.
+gunicorn_wsgi.Response = OneWriteResponse
+
+
+#: The last second's Date text, as one (second, text) pair so that a reader never sees one
+#: second's time with another's text.
+_date_of_second: list[tuple[int | None, str]] = [(None, "")]
+
+
+def http_date(timestamp: float | None = None) -> str:
+    """gunicorn's ``util.http_date``, the same text, written once per second. It is
+    ``email.utils.formatdate(timestamp, usegmt=True)``, which is the format of
+    ``datetime.fromtimestamp(timestamp, UTC)`` (rounded to the microsecond) in whole
+    seconds: away from the end of a second, the timestamp's whole seconds."""
+    now = time.time() if timestamp is None else timestamp
+    second = int(now)
+    if not 0 <= now - second < _CLEAR_OF_ROUNDING:
+        # Before 1970, or where rounding to the microsecond may reach the next second.
+        second = int(datetime.fromtimestamp(now, UTC).replace(microsecond=0).timestamp())
+    cached_second, text = _date_of_second[0]
+    if second != cached_second:
+        text = email.utils.format_datetime(datetime.fromtimestamp(second, UTC), usegmt=True)
+        _date_of_second[0] = (second, text)
+    return text
+
+
+_CLEAR_OF_ROUNDING = 0.999999
+
+
+# gunicorn's response head reads the date through this module-level name.
+gunicorn_util.http_date = http_date
 
 
 class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
