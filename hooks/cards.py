@@ -13,12 +13,12 @@ from string import Formatter
 from typing import Any
 
 from fhir_mappings.codesystems import SNOMED
-from fhir_mappings.facts import Evidence, PatientFacts, Status
+from fhir_mappings.facts import Evidence, PatientFacts
 from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
 from hooks.gaps import grouped
 from hooks.guideline import Citation, Guideline, Recommendation
-from hooks.model import Check, Role, RuleResult
+from hooks.model import ABSENT, CONDITION, UNKNOWN, Check, RuleResult
 from hooks.phrases import measured_name, phrase
 from hooks.text import collapse, first, plain, unique
 
@@ -75,7 +75,7 @@ def deciding_numbers(result: RuleResult, g: Guideline) -> str:
     readings: list[str] = []
     drugs: list[str] = []
     for check in result.checks:
-        if check.role is not Role.CONDITION or not check.met or check.negated:
+        if check.role is not CONDITION or not check.met or check.negated:
             continue
         for ev in check.evidence:
             if ev.what in _VITALS and ev.value is not None:
@@ -105,7 +105,7 @@ def check_statement(check: Check, g: Guideline) -> str:
     """What the check found: its own statement, else the status word of its fact."""
     if check.statement:
         return check.statement
-    if check.negated and check.status is Status.ABSENT:
+    if check.negated and check.status is ABSENT:
         return g.texts["none_recorded"]
     return g.status_words[check.status.value]
 
@@ -115,7 +115,7 @@ def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
     one item per check, in clinical words: "Medications: medication list could not be read"."""
     items = []
     for c in result.checks:
-        if c.status is not Status.UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing or c.quiet:
+        if c.status is not UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing or c.quiet:
             continue
         # A criterion's own name ("Hypotension: ...") is left out: the check's short name leads.
         missing = (m.split(": ", 1)[-1] if c.missing_named and isinstance(m, str) else m for m in c.missing)
@@ -135,16 +135,16 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
     context: list[str] = []
     inactive: list[str] = []
     for check in result.checks:
-        lines = decisive if check.role is Role.CONDITION else context
+        lines = decisive if check.role is CONDITION else context
         fact = check.fact
         if fact == "medications":
-            if check.status is Status.ABSENT:
+            if check.status is ABSENT:
                 inactive.append(check_label(check, g))
             else:
                 lines.append(_medication_line(check, g, now))
             continue
         if check.negated:
-            if fact == "mechanical_support" and check.status is Status.ABSENT:
+            if fact == "mechanical_support" and check.status is ABSENT:
                 lines.append(g.texts["no_support"])
             if fact == "current_grade":  # the echo whose grade is unreadable
                 lines += [phrase(ev, g, now) for ev in check.evidence]
@@ -200,7 +200,7 @@ def _one_per_drug(evidence: Iterable[Evidence]) -> list[Evidence]:
 
 def _medication_line(check: Check, g: Guideline, now: datetime) -> str:
     label = check_label(check, g)
-    if check.status is Status.UNKNOWN:
+    if check.status is UNKNOWN:
         return f"{label}: {g.status_words['unknown']}"
     drugs = unique(phrase(ev, g, now) for ev in _one_per_drug(check.evidence))
     return f"{label}: {'; '.join(drugs)}"
@@ -233,11 +233,30 @@ def card(
 ) -> dict[str, Any]:
     """The CDS Hooks card for a fired rule."""
     rec = g.recommendation(result.rule_id)
+    label, topic, links, reasons = g.card_parts.get(rec.id) or _card_parts(rec, g)
     out: dict[str, Any] = {
         "uuid": ids(),
         "summary": summary(rec, result, g),
         "indicator": result.indicator,
         "detail": detail(result, rec, facts, g, now),
+        # Copies of the parts kept per recommendation (one level deep: their values are str):
+        # a caller that changes a card changes only its own.
+        "source": {"label": label, "topic": {**topic}},
+        "links": [{**link} for link in links],
+        "overrideReasons": [{**reason} for reason in reasons],
+    }
+    if rec.suggestion is not None and result.suggestion is not None:
+        out["suggestions"] = [echo_suggestion(rec, facts, ids, priority=result.suggestion)]
+        out["selectionBehavior"] = "at-most-one"
+    elif rec.withdraw is not None and result.withdraw:
+        out["suggestions"] = [withdraw_suggestion(rec, result, ids)]
+        out["selectionBehavior"] = "at-most-one"
+    return out
+
+
+def constant_parts(rec: Recommendation, g: Guideline) -> dict[str, Any]:
+    """A card's source, links and override reasons: the same on every card of ``rec``."""
+    return {
         "source": {
             "label": g.references[rec.evidence.citation].source_label or g.source_label,
             "topic": {"system": g.recommendation_system, "code": rec.id, "display": rec.title},
@@ -248,13 +267,19 @@ def card(
             for r in g.override_reasons
         ],
     }
-    if rec.suggestion is not None and result.suggestion is not None:
-        out["suggestions"] = [echo_suggestion(rec, facts, ids, priority=result.suggestion)]
-        out["selectionBehavior"] = "at-most-one"
-    elif rec.withdraw is not None and result.withdraw:
-        out["suggestions"] = [withdraw_suggestion(rec, result, ids)]
-        out["selectionBehavior"] = "at-most-one"
-    return out
+
+
+def _card_parts(rec: Recommendation, g: Guideline) -> Any:
+    """``constant_parts`` worked out once per recommendation and kept on the guideline."""
+    made = constant_parts(rec, g)
+    source = made["source"]
+    kept = g.card_parts[rec.id] = (
+        source["label"],
+        source["topic"],
+        tuple(made["links"]),
+        tuple(made["overrideReasons"]),
+    )
+    return kept
 
 
 def withdraw_suggestion(rec: Recommendation, result: RuleResult, ids: Callable[[], str]) -> dict[str, Any]:

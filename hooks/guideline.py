@@ -173,6 +173,12 @@ class Guideline:
     def _group_labels(self) -> dict[tuple[str, ...], str]:
         return {}
 
+    @cached_property
+    def card_parts(self) -> dict[str, Any]:
+        """A recommendation's card parts that never change (``hooks.cards``: filled there,
+        by recommendation id, and copied into each card, never handed out)."""
+        return {}
+
     def fact(self, name: str) -> FactInfo:
         return self.facts[name]
 

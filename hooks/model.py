@@ -18,6 +18,13 @@ class Role(StrEnum):
     CONTEXT = "context"
 
 
+#: The members as plain names, for the rules and cards (a few hundred reads per call): on
+#: Python 3.11 ``Status.PRESENT`` goes through the enum's descriptor (about 75 ns against
+#: 10 ns for a module name). The same objects: ``is`` compares as before.
+PRESENT, ABSENT, UNKNOWN = Status.PRESENT, Status.ABSENT, Status.UNKNOWN
+CONDITION, CONTEXT = Role.CONDITION, Role.CONTEXT
+
+
 @dataclass(frozen=True, init=False)
 class Check:
     """One criterion of a rule, evaluated on the patient's facts."""

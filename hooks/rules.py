@@ -22,14 +22,13 @@ from fhir_mappings.facts import (
     MedicationMatch,
     MRGrade,
     PatientFacts,
-    Status,
 )
 from fhir_mappings.gaps import Gap, Missing
 from fhir_mappings.keys import Key
 from fhir_mappings.numbers import fmt
 from fhir_mappings.valuesets import value_set
 from hooks.guideline import Guideline
-from hooks.model import Check, Role, RuleResult
+from hooks.model import ABSENT, CONDITION, CONTEXT, PRESENT, UNKNOWN, Check, Role, RuleResult
 from hooks.text import ago, on_day, unique, utc
 
 Rule = Callable[[PatientFacts, Guideline], RuleResult]
@@ -43,7 +42,7 @@ def fact_check(
     fact: Fact,
     *,
     negate: bool = False,
-    role: Role = Role.CONDITION,
+    role: Role = CONDITION,
     statement: str = "",
     evidence: tuple[Evidence, ...] | None = None,
     label: str | None = None,
@@ -53,7 +52,7 @@ def fact_check(
 
     ``statement``, ``evidence`` (default: the fact's), ``label`` and ``quiet`` as in ``Check``:
     given here, the check is built once (a rule is run on every call)."""
-    present = fact.status is Status.PRESENT
+    present = fact.status is PRESENT
     # What a present fact could not assess does not change the decision: not shown.
     # Positional, in the order of Check's fields (a dozen of these per call).
     return Check(
@@ -81,17 +80,17 @@ def any_of(name: str, named: Iterable[tuple[str, Fact]], labels: Mapping[str, st
     shown: list[Evidence] = []
     unknown = False
     for n, f in named:  # one pass: a rule is run on every call
-        if f.status is Status.PRESENT:
+        if f.status is PRESENT:
             present.append(words.get(n, n))
             evidence += f.evidence
         else:
-            unknown = unknown or f.status is Status.UNKNOWN
+            unknown = unknown or f.status is UNKNOWN
             if f.missing:
                 said = _upper_first(words.get(n, n))
                 missing += [m.within(n) if isinstance(m, Gap) else f"{said}: {m}" for m in f.missing]
         if f.shown:
             shown += f.shown
-    status = Status.PRESENT if present else Status.UNKNOWN if unknown else Status.ABSENT
+    status = PRESENT if present else UNKNOWN if unknown else ABSENT
     # Positional, in the order of Check's fields (as fact_check).
     return Check(
         name,
@@ -100,7 +99,7 @@ def any_of(name: str, named: Iterable[tuple[str, Fact]], labels: Mapping[str, st
         ", ".join(present),
         tuple(evidence),
         tuple(missing),
-        Role.CONDITION,
+        CONDITION,
         False,
         None,
         True,
@@ -145,7 +144,7 @@ def _per_grade(facts: PatientFacts, g: Guideline) -> tuple[MRGrade, Guideline, C
     if last is not None and last[0] is grade and last[1] is g:
         return last
     statement = grade_statement(grade, g)
-    severe = _grade_check(facts, statement, "severe_mr", grade.severe, Role.CONDITION)
+    severe = _grade_check(facts, statement, "severe_mr", grade.severe, CONDITION)
     last = (grade, g, severe, _slot_of(grade, g), statement)
     _last_grade = last
     return last
@@ -162,7 +161,7 @@ def severe_mr_check(facts: PatientFacts, g: Guideline) -> Check:
 def grade_context(facts: PatientFacts, g: Guideline) -> Check:
     """The MR grade, shown for context (it does not decide the rule)."""
     statement = _per_grade(facts, g)[4]
-    return _grade_check(facts, statement, "mr_grade", facts.mr_grade.grade is not None, Role.CONTEXT)
+    return _grade_check(facts, statement, "mr_grade", facts.mr_grade.grade is not None, CONTEXT)
 
 
 def _grade_check(facts: PatientFacts, statement: str, name: str, met: bool, role: Role) -> Check:
@@ -171,9 +170,9 @@ def _grade_check(facts: PatientFacts, statement: str, name: str, met: bool, role
     severe = grade.severe
     level = grade.level
     undecided = level is None or level >= 4
-    status = Status.PRESENT if severe else Status.UNKNOWN if undecided else Status.ABSENT
+    status = PRESENT if severe else UNKNOWN if undecided else ABSENT
     if grade.superseded_by:
-        status = Status.ABSENT
+        status = ABSENT
     return Check(
         name,
         met,
@@ -188,6 +187,8 @@ def _grade_check(facts: PatientFacts, statement: str, name: str, met: bool, role
 def _value_sets_of(evidence: Iterable[Evidence], candidates: Sequence[str]) -> tuple[str, ...]:
     """Ids of the candidate value sets that the evidence's codes belong to, in candidate order."""
     keys = {(ev.system, ev.code) for ev in evidence}
+    if not keys:  # no evidence (most calls): no value set to look up
+        return ()
     return tuple(vs for vs in candidates if keys & value_set(vs).keys)
 
 
@@ -196,7 +197,7 @@ def _labels(value_sets: Iterable[str], g: Guideline) -> str:
 
 
 def _unconfirmed(facts: PatientFacts) -> tuple[str, ...]:
-    return ("unconfirmed",) if facts.mr_documented.present and facts.mr_unconfirmed else ()
+    return ("unconfirmed",) if facts.mr_unconfirmed and facts.mr_documented.status is PRESENT else ()
 
 
 def _result(
@@ -213,7 +214,7 @@ def _result(
     """Fired when every condition check is met (``slots``: the rule's own dict, kept as is)."""
     fired = True
     for c in checks:
-        if not c.met and c.role is Role.CONDITION:
+        if not c.met and c.role is CONDITION:
             fired = False
             break
     return RuleResult(
@@ -270,7 +271,7 @@ _MR_NEAR_TRIGGER = timedelta(days=7)
 def _recent_mr_evidence(facts: PatientFacts, trigger: Sequence[Evidence]) -> bool:
     """MR evidence that belongs to this presentation: MR 2+ on a recent echo, a coded
     rupture, or an MR Condition recorded no earlier than 7 days before the latest trigger."""
-    if facts.mr_on_echo.present or any(ev.what == _RUPTURE for ev in trigger):
+    if facts.mr_on_echo.status is PRESENT or any(ev.what == _RUPTURE for ev in trigger):
         return True
     onsets = [utc(ev.time) for ev in trigger if ev.time is not None]
     if not onsets:
@@ -338,17 +339,17 @@ def acute_mr_emergency(facts: PatientFacts, g: Guideline) -> RuleResult:
         _mild_echo_after(facts, trigger.evidence, presentation) if presentation.met and trigger.met else None
     )
     if mild is not None:
-        checks.append(Check("post_trigger_echo", False, Status.PRESENT, evidence=(mild,), negated=True))
+        checks.append(Check("post_trigger_echo", False, PRESENT, evidence=(mild,), negated=True))
     slots = {"presentation": presentation.statement.replace(", ", " and ")}
     triggers = _labels(_value_sets_of(trigger.evidence, g.trigger_value_sets), g)
     if triggers:
         slots["trigger"] = triggers
-    notes = _unconfirmed(facts) if not facts.mr_on_echo.present else ()
-    shocked = facts.hypotension.present or facts.cardiogenic_shock.present
-    if shocked and not facts.mechanical_support.present:
+    notes = _unconfirmed(facts) if facts.mr_on_echo.status is not PRESENT else ()
+    shocked = facts.hypotension.status is PRESENT or facts.cardiogenic_shock.status is PRESENT
+    if shocked and facts.mechanical_support.status is not PRESENT:
         notes += ("acute_bridge",)
     # No echo grade within 24 h: an urgent echo is offered (a draft order, never placed).
-    priority = None if facts.echo_graded_recently.present else "urgent"
+    priority = None if facts.echo_graded_recently.status is PRESENT else "urgent"
     return _result("acute-mr-emergency", g, checks, slots=slots, notes=notes, suggestion=priority)
 
 
@@ -364,12 +365,12 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     )
     support = fact_check("mechanical_support", facts.mechanical_support, negate=True)
     checks = [severe_mr_check(facts, g), instability, support]
-    if facts.respiratory_ecmo.present:
-        checks.append(fact_check("respiratory_ecmo", facts.respiratory_ecmo, role=Role.CONTEXT))
+    if facts.respiratory_ecmo.status is PRESENT:
+        checks.append(fact_check("respiratory_ecmo", facts.respiratory_ecmo, role=CONTEXT))
     notes = _unconfirmed(facts)
     slots = {**_grade_slot(facts, g), "criteria": instability.statement}
     variant = "default"
-    if support.status is Status.UNKNOWN:
+    if support.status is UNKNOWN:
         notes += ("support_unknown",)
         variant = "support-unknown"
         check = support_to_check(facts.mechanical_support.shown, facts.as_of, g)
@@ -384,7 +385,7 @@ def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
         fact_check(
             "multi_organ_failure",
             fact,
-            role=Role.CONTEXT,
+            role=CONTEXT,
             label=labels.get(organ) or f"Organ dysfunction: {organ}",
         )
         for organ, fact in facts.organ_dysfunction.items()
@@ -401,7 +402,7 @@ def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
         shown = {ev for c in organs for ev in c.evidence}
         if shown:
             kept = tuple(e for e in kept if e not in shown)
-    present = [g.organs.get(o, o) for o, f in facts.organ_dysfunction.items() if f.present]
+    present = [g.organs.get(o, o) for o, f in facts.organ_dysfunction.items() if f.status is PRESENT]
     mof = fact_check("multi_organ_failure", mof_fact, statement=", ".join(present), evidence=kept)
     slots = {**_grade_slot(facts, g), **({"organs": ", ".join(present)} if present else {})}
     checks = [severe_mr_check(facts, g), mof, *organs]
@@ -413,10 +414,10 @@ def surgical_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
     # The caveat matters only when organs could be failing: a stable patient with no failing
     # organ (an outpatient without 48-hour labs) does not need it (spec 2.1).
     could_matter = bool(facts.hemodynamic_instability) or any(
-        f.present for f in facts.organ_dysfunction.values()
+        f.status is PRESENT for f in facts.organ_dysfunction.values()
     )
     mof = fact_check("multi_organ_failure", facts.multi_organ_failure, negate=True, quiet=not could_matter)
-    caveat = mof.status is Status.UNKNOWN and could_matter
+    caveat = mof.status is UNKNOWN and could_matter
     notes = _unconfirmed(facts) + (("mof_unknown",) if caveat else ())
     # One card per decision: on support, on-mechanical-support names the definitive therapy.
     supported = fact_check("on_support", facts.mechanical_support, negate=True)
@@ -453,7 +454,7 @@ def _medication_checks(facts: PatientFacts, g: Guideline, unstable: bool) -> lis
     """One line per first-line group (ACE inhibitor or ARB is one); one line without data."""
     meds = facts.medications
     if not meds.assessed:
-        return [Check("medications", False, Status.UNKNOWN, missing=meds.missing, role=Role.CONTEXT)]
+        return [Check("medications", False, UNKNOWN, missing=meds.missing, role=CONTEXT)]
     checks = []
     for group in g.first_line_classes:
         evidence = _active_in(facts, group)
@@ -463,10 +464,10 @@ def _medication_checks(facts: PatientFacts, g: Guideline, unstable: bool) -> lis
             Check(
                 "medications",
                 bool(evidence),
-                Status.PRESENT if evidence else Status.ABSENT,
+                PRESENT if evidence else ABSENT,
                 statement=g.texts["active"] if evidence else g.texts["not_active"],
                 evidence=evidence,
-                role=Role.CONTEXT,
+                role=CONTEXT,
                 label=_upper_first(_group_label(group, g)),
             )
         )
@@ -496,8 +497,8 @@ def medical_therapy(facts: PatientFacts, g: Guideline) -> RuleResult:
     rec = g.recommendation("medical-therapy")
     classes = drug_classes()
     meds = facts.medications
-    hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=Role.CONTEXT)
-    hypotension = fact_check("hypotension", facts.hypotension, role=Role.CONTEXT)
+    hf = fact_check("heart_failure_symptoms", facts.heart_failure_symptoms, role=CONTEXT)
+    hypotension = fact_check("hypotension", facts.hypotension, role=CONTEXT)
     unstable = bool(facts.hemodynamic_instability)
     # "Loop diuretic not active" needs medication data: unknown is not "none" (docs/clinical-rules.md).
     untreated = hf.met and meds.assessed and not meds.active(classes.loop_diuretic)
@@ -578,7 +579,7 @@ def on_mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     checks = [
         severe_mr_check(facts, g),
         fact_check("mechanical_support", facts.mechanical_support, statement=devices),
-        fact_check("multi_organ_failure", facts.multi_organ_failure, role=Role.CONTEXT),
+        fact_check("multi_organ_failure", facts.multi_organ_failure, role=CONTEXT),
     ]
     slots = {**_grade_slot(facts, g), **({"devices": devices} if devices else {})}
     return _result("on-mechanical-support", g, checks, slots=slots, notes=_unconfirmed(facts))
@@ -599,7 +600,7 @@ def _superseding_event(facts: PatientFacts, g: Guideline) -> str:
 
 def _recent_echo(facts: PatientFacts) -> bool:
     """An echo within ``echo_recent_days`` (and, for a superseded grade, after what superseded it)."""
-    if not facts.recent_echo.present:
+    if facts.recent_echo.status is not PRESENT:
         return False
     done = [utc(ev.time) for ev in facts.recent_echo.evidence if ev.time is not None]
     since = [utc(ev.time) for ev in facts.mr_grade.superseded_by if ev.time is not None]
@@ -615,7 +616,7 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     """
     grade = facts.mr_grade
     known = grade.current_echo_grade
-    status = Status.PRESENT if known else Status.UNKNOWN if grade.missing else Status.ABSENT
+    status = PRESENT if known else UNKNOWN if grade.missing else ABSENT
     current = Check(
         "current_grade",
         not known,
@@ -634,7 +635,7 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     notes += ("grade_range_note",) if open_range else ()
     notes += ("grade_unreadable_recent",) if recent and not known else ()
     notes += ("grade_not_obtained",) if not_obtained and not unreadable else ()
-    coded = facts.mr_documented.present
+    coded = facts.mr_documented.status is PRESENT
     word = "mr_unconfirmed" if facts.mr_unconfirmed else "mr_confirmed" if coded else "mr_echo_only"
     mr_word = g.texts[word]
     seen = any_of(
@@ -644,7 +645,7 @@ def grade_severity(facts: PatientFacts, g: Guideline) -> RuleResult:
     )
     checks = [seen, current]
     if recent:
-        checks.append(fact_check("recent_echo", facts.recent_echo, role=Role.CONTEXT))
+        checks.append(fact_check("recent_echo", facts.recent_echo, role=CONTEXT))
     slots = {"mr": mr_word}
     variant = "default"
     if grade.superseded_by:

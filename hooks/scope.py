@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from fhir_mappings.facts import PatientFacts, Scope, Status
 from hooks.guideline import Guideline
-from hooks.model import Check, Role, RuleResult
+from hooks.model import PRESENT, Check, Role, RuleResult
 
 #: Cards that escalate care (spec 1.3): removed under comfort measures only.
 ESCALATION = frozenset(
@@ -43,12 +43,12 @@ def quiet(scope: Scope) -> bool:
     """Nothing in scope is recorded: ``scoped`` returns every decision as it is (the engine
     asks once per call instead of once per rule; tests/hooks/test_fast_paths.py checks it)."""
     return not (
-        scope.comfort_care.present
-        or scope.durable_vad.present
-        or scope.mitral_stenosis.present
-        or scope.dnr.present
-        or scope.pregnant.present
-        or scope.surgical_risk.present
+        scope.comfort_care.status is PRESENT
+        or scope.durable_vad.status is PRESENT
+        or scope.mitral_stenosis.status is PRESENT
+        or scope.dnr.status is PRESENT
+        or scope.pregnant.status is PRESENT
+        or scope.surgical_risk.status is PRESENT
         or scope.out_of_scope is not None
     )
 

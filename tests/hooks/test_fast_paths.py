@@ -19,12 +19,21 @@ from cds_service.calls.pipeline import run_hook_detailed
 from cds_service.calls.services import registry
 from cds_service.core.settings import Settings
 from fhir_mappings.facts import Evidence, GradeSource, MRGrade, PatientFacts, Scope, Status
-from hooks.cards import _wants_numbers, deciding_numbers, summary
+from fhir_mappings.valuesets import value_set
+from hooks import model
+from hooks.cards import _wants_numbers, card, constant_parts, deciding_numbers, summary
 from hooks.engine import _decide
 from hooks.guideline import Guideline, guideline
-from hooks.model import Check, Role
+from hooks.model import Check, Role, RuleResult
 from hooks.phrases import _MEASURED, _NOT_PROBLEM_LINE, _phrase, phrase
-from hooks.rules import _grade_slot, grade_context, grade_severity, grade_statement, severe_mr_check
+from hooks.rules import (
+    _grade_slot,
+    _value_sets_of,
+    grade_context,
+    grade_severity,
+    grade_statement,
+    severe_mr_check,
+)
 from hooks.scope import quiet, scoped
 from tests.hooks import golden
 from tests.hooks.factories import NOW, ev, facts, present
@@ -247,3 +256,56 @@ def test_a_grades_check_slot_and_statement_are_the_long_way_call_after_call(
             # The statement is the patient view's too (grade-severity is one of its rules).
             current = next(c for c in grade_severity(patient, G).checks if c.fact == "current_grade")
             assert current.statement == grade_statement(grade, G)
+
+
+# --- enum members read as module names; value sets looked up only for evidence ---------------
+
+
+def test_the_module_names_are_the_enum_members_themselves() -> None:
+    # The rules compare with ``is``: an equal string or a copy would change every decision.
+    assert model.PRESENT is Status.PRESENT
+    assert model.ABSENT is Status.ABSENT
+    assert model.UNKNOWN is Status.UNKNOWN
+    assert model.CONDITION is Role.CONDITION
+    assert model.CONTEXT is Role.CONTEXT
+
+
+_TRIGGER_CODES = sorted(
+    {(c.system, c.code) for vs in G.trigger_value_sets for c in value_set(vs).codes}
+    | {("http://snomed.info/sct", "0"), ("", "")},
+    key=str,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_TRIGGER_CODES), max_size=3))
+def test_the_value_sets_of_evidence_are_the_long_way(codes: list[tuple[str, str]]) -> None:
+    found = tuple(Evidence("Condition", "c", system, code) for system, code in codes)
+    keys = {(ev.system, ev.code) for ev in found}
+    long_way = tuple(vs for vs in G.trigger_value_sets if keys & value_set(vs).keys)
+    assert _value_sets_of(found, G.trigger_value_sets) == long_way
+    assert _value_sets_of(iter(found), G.trigger_value_sets) == long_way
+
+
+# --- a card's constant parts kept per recommendation and copied ------------------------------
+
+
+def test_a_cards_constant_parts_are_the_long_way_and_no_card_shares_them() -> None:
+    checked = 0
+    for g in _GUIDELINES:
+        for rec in g.recommendations:
+            result = RuleResult(rec.id, True, rec.indicator or "info")
+            for _ in range(3):  # the first card builds the parts, the others copy them
+                made = card(result, facts(), g, now=NOW, ids=lambda: "id")
+                long_way = constant_parts(rec, g)
+                assert {k: made[k] for k in long_way} == long_way
+                assert list(made) == ["uuid", "summary", "indicator", "detail", *long_way]
+                # A caller that changes its card, at any depth, changes no other card.
+                made["source"]["label"] = "changed"
+                made["source"]["topic"]["code"] = "changed"
+                for part in ("links", "overrideReasons"):
+                    for item in made[part]:
+                        item["label" if part == "links" else "code"] = "changed"
+                    made[part].append({"added": "x"})
+                checked += 1
+    assert checked > 10
