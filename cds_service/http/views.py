@@ -1,4 +1,4 @@
-"""HTTP endpoints. Thin: read, validate, hand over, return a dict."""
+"""HTTP endpoints. Thin: read, validate, hand over, return a dict (the hook call: its Response)."""
 
 from __future__ import annotations
 
