@@ -187,7 +187,7 @@ class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     NONE = "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class MRGrade:
     """The MR severity grade on a 0-4+ scale (docs/clinical-rules.md, MR grade).
 
@@ -212,6 +212,31 @@ class MRGrade:
     #: The newest echo had no readable grade: the grade is from an echo before it (evidence
     #: holds the deciding echo first, then this newest one).
     fallback: bool = False
+
+    def __init__(
+        self,
+        grade: int | None,
+        source: GradeSource,
+        machine_readable: bool = True,
+        evidence: tuple[Evidence, ...] = (),
+        missing: tuple[Missing, ...] = (),
+        superseded_by: tuple[Evidence, ...] = (),
+        grade_range: tuple[int, int] | None = None,
+        preliminary: bool = False,
+        fallback: bool = False,
+    ) -> None:
+        # Written out as Evidence's is (one a call, nine fields; the same test keeps them in
+        # step: tests/fhir_mappings/test_fast_copies.py).
+        found = self.__dict__
+        found["grade"] = grade
+        found["source"] = source
+        found["machine_readable"] = machine_readable
+        found["evidence"] = evidence
+        found["missing"] = missing
+        found["superseded_by"] = superseded_by
+        found["grade_range"] = grade_range
+        found["preliminary"] = preliminary
+        found["fallback"] = fallback
 
     @property
     def severe(self) -> bool:

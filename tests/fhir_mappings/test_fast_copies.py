@@ -1,4 +1,7 @@
-"""Copies and words kept for speed give exactly what the long way gives.
+"""Copies, constructors and words kept for speed give exactly what the long way gives.
+
+``MRGrade``'s own ``__init__`` (written out for speed) takes and sets exactly the dataclass
+fields, as ``tests/hooks/test_model.py`` checks of the facts' and the evidence's.
 
 ``Evidence.with_reason`` and ``Evidence.with_note`` copy a piece of evidence with one or two
 fields changed, and ``Scope.with_patient`` a scope with the Patient's facts: each must equal
@@ -19,8 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhir_mappings import medications as meds
-from fhir_mappings.facts import Evidence, Fact, MatchKind, Scope, Status
+from fhir_mappings.facts import Evidence, Fact, GradeSource, MatchKind, MRGrade, Scope, Status
 from fhir_mappings.valuesets import use_site_codes
+from tests.hooks import test_model
 
 _TEXT = st.none() | st.text(max_size=8)
 _TIME = st.none() | st.datetimes(timezones=st.just(UTC))
@@ -136,3 +140,10 @@ def test_site_codes_word_ingredients_again(tmp_path: Path) -> None:
     finally:
         use_site_codes(None)
     assert drug.ingredient == "zorbamide 40 MG Oral Tablet"
+
+
+def test_mr_grade_init_takes_and_sets_the_fields_in_order() -> None:
+    test_model.test_init_takes_the_fields_in_order_with_their_defaults(MRGrade)
+    test_model.test_every_field_is_set_from_its_own_argument(MRGrade)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MRGrade(4, GradeSource.ECHO).grade = 3  # type: ignore[misc]
