@@ -166,13 +166,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(kind: str, workers: int) -> Iterator[Server]:
-    """``service`` (mr-cds serve) or ``bare`` (benchmarks/bare_app.py), on a free port."""
+def server(kind: str, workers: int, root: Path = ROOT) -> Iterator[Server]:
+    """``service`` (mr-cds serve) or ``bare`` (benchmarks/bare_app.py), on a free port.
+
+    ``root``: the source tree served (``benchmarks/ab_trees.py`` compares several); its
+    packages come first on the path, ahead of what this virtual environment installed."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MRCDS_")}
     data_home = tempfile.mkdtemp(prefix="mrcds-bench-")  # the issued-cards database
     # The service logs at its default level (INFO): its request line is part of what ships.
-    env.update(XDG_DATA_HOME=data_home, PYTHONPATH=str(ROOT))
+    env.update(XDG_DATA_HOME=data_home, PYTHONPATH=str(root))
     bin_dir = Path(sys.executable).parent
     if kind == "service":
         cmd = [str(bin_dir / "mr-cds"), "serve", "--port", str(port), "--workers", str(workers)]
@@ -190,7 +193,7 @@ def server(kind: str, workers: int) -> Iterator[Server]:
             "warning",
             "benchmarks.bare_app:app",
         ]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
