@@ -116,12 +116,9 @@ def first_listed(value_set_ids: Iterable[str]) -> Callable[[Any], ValueSetCode |
         table.update(_index(vs.id))
 
     def match(concept: Any) -> ValueSetCode | None:
-        if type(concept) is dict:
-            found = concept.get("coding")
-            if type(found) is list and len(found) == 1 and type(only := found[0]) is dict:
-                system, code = only.get("system"), only.get("code")
-                if type(system) is str and type(code) is str:
-                    return table.get((system, code))
+        sole = _sole_coding(concept)
+        if sole is not None:
+            return table.get(sole)
         coded_as = codings(concept)
         for vs in sets:
             hit = vs.match(coded_as)
@@ -158,13 +155,22 @@ def value_sets_of(codings: Iterable[Mapping[str, Any]]) -> frozenset[str]:
 def value_sets_of_concept(concept: Any) -> frozenset[str]:
     """``value_sets_of(codings(concept))``; the usual concept, one coding with a string
     system and code, is one lookup (asked of every Condition and Observation of a chart)."""
+    sole = _sole_coding(concept)
+    if sole is not None:
+        return _membership().get(sole, _NONE)
+    return value_sets_of(codings(concept))
+
+
+def _sole_coding(concept: Any) -> tuple[str, str] | None:
+    """(system, code) of a CodeableConcept with one coding whose system and code are
+    strings (the usual concept: one table lookup); None for any other, left to ``codings``."""
     if type(concept) is dict:
         found = concept.get("coding")
         if type(found) is list and len(found) == 1 and type(only := found[0]) is dict:
             system, code = only.get("system"), only.get("code")
             if type(system) is str and type(code) is str:
-                return _membership().get((system, code), _NONE)
-    return value_sets_of(codings(concept))
+                return system, code
+    return None
 
 
 _NONE: frozenset[str] = frozenset()

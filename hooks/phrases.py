@@ -67,13 +67,7 @@ def _phrase(ev: Evidence, g: Guideline, now: datetime) -> str:
     if ev.resource_type in ("Procedure", "Device", "DeviceUseStatement") and label:
         return _support(ev, label, g, now)
     if ev.resource_type == "Condition" and label:
-        if ev.status == "resolved":
-            return _join(f"{label} resolved", _when(ev, now))
-        unconfirmed = g.texts["unconfirmed_word"] if ev.status == "unconfirmed" else ""
-        # Only a trigger's onset is said: a long stay's many old Conditions are not timed.
-        when = _when(ev, now) if what in g.trigger_value_sets else ""
-        onset = f"onset {when}" if when else ""
-        return _join(g.texts["on_problem_list"].format(label=label) + unconfirmed, onset)
+        return _condition(ev, what, label, g, now)
     return collapse(ev.display or ev.resource_type, 80)
 
 
@@ -82,7 +76,8 @@ _NOT_PROBLEM_LINE = frozenset({*_MEASURED, "echo-grade", "condition-grade", "ech
 
 
 def _condition(ev: Evidence, what: str, label: str, g: Guideline, now: datetime) -> str:
-    """``_phrase``'s Condition branch, the wording kept per label (``Guideline.on_problem_list``)."""
+    """A Condition's line (``phrase`` takes it first, ``_phrase`` last), the wording kept per
+    label (``Guideline.on_problem_list``)."""
     if ev.status == "resolved":
         return _join(f"{label} resolved", _when(ev, now))
     unconfirmed = g.texts["unconfirmed_word"] if ev.status == "unconfirmed" else ""

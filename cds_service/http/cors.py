@@ -16,8 +16,6 @@ MAX_AGE_S = "600"
 
 def apply_cors(request: Request, response: Response, allowed_origins: tuple[str, ...]) -> Response:
     """Add CORS headers when the request comes from an allowed origin."""
-    if not allowed_origins:
-        return response  # no origin is allowed: nothing to add, nor to look up (issue 18)
     if allowed_origins and "*" not in allowed_origins:
         # The answer depends on Origin whether or not this request sent one: a shared cache
         # must not hand one origin's answer (or a no-origin answer) to another.

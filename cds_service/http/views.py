@@ -52,10 +52,10 @@ def call_service(service_id: str) -> Response:
     service = _service(service_id)
     # The app and the request behind their proxies, looked up once (each use of a proxy
     # looks up the context again; read_json_object reads the request 7 times, issue 18).
-    app = _unproxied(current_app)
+    app = request_log.unproxied(current_app)
     settings: Settings = app.config["SETTINGS"]
     body = read_json_object(
-        _unproxied(request),
+        request_log.unproxied(request),
         settings.max_body_bytes,
         max_resources=settings.max_resources,
         deadline_s=settings.body_read_timeout_s,
@@ -76,10 +76,6 @@ def call_service(service_id: str) -> Response:
     # 4 us of its 9 deciding what a dict is (issue 18).
     response: Response = app.json.response(result.response)
     return response
-
-
-def _unproxied(proxy: Any) -> Any:
-    return proxy._get_current_object()
 
 
 @blueprint.post("/cds-services/<service_id>/feedback")
