@@ -40,7 +40,7 @@ def install(app: Flask, config: AuthConfig, engine: Callable[[], Engine]) -> Non
                 current = Verifier(
                     config.issuers,
                     KeyStore(config.issuers),
-                    ReplayStore(engine()),
+                    ReplayStore(engine),
                     max_expiry_s=config.max_expiry_s,
                 )
                 app.extensions[EXTENSION] = current

@@ -10,6 +10,7 @@ loop (``offload``); a token's ``jti`` is unique per issuer, so the key is (``iss
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -22,14 +23,16 @@ from cds_service.db.tables import jwt_replay
 
 
 class ReplayStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Callable[[], Engine]) -> None:
+        """``engine()`` gives this process's engine; it is asked on the database thread,
+        where every use of the engine happens (``offload``)."""
         self._engine = engine
 
     def claim(self, jti: str, iss: str, expires_at: datetime) -> bool:
         """Record ``jti``; ``False`` if it was already recorded (a replay)."""
 
         def insert() -> None:
-            with writer(self._engine).begin() as conn:
+            with writer(self._engine()).begin() as conn:
                 conn.execute(jwt_replay.insert().values(jti=jti, iss=iss, expires_at=expires_at))
 
         try:

@@ -6,7 +6,8 @@ and run at most ``statement_timeout`` (the lock wait plus 5 s); connecting gives
 ``connect_timeout`` (3 s, unless the URL says otherwise), TCP keepalives find a server that
 vanished, and a request waits at most the lock timeout for a pooled connection. Past any of
 these the store answers 503 (``StorageBusy``), never a half-done write. All of these waits
-happen in native threads (``offload``), never on a gevent worker's event loop.
+happen on the worker's database thread (``offload``), never on a gevent worker's event
+loop.
 
 No ``pool_pre_ping``: it costs a round trip per checkout. A connection found dead is
 discarded, and the call that found it is retried once where that is safe (``retry_once``).

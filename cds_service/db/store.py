@@ -175,7 +175,7 @@ class Store:
         return len(rows)
 
     def write_issued(self, rows: Sequence[issued.IssuedRow]) -> None:
-        """One batch of the background writer (runs in a native thread)."""
+        """One batch of the background writer (runs on the database thread)."""
         self._check_identity()
         self._own_pool()
         self._issued.write(rows)

@@ -15,7 +15,7 @@ from cds_service.db.store import Store
 @pytest.fixture
 def replay(database_url: str) -> Iterator[ReplayStore]:
     store = Store.open(database_url, upgrade=True)
-    yield ReplayStore(store.engine)
+    yield ReplayStore(lambda: store.engine)
     store.dispose()
 
 
