@@ -21,7 +21,7 @@ from cds_service.core.settings import Settings
 from cds_service.db.startup import open_store
 from cds_service.http import operations, request_log
 from cds_service.http.cors import apply_cors
-from cds_service.http.views import blueprint, feedback_store
+from cds_service.http.views import blueprint
 from fhir_mappings.valuesets import use_site_codes
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     # the Host header: a path is served as sent, or is a JSON 404.
     app.url_map.merge_slashes = False
     app.register_blueprint(blueprint)
-    app.extensions["mrcds_store"] = open_store(settings)
+    store = app.extensions["mrcds_store"] = open_store(settings)
     operations.install(app, settings)
     request_log.install(app)
-    install_auth(app, auth, lambda: feedback_store().engine)
+    # Asked for on the database thread, where there is no app context (``offload``).
+    install_auth(app, auth, lambda: store.engine)
     _register_error_handlers(app)
 
     # Without authentication, no web page may call the service from a browser by default;
