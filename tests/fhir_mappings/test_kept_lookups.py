@@ -7,10 +7,12 @@
 - ``_Mapper.active`` no longer looks a value set up to find it known: an unknown id still
   raises, every time.
 - ``_Mapper.respiratory_fed`` is answered once per call: the same answer as asked afresh.
+- ``Collected`` is built by a written-out ``__init__``: the fields in order, with their defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +24,11 @@ from hypothesis import strategies as st
 
 from fhir_mappings import procedures
 from fhir_mappings.mapping import _Mapper
-from fhir_mappings.parse import Report, collect
+from fhir_mappings.parse import Collected, Report, collect
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.thresholds import default_thresholds
 from fhir_mappings.valuesets import all_value_sets, first_listed, use_site_codes, value_set
+from tests.hooks import test_model
 
 #: The searches ``procedures`` makes (circulatory, respiratory, each kind alone).
 SEARCHES = [
@@ -178,3 +181,13 @@ def test_respiratory_fed_answered_once_is_the_answer_asked_afresh() -> None:
         assert mapper.respiratory_fed() is expected
         answers.add(expected)
     assert answers == {True, False}
+
+
+def test_collected_init_takes_and_sets_the_fields_in_order() -> None:
+    test_model.test_init_takes_the_fields_in_order_with_their_defaults(Collected)
+    test_model.test_every_field_is_set_from_its_own_argument(Collected)
+    first, second = Collected((), {}, {}, ()), Collected((), {}, {}, ())
+    assert first.reasons == {}
+    assert first.reasons is not second.reasons
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.notes = ()  # type: ignore[misc]
