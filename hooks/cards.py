@@ -114,15 +114,32 @@ def could_change(result: RuleResult, g: Guideline) -> tuple[str, ...]:
     """What was not assessed and could change this card (the gaps of unknown checks only),
     one item per check, in clinical words: "Medications: medication list could not be read"."""
     items = []
+    said = g.gap_lines
     for c in result.checks:
         if c.status is not UNKNOWN or c.fact in _NOT_A_GAP or c.label or not c.missing or c.quiet:
             continue
-        # A criterion's own name ("Hypotension: ...") is left out: the check's short name leads.
-        missing = (m.split(": ", 1)[-1] if c.missing_named and isinstance(m, str) else m for m in c.missing)
-        items.append(
-            f"{g.fact(c.fact).short or check_label(c, g)}: {grouped(missing, g, part=not c.missing_named)}"
-        )
+        # The item depends on the fact, its gaps and how they are named, nothing else (the
+        # label is None here): the same few are worded on every call, once per guideline.
+        key = (c.fact, c.missing_named, c.missing)
+        item = said.get(key)
+        if item is None:
+            item = _gap_item(c, g)
+            if len(said) >= _MAX_GAP_LINES:  # bounded: gaps from odd servers vary
+                said.clear()
+            said[key] = item
+        items.append(item)
     return unique(items)
+
+
+#: At most this many gap items are kept per guideline (a demo call words two or three).
+_MAX_GAP_LINES = 512
+
+
+def _gap_item(c: Check, g: Guideline) -> str:
+    """One check's gaps in clinical words: "Organ function: renal: no creatinine ..."."""
+    # A criterion's own name ("Hypotension: ...") is left out: the check's short name leads.
+    missing = (m.split(": ", 1)[-1] if c.missing_named and isinstance(m, str) else m for m in c.missing)
+    return f"{g.fact(c.fact).short or check_label(c, g)}: {grouped(missing, g, part=not c.missing_named)}"
 
 
 def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:

@@ -179,6 +179,17 @@ class Guideline:
         by recommendation id, and copied into each card, never handed out)."""
         return {}
 
+    @cached_property
+    def gap_lines(self) -> dict[tuple[Any, ...], str]:
+        """A check's "Not assessed" item by (fact, missing named, missing) (``hooks.cards``:
+        filled there, bounded)."""
+        return {}
+
+    @cached_property
+    def not_active_checks(self) -> dict[tuple[str, ...], Any]:
+        """A first-line drug group's "not active" check (``hooks.rules``: filled there)."""
+        return {}
+
     def fact(self, name: str) -> FactInfo:
         return self.facts[name]
 

@@ -456,22 +456,41 @@ def _medication_checks(facts: PatientFacts, g: Guideline, unstable: bool) -> lis
     if not meds.assessed:
         return [Check("medications", False, UNKNOWN, missing=meds.missing, role=CONTEXT)]
     checks = []
+    any_active = bool(meds.by_class)  # none active (many calls): no group to look through
     for group in g.first_line_classes:
-        evidence = _active_in(facts, group)
-        if not evidence and not _may_list_inactive(group, unstable):
+        evidence = _active_in(facts, group) if any_active else ()
+        if not evidence:
+            if _may_list_inactive(group, unstable):
+                checks.append(_not_active(group, g))
             continue
         checks.append(
             Check(
                 "medications",
-                bool(evidence),
-                PRESENT if evidence else ABSENT,
-                statement=g.texts["active"] if evidence else g.texts["not_active"],
+                True,
+                PRESENT,
+                statement=g.texts["active"],
                 evidence=evidence,
                 role=CONTEXT,
                 label=_upper_first(_group_label(group, g)),
             )
         )
     return checks
+
+
+def _not_active(group: tuple[str, ...], g: Guideline) -> Check:
+    """A first-line group's "not active" line: the same on every call (a ``Check`` is frozen),
+    so built once per guideline and group."""
+    made = g.not_active_checks.get(group)
+    if made is None:
+        made = g.not_active_checks[group] = Check(
+            "medications",
+            False,
+            ABSENT,
+            statement=g.texts["not_active"],
+            role=CONTEXT,
+            label=_upper_first(_group_label(group, g)),
+        )
+    return made
 
 
 def _drug_names(matches: Iterable[MedicationMatch]) -> list[str]:

@@ -6,7 +6,7 @@ tests check each shortcut on its own, on inputs the golden charts do not reach.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
@@ -18,16 +18,33 @@ from cds_service.calls.demo import as_of, parse_instant
 from cds_service.calls.pipeline import run_hook_detailed
 from cds_service.calls.services import registry
 from cds_service.core.settings import Settings
-from fhir_mappings.facts import Evidence, GradeSource, MRGrade, PatientFacts, Scope, Status
+from fhir_mappings.drug_classes import drug_classes
+from fhir_mappings.facts import Evidence, GradeSource, MedicationMatch, MRGrade, PatientFacts, Scope, Status
+from fhir_mappings.gaps import Gap, Missing, Reason
 from fhir_mappings.valuesets import value_set
+from hooks import cards as cards_module
 from hooks import model
-from hooks.cards import _wants_numbers, card, constant_parts, deciding_numbers, summary
+from hooks.cards import (
+    _wants_numbers,
+    card,
+    check_label,
+    constant_parts,
+    could_change,
+    deciding_numbers,
+    summary,
+)
 from hooks.engine import _decide
+from hooks.gaps import grouped
 from hooks.guideline import Guideline, guideline
 from hooks.model import Check, Role, RuleResult
 from hooks.phrases import _MEASURED, _NOT_PROBLEM_LINE, _phrase, phrase
 from hooks.rules import (
+    _active_in,
     _grade_slot,
+    _group_label,
+    _may_list_inactive,
+    _medication_checks,
+    _upper_first,
     _value_sets_of,
     grade_context,
     grade_severity,
@@ -36,7 +53,7 @@ from hooks.rules import (
 )
 from hooks.scope import quiet, scoped
 from tests.hooks import golden
-from tests.hooks.factories import NOW, ev, facts, present
+from tests.hooks.factories import FUROSEMIDE, LISINOPRIL, NOREPI, NOW, ev, facts, medications, present
 from tests.hooks.test_properties import facts_of, patient_facts
 
 G = guideline()
@@ -163,17 +180,21 @@ def test_a_quiet_scope_leaves_every_decision_as_scope_would(facts: PatientFacts)
 # --- the numbers worked out only for a summary that says them ----------------------------
 
 
-def test_a_summary_is_the_same_as_with_the_numbers_always_worked_out() -> None:
-    said_numbers = 0
+def _golden_decisions() -> Iterator[tuple[RuleResult, Guideline]]:
+    """Every rule's decision on every golden chart, with its service's guideline."""
     for _, body, now_text in golden.whole():
         service = next(s for s in registry().values() if s.hook == body["hook"])
         now = parse_instant(now_text) if now_text else as_of(body)
         assert now is not None
         result = run_hook_detailed(service, body, settings=Settings.load({}, environ={}), now=now)
-        g = service.guideline
         for decided in result.evaluation.results if result.evaluation else ():
-            if not decided.fired:
-                continue
+            yield decided, service.guideline
+
+
+def test_a_summary_is_the_same_as_with_the_numbers_always_worked_out() -> None:
+    said_numbers = 0
+    for decided, g in _golden_decisions():
+        if decided.fired:
             rec = g.recommendation(decided.rule_id)
             with patch("hooks.cards._wants_numbers", lambda templates: True):
                 long_way = summary(rec, decided, g)
@@ -309,3 +330,148 @@ def test_a_cards_constant_parts_are_the_long_way_and_no_card_shares_them() -> No
                     made[part].append({"added": "x"})
                 checked += 1
     assert checked > 10
+
+
+# --- a check's "Not assessed" item worded once per guideline -------------------------------
+
+
+def _could_change_long_way(result: RuleResult, g: Guideline) -> tuple[str, ...]:
+    """``could_change`` as it was before its items were kept."""
+    items = []
+    for c in result.checks:
+        if c.status is not Status.UNKNOWN or c.fact in ("mr_grade", "current_grade"):
+            continue
+        if c.label or not c.missing or c.quiet:
+            continue
+        missing = (m.split(": ", 1)[-1] if c.missing_named and isinstance(m, str) else m for m in c.missing)
+        items.append(
+            f"{g.fact(c.fact).short or check_label(c, g)}: {grouped(missing, g, part=not c.missing_named)}"
+        )
+    return tuple(dict.fromkeys(items))
+
+
+_MISSING: list[Missing] = [
+    Gap.of("medication-requests", Reason.NOT_OBTAINED, detail="timeout"),
+    Gap.of("labs", Reason.PARTIAL),
+    Gap.of("labs", Reason.PARTIAL).within("renal"),
+    Gap.of("vital-signs", Reason.NOT_SENT).within("hypotension"),
+    "renal: no creatinine in the last 48 h",
+    "Hypotension: no mean arterial pressure in the last 24 h",
+    "no platelets in the last 48 h",
+]
+#: The patient view's words, and its gaps worded otherwise (by index: a repr is 60 kB).
+_GAP_GUIDELINES = (G, replace(G, gap_reasons={k: f"{v} (other)" for k, v in G.gap_reasons.items()}))
+
+unknown_checks = st.builds(
+    lambda fact, named, missing, status, label, quiet: Check(
+        fact, False, status, missing=tuple(missing), missing_named=named, label=label, quiet=quiet
+    ),
+    st.sampled_from(sorted(G.facts)),
+    st.booleans(),
+    st.lists(st.sampled_from(_MISSING), max_size=4),
+    st.sampled_from([Status.UNKNOWN, Status.UNKNOWN, Status.ABSENT]),
+    st.sampled_from([None, None, "Loop diuretic"]),
+    st.sampled_from([False, False, True]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(unknown_checks, max_size=5), min_size=1, max_size=3),
+    st.lists(st.sampled_from([0, 1]), min_size=1, max_size=2),
+    st.sampled_from([2, 512]),
+)
+def test_a_checks_gaps_are_worded_as_the_long_way_call_after_call(
+    calls: list[list[Check]], guidelines: list[int], bound: int
+) -> None:
+    # Calls one after another, under one guideline or another, with few kept or many: each
+    # card's items are always its own checks' in its own guideline's words.
+    for g in _GAP_GUIDELINES:
+        g.gap_lines.clear()  # as after a start (an example before may have kept more)
+    with patch.object(cards_module, "_MAX_GAP_LINES", bound):
+        for checks in calls:
+            for g in (_GAP_GUIDELINES[i] for i in guidelines):
+                result = RuleResult("medical-therapy", True, "info", tuple(checks))
+                for _ in range(2):  # the first words them, the second reuses
+                    assert could_change(result, g) == _could_change_long_way(result, g)
+                assert len(g.gap_lines) <= bound
+
+
+def test_the_same_gaps_of_the_same_fact_named_or_not_are_worded_each_their_way() -> None:
+    missing = (
+        "Hypotension: no mean arterial pressure in the last 24 h",
+        Gap.of("labs", Reason.PARTIAL).within("renal"),
+    )
+    said = []
+    for named in (True, False, True, False):
+        result = RuleResult(
+            "x",
+            True,
+            "info",
+            (Check("hypotension", False, Status.UNKNOWN, missing=missing, missing_named=named),),
+        )
+        said.append(could_change(result, G))
+        assert said[-1] == _could_change_long_way(result, G)
+    assert said[0] != said[1]
+
+
+def test_the_golden_charts_gaps_are_worded_as_the_long_way() -> None:
+    worded = 0
+    for decided, g in _golden_decisions():
+        assert could_change(decided, g) == _could_change_long_way(decided, g)
+        worded += bool(_could_change_long_way(decided, g))
+    assert worded > 10
+
+
+# --- a first-line group's "not active" line built once -------------------------------------
+
+
+def _medication_checks_long_way(f: PatientFacts, g: Guideline, unstable: bool) -> list[Check]:
+    """``_medication_checks`` as it was before the "not active" lines were kept."""
+    meds = f.medications
+    if not meds.assessed:
+        return [Check("medications", False, Status.UNKNOWN, missing=meds.missing, role=Role.CONTEXT)]
+    checks = []
+    for group in g.first_line_classes:
+        found = _active_in(f, group)
+        if not found and not _may_list_inactive(group, unstable):
+            continue
+        checks.append(
+            Check(
+                "medications",
+                bool(found),
+                Status.PRESENT if found else Status.ABSENT,
+                statement=g.texts["active"] if found else g.texts["not_active"],
+                evidence=found,
+                role=Role.CONTEXT,
+                label=_upper_first(_group_label(group, g)),
+            )
+        )
+    return checks
+
+
+_ACTIVE = [FUROSEMIDE, LISINOPRIL, NOREPI]
+_NOT_ACTIVE_GUIDELINES = (G, replace(G, texts={**G.texts, "not_active": "not given"}))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(_ACTIVE), max_size=3),
+    st.booleans(),
+    st.lists(st.sampled_from([0, 1]), min_size=1, max_size=2),
+)
+def test_a_groups_medication_lines_are_the_long_way(
+    active: list[MedicationMatch], unstable: bool, guidelines: list[int]
+) -> None:
+    f = facts(medications=medications(*active))
+    for g in (_NOT_ACTIVE_GUIDELINES[i] for i in guidelines):
+        for _ in range(2):  # the first builds the "not active" lines, the second reuses
+            assert _medication_checks(f, g, unstable) == _medication_checks_long_way(f, g, unstable)
+
+
+def test_the_not_active_lines_are_the_drug_classes_groups() -> None:
+    # Every group the guideline lists is a drug class (a typo would show as "not active").
+    classes = drug_classes()
+    known = {*classes.vasodilators, classes.loop_diuretic, classes.iv_vasodilator, classes.inotrope}
+    known |= set(classes.renin_angiotensin)
+    assert {vs for group in G.first_line_classes for vs in group} <= known | set(G.value_set_labels)
