@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Request, Response, jsonify, request
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service.auth import resolve_auth
@@ -29,6 +30,51 @@ log = logging.getLogger(__name__)
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
 
 
+class NoSessions(SessionInterface):
+    """The service keeps no sessions: it sets no secret key, so Flask's own interface gives
+    each request a new, empty ``NullSession`` that refuses writes (0.4% of a served demo
+    call, issue 18). This one gives every request the same one; being empty and
+    read-only, it reads the same to each."""
+
+    null_session = NullSession()
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        return self.null_session
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None  # never called: Flask saves no null session
+
+
+class ServiceFlask(Flask):
+    """Flask, with no sessions (``NoSessions``) and its answer to "is this an ``async``
+    function?" remembered per function.
+
+    Flask asks ``ensure_sync`` for the view and every request hook on every request; each
+    answer walks ``inspect.iscoroutinefunction`` (0.6% of a served demo call, issue 18).
+    A plain function stays plain, so that answer is kept for the functions it is asked
+    about (a bounded number: ``after_this_request`` makes new ones per request).
+    """
+
+    session_interface = NoSessions()
+    #: How many plain functions are remembered.
+    MAX_REMEMBERED = 256
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set[Callable[..., Any]] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # an unhashable callable: asked each time
+            return super().ensure_sync(func)
+        synced = super().ensure_sync(func)
+        if synced is func and len(self._plain_functions) < self.MAX_REMEMBERED:
+            self._plain_functions.add(func)
+        return synced
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None = None) -> Flask:
     """Build the app: defaults, then ``MRCDS_*`` environment, then ``config``.
 
@@ -38,7 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, bind_host: str | None
     metrics.set_recording(settings.metrics)
     _use_site_codes(settings)
     auth = resolve_auth(settings, bind_host)
-    app = Flask(__name__)
+    app = ServiceFlask(__name__)
     app.config["SETTINGS"] = settings
     app.config["AUTH"] = auth
     # Bounds reading a body sent without Content-Length (chunked); with one, the view

@@ -22,6 +22,11 @@ request (issue 18). The head is the one gunicorn builds; every other answer (chu
 several pieces, without a body) is sent as gunicorn sends it. The head's Date is written
 once per second rather than per request (``email.utils.formatdate``: 3.5 µs a call).
 
+Memos (issue 18): gunicorn asks for every request whether the peer may set forwarding
+headers (``forwarded_allow_ips``), parsing its address each time: the answer is kept per
+peer address. A worker's settings are read as plain attributes of its configuration,
+not through ``Config.__getattr__``.
+
 Not covered (gunicorn closes the connection without an answer, or answers before any
 worker code runs): a client that disconnects mid-request, TLS handshake failures when
 gunicorn terminates TLS, and requests refused by the operating system's backlog.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import inspect
 import json
 import ssl
 import time
@@ -40,7 +46,9 @@ from typing import Any
 import gevent
 from gevent.server import StreamServer
 from gunicorn import util as gunicorn_util
+from gunicorn.config import Config
 from gunicorn.http import errors as http_errors
+from gunicorn.http import message as gunicorn_message
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
@@ -187,7 +195,64 @@ _CLEAR_OF_ROUNDING = 0.999999
 gunicorn_util.http_date = http_date
 
 
+#: gunicorn's own check of a peer against an allow list of addresses and networks (gunicorn
+#: 24 and later; before, the check was a list lookup, with nothing to remember).
+_gunicorn_ip_in_allow_list = getattr(gunicorn_message, "_ip_in_allow_list", None)
+if _gunicorn_ip_in_allow_list is not None and list(
+    inspect.signature(_gunicorn_ip_in_allow_list).parameters
+) != ["ip_str", "allow_list", "networks"]:
+    _gunicorn_ip_in_allow_list = None  # another gunicorn's check: left as it is
+#: Peers' answers, by (address, the allow list's identity): (allow list, networks, answer).
+_peer_answers: dict[tuple[str, int], tuple[Any, Any, bool]] = {}
+#: Distinct peers remembered before the memo starts again (a client per address).
+MAX_PEERS_REMEMBERED = 1024
+
+
+def ip_in_allow_list(ip_str: str, allow_list: Any, networks: Any) -> bool:
+    """gunicorn's ``_ip_in_allow_list``, remembered per peer address and allow list.
+
+    gunicorn asks it for every request: is this peer a proxy allowed to set forwarding
+    headers (``forwarded_allow_ips``)? It parses the address with ``ipaddress`` and tests
+    it against each network: ~3.4 us a request, the same answer for every request of a
+    connection (issue 18). The allow list and its networks are the worker's configuration,
+    the same objects for its whole life; an answer is reused only for those same objects.
+    """
+    key = (ip_str, id(allow_list))
+    known = _peer_answers.get(key)
+    if known is not None and known[0] is allow_list and known[1] is networks:
+        return known[2]
+    assert _gunicorn_ip_in_allow_list is not None  # installed only where gunicorn has it
+    answer = bool(_gunicorn_ip_in_allow_list(ip_str, allow_list, networks))
+    if len(_peer_answers) >= MAX_PEERS_REMEMBERED:
+        _peer_answers.clear()
+    _peer_answers[key] = (allow_list, networks, answer)
+    return answer
+
+
+if _gunicorn_ip_in_allow_list is not None:
+    # gunicorn's request parser looks the check up through this module-level name.
+    gunicorn_message._ip_in_allow_list = ip_in_allow_list
+
+
+def freeze_settings(cfg: Config) -> None:
+    """Every gunicorn setting of this worker as a plain attribute of its ``cfg``.
+
+    gunicorn reads settings through ``Config.__getattr__`` (a dictionary lookup and a
+    method call each time), ~15 times a request: 1% of a served demo call (issue 18). A
+    worker's settings never change (a reload starts new workers), so each is stored once
+    on the worker's own copy of the configuration, where ordinary attribute lookup finds
+    it first; ``Config``'s properties (``is_ssl``, ``address`` ...) stay properties.
+    """
+    for name, setting in cfg.settings.items():
+        if not hasattr(type(cfg), name):
+            cfg.__dict__[name] = setting.get()
+
+
 class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
+    def init_process(self) -> None:
+        freeze_settings(self.cfg)  # in the worker, after the fork: the master's stays as it is
+        super().init_process()  # runs the worker until it stops
+
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
         if getattr(req, "req_number", 1) >= MAX_REQUESTS_PER_CONNECTION:
             req.must_close = True  # answered with Connection: close
