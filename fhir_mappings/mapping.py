@@ -101,12 +101,28 @@ SCOPE_CONDITIONS = (
 )
 SCOPE_OBSERVATIONS = (scope.PREGNANCY_STATUS,)
 
+#: Enum members read as module names: on Python 3.11 ``Status.PRESENT`` is a descriptor
+#: call (about 75 ns against 7 for a global), and a call reads some fifty of them here.
+PRESENT, ABSENT, UNKNOWN = Status.PRESENT, Status.ABSENT, Status.UNKNOWN
+KEY_CODE_STATUS = Key.CODE_STATUS
+KEY_CONDITIONS = Key.CONDITIONS
+KEY_DEVICES = Key.DEVICES
+KEY_DEVICE_USE_STATEMENTS = Key.DEVICE_USE_STATEMENTS
+KEY_LABS = Key.LABS
+KEY_MEDICATION_ADMINISTRATIONS = Key.MEDICATION_ADMINISTRATIONS
+KEY_MEDICATION_REQUESTS = Key.MEDICATION_REQUESTS
+KEY_MR_GRADE = Key.MR_GRADE
+KEY_PROCEDURES = Key.PROCEDURES
+KEY_VITAL_SIGNS = Key.VITAL_SIGNS
+
 _T = TypeVar("_T")
 #: Fact families decided on a chart holding nothing that could feed them depend only on the
 #: thresholds and on which keys could not be obtained: (family, id of the thresholds, the
 #: keys' state) -> (the thresholds, the family's facts), frozen and shared between calls.
 _UNFED: dict[tuple[object, ...], tuple[Thresholds, Any]] = {}
 _UNFED_KEPT = 64
+#: Value-set ids ``_Mapper.active`` found known (ids never go: site codes add codes to sets).
+_KNOWN_IDS: set[str] = set()
 
 
 def map_chart(
@@ -133,13 +149,15 @@ def map_chart(
             chart.draft_orders, chart_data.by_reference, report, selections=chart.selections
         )
         facts = replace(facts, draft_orders=drafts, data_quality=report.notes)
-    # Counts and key names only: never a patient id, a name or a value.
-    log.debug(
-        "mapped %d resources: %d left out, unavailable keys: %s",
-        len(chart_data.resources),
-        len(facts.data_quality),
-        ", ".join(k for k, _ in facts.unavailable) or "none",
-    )
+    # Counts and key names only: never a patient id, a name or a value (worded only when
+    # written: the arguments cost a microsecond a call).
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "mapped %d resources: %d left out, unavailable keys: %s",
+            len(chart_data.resources),
+            len(facts.data_quality),
+            ", ".join(k for k, _ in facts.unavailable) or "none",
+        )
     return facts
 
 
@@ -163,6 +181,8 @@ class _Mapper:
         self.medication_use = chart.of_type("MedicationRequest", "MedicationAdministration")
         self._active: dict[str, tuple[ActiveCondition, ...]] = {}
         self._respiratory: tuple[Support, ...] | None = None
+        self._respiratory_fed: bool | None = None
+        self._unfed_key: tuple[object, ...] | None = None
 
     def facts(self, patient_id: str) -> PatientFacts:
         mr = tuple(c for vs in MR_VALUE_SETS for c in self.active(vs))
@@ -181,7 +201,7 @@ class _Mapper:
         )
         # (``decide_echo`` and ``newest_echo`` in one: validation notes come in the same order.)
         decision, newest = decide_and_newest(echoes, thresholds=self.thresholds, report=self.report)
-        unavailable = self.chart.missing(Key.MR_GRADE)
+        unavailable = self.chart.missing(KEY_MR_GRADE)
         grade = mr_grade(decision, mr, now=self.now, thresholds=self.thresholds, unavailable=unavailable)
         # Any completed repair or replacement after the echo supersedes it, whatever the problem
         # list still says; a resolved MR Condition only when no MR Condition is active.
@@ -209,7 +229,7 @@ class _Mapper:
             hypotension=hypotension(
                 pressures,
                 self.thresholds,
-                self.chart.missing(Key.VITAL_SIGNS),
+                self.chart.missing(KEY_VITAL_SIGNS),
                 map_only=support.present or bool(durable) or bool(self.active(scope.DURABLE_VAD)),
             ),
             hypoperfusion=self.lab_fact("hypoperfusion", self.lactate()),
@@ -248,7 +268,9 @@ class _Mapper:
             if coded:
                 found = active_in(coded, value_set_id, self.report)
             else:  # asked of two dozen value sets a call, most coding no Condition of the chart
-                value_set(value_set_id)  # an unknown id still raises
+                if value_set_id not in _KNOWN_IDS:
+                    value_set(value_set_id)  # an unknown id still raises
+                    _KNOWN_IDS.add(value_set_id)
                 found = ()
             self._active[value_set_id] = found
         return found
@@ -277,7 +299,7 @@ class _Mapper:
 
     def condition_fact(self, name: str, found: tuple[ActiveCondition, ...]) -> Fact:
         """PRESENT on an active Condition; ABSENT only when the conditions were obtained."""
-        return _decide(name, [c.evidence for c in found], [], self.chart.missing(Key.CONDITIONS))
+        return _decide(name, [c.evidence for c in found], [], self.chart.missing(KEY_CONDITIONS))
 
     def acute_mr_trigger(self) -> Fact:
         """Active acute MI, endocarditis or papillary/chordal rupture with onset in 30 days."""
@@ -304,9 +326,9 @@ class _Mapper:
                         f"{vs_id}: onset outside the {describe_window(window)} window",
                         routine=True,
                     )
-        unavailable = self.chart.missing(Key.CONDITIONS)
+        unavailable = self.chart.missing(KEY_CONDITIONS)
         if not evidence and undated:
-            return Fact("acute_mr_trigger", Status.UNKNOWN, (), tuple(undated) + _opt(unavailable))
+            return Fact("acute_mr_trigger", UNKNOWN, (), tuple(undated) + _opt(unavailable))
         return _decide("acute_mr_trigger", evidence, undated, unavailable)
 
     # -- Observations ------------------------------------------------------------------
@@ -327,12 +349,12 @@ class _Mapper:
         )
 
     def lab_fact(self, name: str, finding: LabFinding) -> Fact:
-        unavailable = self.chart.missing(Key.LABS)
-        if finding.status is Status.PRESENT:
-            return Fact(name, Status.PRESENT, finding.evidence, finding.missing, finding.shown)
+        unavailable = self.chart.missing(KEY_LABS)
+        if finding.status is PRESENT:
+            return Fact(name, PRESENT, finding.evidence, finding.missing, finding.shown)
         if unavailable is not None:
             missing: tuple[Missing, ...] = (unavailable, *finding.missing)
-            return Fact(name, Status.UNKNOWN, finding.evidence, missing, finding.shown)
+            return Fact(name, UNKNOWN, finding.evidence, missing, finding.shown)
         return Fact(name, finding.status, finding.evidence, finding.missing, finding.shown)
 
     # -- Fact families a chart may hold nothing for ----------------------------------
@@ -341,8 +363,11 @@ class _Mapper:
         """``decide()``, for a family the chart holds nothing for: the same facts as on every
         other such chart with the same thresholds and keys, and no note (a small chart,
         such as the demo patients', feeds few families; each is a dozen calls)."""
-        chart = self.chart
-        key = (family, id(self.thresholds), tuple(chart.unavailable.items()), tuple(chart.reasons.items()))
+        state = self._unfed_key
+        if state is None:  # the same for every family of the call
+            chart = self.chart
+            state = self._unfed_key = (tuple(chart.unavailable.items()), tuple(chart.reasons.items()))
+        key = (family, id(self.thresholds), *state)
         kept = _UNFED.get(key)
         if kept is not None and kept[0] is self.thresholds:
             return cast(_T, kept[1])
@@ -360,12 +385,16 @@ class _Mapper:
 
     def respiratory_fed(self) -> bool:
         """Whether the chart holds a Procedure, or a device other than a Device none of whose
-        types a respiratory or ventilator value set lists (what respiratory support reads)."""
-        return bool(self.procedures) or any(
-            r.get("resourceType") != "Device"
-            or not _RESPIRATORY_DEVICES.isdisjoint(value_sets_of_concept(r.get("type")))
-            for r in self.devices
-        )
+        types a respiratory or ventilator value set lists (what respiratory support reads).
+        Asked twice a call (the organ family, then respiratory support): answered once."""
+        fed = self._respiratory_fed
+        if fed is None:
+            fed = self._respiratory_fed = bool(self.procedures) or any(
+                r.get("resourceType") != "Device"
+                or not _RESPIRATORY_DEVICES.isdisjoint(value_sets_of_concept(r.get("type")))
+                for r in self.devices
+            )
+        return fed
 
     def medication_family(self) -> tuple[MedicationFindings, Fact | None]:
         """The medications, and vasoactive support when the chart holds no medication order or
@@ -435,27 +464,27 @@ class _Mapper:
         if self.chronic(
             "end-stage-renal-disease", "end-stage renal disease or chronic dialysis: kidneys not counted"
         ):
-            return Fact("renal", Status.ABSENT)
+            return Fact("renal", ABSENT)
         rrt = acuity.new_rrt(self.procedures, now=self.now, thresholds=self.thresholds, report=self.report)
         aki = self.acute("acute-kidney-injury")
         creatinine = self.lab(CREATININE_RULE)
-        if creatinine.status is Status.PRESENT and self.chronic(
+        if creatinine.status is PRESENT and self.chronic(
             "ckd-stage-4-5", "CKD stage 4-5: creatinine counts only with a KDIGO rise or new dialysis"
         ):
             rise = acuity.creatinine_rise(
                 self.coded("creatinine"), now=self.now, thresholds=self.thresholds, report=self.report
             )
-            creatinine = LabFinding(Status.PRESENT, rise.evidence) if rise.met else LabFinding(Status.ABSENT)
+            creatinine = LabFinding(PRESENT, rise.evidence) if rise.met else LabFinding(ABSENT)
         if rrt:
-            creatinine = LabFinding(Status.PRESENT, creatinine.evidence + rrt, creatinine.missing)
+            creatinine = LabFinding(PRESENT, creatinine.evidence + rrt, creatinine.missing)
         return self.organ("renal", aki, creatinine)
 
     def hepatic(self) -> Fact:
         bilirubin = self.lab(BILIRUBIN_RULE)
-        if bilirubin.status is Status.PRESENT and self.chronic(
+        if bilirubin.status is PRESENT and self.chronic(
             "cirrhosis", "cirrhosis: bilirubin counts only with an acute liver-failure Condition"
         ):
-            bilirubin = LabFinding(Status.ABSENT)
+            bilirubin = LabFinding(ABSENT)
         return self.organ("hepatic", self.acute("liver-failure"), bilirubin)
 
     def coagulation(self) -> Fact:
@@ -463,7 +492,7 @@ class _Mapper:
         if platelets.present and self.chronic(
             "chronic-thrombocytopenia", "chronic thrombocytopenia or ITP: platelets not counted"
         ):
-            return Fact("coagulation", Status.ABSENT)
+            return Fact("coagulation", ABSENT)
         return platelets
 
     def respiratory(self) -> Fact:
@@ -487,27 +516,27 @@ class _Mapper:
             + [s.evidence for s in support]
             + list(ventilators),
             [],
-            *self.keys_missing(Key.CONDITIONS, Key.PROCEDURES),
+            *self.keys_missing(KEY_CONDITIONS, KEY_PROCEDURES),
         )
 
     def organ(self, name: str, conditions: tuple[ActiveCondition, ...], finding: LabFinding) -> Fact:
         """An active organ-failure Condition, or the lab criterion (docs/clinical-rules.md)."""
         evidence = tuple(c.evidence for c in conditions) + finding.evidence
-        if conditions or finding.status is Status.PRESENT:
-            return Fact(name, Status.PRESENT, evidence, finding.missing)
-        gaps = tuple(self.keys_missing(Key.CONDITIONS, Key.LABS))
-        if gaps or finding.status is Status.UNKNOWN:
-            return Fact(name, Status.UNKNOWN, evidence, gaps + finding.missing)
-        return Fact(name, Status.ABSENT, evidence, finding.missing)
+        if conditions or finding.status is PRESENT:
+            return Fact(name, PRESENT, evidence, finding.missing)
+        gaps = tuple(self.keys_missing(KEY_CONDITIONS, KEY_LABS))
+        if gaps or finding.status is UNKNOWN:
+            return Fact(name, UNKNOWN, evidence, gaps + finding.missing)
+        return Fact(name, ABSENT, evidence, finding.missing)
 
     def multi_organ_failure(self, organs: dict[str, Fact]) -> Fact:
         """An active multiple-organ-failure Condition, or >= 2 organ systems failing."""
         condition = self.acute("multiple-organ-failure")
-        present = [name for name, fact in organs.items() if fact.status is Status.PRESENT]
-        unknown = [name for name, fact in organs.items() if fact.status is Status.UNKNOWN]
+        present = [name for name, fact in organs.items() if fact.status is PRESENT]
+        unknown = [name for name, fact in organs.items() if fact.status is UNKNOWN]
         evidence = [c.evidence for c in condition] + [e for n in present for e in organs[n].evidence]
         if condition or len(present) >= 2:
-            return Fact("multi_organ_failure", Status.PRESENT, tuple(evidence))
+            return Fact("multi_organ_failure", PRESENT, tuple(evidence))
         # Say why each organ is unknown ("renal: no creatinine in the last 48 h"), so a card
         # tells the clinician what to measure, not only that something is missing.
         missing: list[Missing] = []
@@ -517,10 +546,10 @@ class _Mapper:
             if texts or not gaps:
                 missing.append(f"{name}: {'; '.join(texts) or 'not assessed'}")
             missing.extend(gaps)
-        missing.extend(self.keys_missing(Key.CONDITIONS))
-        if len(present) + len(unknown) >= 2 or self.chart.missing(Key.CONDITIONS):
-            return Fact("multi_organ_failure", Status.UNKNOWN, tuple(evidence), tuple(missing))
-        return Fact("multi_organ_failure", Status.ABSENT, tuple(evidence), tuple(missing))
+        missing.extend(self.keys_missing(KEY_CONDITIONS))
+        if len(present) + len(unknown) >= 2 or self.chart.missing(KEY_CONDITIONS):
+            return Fact("multi_organ_failure", UNKNOWN, tuple(evidence), tuple(missing))
+        return Fact("multi_organ_failure", ABSENT, tuple(evidence), tuple(missing))
 
     # -- Support -----------------------------------------------------------------------
 
@@ -537,7 +566,7 @@ class _Mapper:
     def respiratory_ecmo(self) -> Fact:
         """Veno-venous ECMO: named on circulatory-support cards as respiratory support only."""
         evidence = [s.evidence for s in self.respiratory_support() if s.value_set == VV_ECMO]
-        return _decide("respiratory_ecmo", evidence, [], self.chart.missing(Key.PROCEDURES))
+        return _decide("respiratory_ecmo", evidence, [], self.chart.missing(KEY_PROCEDURES))
 
     def mechanical_support(self) -> tuple[Fact, tuple[Evidence, ...]]:
         """PRESENT on certain support; UNKNOWN when support may be running but cannot be told
@@ -561,14 +590,14 @@ class _Mapper:
         evidence = [s.evidence for s in supports if s.certain]
         uncertain = tuple(s.evidence for s in supports if not s.certain)
         partial: list[Missing] = [
-            *self.keys_missing(Key.DEVICES, Key.DEVICE_USE_STATEMENTS),
+            *self.keys_missing(KEY_DEVICES, KEY_DEVICE_USE_STATEMENTS),
             *on_devices.unresolved,
         ]
         if not evidence and (on_devices.unresolved or uncertain):
-            missing = tuple(partial) + _opt(self.chart.missing(Key.PROCEDURES))
-            return Fact("mechanical_support", Status.UNKNOWN, (), missing, uncertain), durable
+            missing = tuple(partial) + _opt(self.chart.missing(KEY_PROCEDURES))
+            return Fact("mechanical_support", UNKNOWN, (), missing, uncertain), durable
         fact = _decide(
-            "mechanical_support", evidence, partial, self.chart.missing(Key.PROCEDURES), shown=uncertain
+            "mechanical_support", evidence, partial, self.chart.missing(KEY_PROCEDURES), shown=uncertain
         )
         return fact, durable
 
@@ -599,8 +628,8 @@ class _Mapper:
         )
 
     def scope_of(self, patient: Resource | None, durable: tuple[Evidence, ...]) -> Scope:
-        conditions_missing = self.chart.missing(Key.CONDITIONS)
-        orders_missing = self.chart.missing(Key.CODE_STATUS)
+        conditions_missing = self.chart.missing(KEY_CONDITIONS)
+        orders_missing = self.chart.missing(KEY_CODE_STATUS)
         comfort, dnr = scope.code_status(
             {vs: self.active(vs) for vs in scope.CODE_STATUS},
             self.chart.of_type("ServiceRequest"),
@@ -611,9 +640,7 @@ class _Mapper:
         vad = [c.evidence for c in self.active(scope.DURABLE_VAD)] + list(durable)
         return Scope(
             age_years=scope.age_of(patient, self.now),
-            deceased=scope.deceased(patient, self.now, self.report)
-            if patient
-            else Fact("deceased", Status.ABSENT),
+            deceased=scope.deceased(patient, self.now, self.report) if patient else Fact("deceased", ABSENT),
             comfort_care=comfort,
             dnr=dnr,
             pregnant=scope.pregnant(
@@ -637,15 +664,15 @@ class _Mapper:
     def vasoactive_support(self, meds: MedicationFindings) -> Fact:
         """Running or actively ordered IV vasopressors/inotropes matched by code; the rest shown."""
         evidence = [m.evidence for m in meds.vasoactive]
-        partial: list[Missing] = [*self.keys_missing(Key.MEDICATION_ADMINISTRATIONS), *meds.unidentified]
+        partial: list[Missing] = [*self.keys_missing(KEY_MEDICATION_ADMINISTRATIONS), *meds.unidentified]
         if not evidence and meds.unidentified:
-            missing = tuple(partial) + _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
-            return Fact("vasoactive_support", Status.UNKNOWN, (), missing, meds.vasoactive_shown)
-        orders = self.chart.missing(Key.MEDICATION_REQUESTS)
+            missing = tuple(partial) + _opt(self.chart.missing(KEY_MEDICATION_REQUESTS))
+            return Fact("vasoactive_support", UNKNOWN, (), missing, meds.vasoactive_shown)
+        orders = self.chart.missing(KEY_MEDICATION_REQUESTS)
         return _decide("vasoactive_support", evidence, partial, orders, shown=meds.vasoactive_shown)
 
     def medication_classes(self, meds: MedicationFindings) -> MedicationClasses:
-        missing = _opt(self.chart.missing(Key.MEDICATION_REQUESTS))
+        missing = _opt(self.chart.missing(KEY_MEDICATION_REQUESTS))
         return MedicationClasses(dict(meds.by_class), missing, dict(meds.running))
 
     def coded(self, *value_set_ids: str) -> list[Resource]:
@@ -692,12 +719,12 @@ def _decide(
     """PRESENT with evidence; else UNKNOWN if a needed key is missing; else ABSENT."""
     found = tuple(evidence)
     if found:
-        return Fact(name, Status.PRESENT, found, tuple(partial), shown)
+        return Fact(name, PRESENT, found, tuple(partial), shown)
     # Asked a dozen times a call, mostly with one key: no generator for the gaps.
     gaps = tuple([u for u in unavailable if u is not None])
     if gaps:
-        return Fact(name, Status.UNKNOWN, (), gaps + tuple(partial), shown)
-    return Fact(name, Status.ABSENT, (), tuple(partial), shown)
+        return Fact(name, UNKNOWN, (), gaps + tuple(partial), shown)
+    return Fact(name, ABSENT, (), tuple(partial), shown)
 
 
 def _opt(value: Missing | None) -> tuple[Missing, ...]:

@@ -21,20 +21,31 @@ class PrefetchKind(str, Enum):  # noqa: UP042 - str() kept as the contract had i
     INVALID = "invalid"  # not a FHIR resource at all
 
 
+#: The kinds as module names (``PrefetchKind.EMPTY`` is a descriptor call on Python 3.11,
+#: about 75 ns against 7: every prefetch key is classified and compared, on every call).
+EMPTY, ERROR, BUNDLE, RESOURCE, INVALID = (
+    PrefetchKind.EMPTY,
+    PrefetchKind.ERROR,
+    PrefetchKind.BUNDLE,
+    PrefetchKind.RESOURCE,
+    PrefetchKind.INVALID,
+)
+
+
 def classify(value: Any) -> PrefetchKind:
     """Classify one prefetch value (the key is present)."""
     if value is None:
-        return PrefetchKind.EMPTY
+        return EMPTY
     # ``type(...) is dict`` first: the same answer for parsed JSON, without the slower ABC test.
     if not (type(value) is dict or isinstance(value, Mapping)) or not isinstance(
         value.get("resourceType"), str
     ):
-        return PrefetchKind.INVALID
+        return INVALID
     if value["resourceType"] == "OperationOutcome":
-        return PrefetchKind.ERROR
+        return ERROR
     if value["resourceType"] == "Bundle":
-        return PrefetchKind.BUNDLE
-    return PrefetchKind.RESOURCE
+        return BUNDLE
+    return RESOURCE
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
 from fhir_mappings.statuses import report_status
 from fhir_mappings.timing import TimeProblem, describe_window, parse_time, within
-from fhir_mappings.valuesets import ValueSetCode, value_set
+from fhir_mappings.valuesets import ValueSetCode, value_set, value_sets_of
 
 CIRCULATORY = ("ecmo-circulatory", "iabp", "percutaneous-vad")
 #: ECMO coded without its configuration: it may be veno-venous (lungs only) or
@@ -108,8 +108,15 @@ def _match(concept: object, value_set_ids: tuple[str, ...]) -> _Hit | None:
     coded_as = codings(concept)
     if not coded_as:
         return None
+    # Every set listing a coding, in one lookup per coding: a set that lists none is not
+    # asked (a device is searched for four kinds of support, in up to eight sets).
+    listed = value_sets_of(coded_as)
+    if not listed:
+        return None
     for vs_id in value_set_ids:
         for search in _SEARCHED.get(vs_id) or (vs_id,):
+            if search not in listed:
+                continue
             hit = value_set(search).match(coded_as)
             if hit is not None:
                 return _Hit(vs_id, search, hit)
