@@ -160,21 +160,7 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
             else:
                 lines.append(_medication_line(check, g, now))
             continue
-        if check.negated:
-            if fact == "mechanical_support" and check.status is ABSENT:
-                lines.append(g.texts["no_support"])
-            if fact == "current_grade":  # the echo whose grade is unreadable
-                lines += [phrase(ev, g, now) for ev in check.evidence]
-        elif check.met and check.evidence:  # no evidence: no line (an empty line is dropped)
-            evidence = check.evidence
-            lines.append(_haemodynamics(evidence, g, now))
-            # One piece of evidence is its own drug: nothing to merge.
-            for ev in evidence if len(evidence) == 1 else _one_per_drug(evidence):
-                if ev.what not in _VITALS:
-                    lines.append(phrase(ev, g, now))
-        # Found but not counted (verify): said beside its criterion, met or not.
-        if check.shown:
-            lines += [phrase(ev, g, now) for ev in check.shown]
+        lines += _check_lines(check, g, now)
     if inactive:
         context.append(
             g.texts["not_active_line"].format(classes=", ".join(_lower_first(c) for c in inactive))
@@ -185,6 +171,45 @@ def why(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
         if line:
             kept[line[:1].upper() + line[1:]] = None
     return list(kept)[:_MAX_WHY]
+
+
+#: The severe-MR check's lines, with the check, guideline and instant they were worded for:
+#: five rules share one check object per call (``rules._per_grade``), so each card after
+#: the first reuses them. One tuple, replaced whole (a thread reading an older one words again).
+_shared_lines: tuple[Check, Guideline, datetime, tuple[str, ...]] | None = None
+
+
+def _check_lines(check: Check, g: Guideline, now: datetime) -> tuple[str, ...]:
+    """A check's "Why" lines (its medication lines aside); the shared severe-MR check's kept."""
+    global _shared_lines
+    last = _shared_lines
+    if last is not None and last[0] is check and last[1] is g and last[2] is now:
+        return last[3]
+    lines = _lines_of(check, g, now)
+    if check.fact == "severe_mr":
+        _shared_lines = (check, g, now, lines)
+    return lines
+
+
+def _lines_of(check: Check, g: Guideline, now: datetime) -> tuple[str, ...]:
+    lines: list[str] = []
+    fact = check.fact
+    if check.negated:
+        if fact == "mechanical_support" and check.status is ABSENT:
+            lines.append(g.texts["no_support"])
+        if fact == "current_grade":  # the echo whose grade is unreadable
+            lines += [phrase(ev, g, now) for ev in check.evidence]
+    elif check.met and check.evidence:  # no evidence: no line (an empty line is dropped)
+        evidence = check.evidence
+        lines.append(_haemodynamics(evidence, g, now))
+        # One piece of evidence is its own drug: nothing to merge.
+        for ev in evidence if len(evidence) == 1 else _one_per_drug(evidence):
+            if ev.what not in _VITALS:
+                lines.append(phrase(ev, g, now))
+    # Found but not counted (verify): said beside its criterion, met or not.
+    if check.shown:
+        lines += [phrase(ev, g, now) for ev in check.shown]
+    return tuple(lines)
 
 
 #: Measurements said on one line, as a clinician reads a monitor: "SBP 78 mmHg, 1 h ago; lactate ...".

@@ -32,6 +32,7 @@ from hooks.cards import (
     could_change,
     deciding_numbers,
     summary,
+    why,
 )
 from hooks.engine import _decide
 from hooks.gaps import grouped
@@ -52,6 +53,7 @@ from hooks.rules import (
     severe_mr_check,
 )
 from hooks.scope import quiet, scoped
+from hooks.text import _MD_ANY, _TAG_START, collapse, plain
 from tests.hooks import golden
 from tests.hooks.factories import FUROSEMIDE, LISINOPRIL, NOREPI, NOW, ev, facts, medications, present
 from tests.hooks.test_properties import facts_of, patient_facts
@@ -475,3 +477,87 @@ def test_the_not_active_lines_are_the_drug_classes_groups() -> None:
     known = {*classes.vasodilators, classes.loop_diuretic, classes.iv_vasodilator, classes.inotrope}
     known |= set(classes.renin_angiotensin)
     assert {vs for group in G.first_line_classes for vs in group} <= known | set(G.value_set_labels)
+
+
+# --- the severe-MR check's "Why" lines worded once per call; card lines made plain once ---------
+
+
+def _why_long_way(result: RuleResult, g: Guideline, now: datetime) -> list[str]:
+    """``why`` with every check's lines worded afresh (none kept)."""
+    with patch.object(cards_module, "_check_lines", cards_module._lines_of):
+        return why(result, g, now)
+
+
+def test_the_golden_charts_why_lines_are_the_long_way() -> None:
+    said = 0
+    for decided, g in _golden_decisions():
+        for now in (NOW, NOW + timedelta(days=400)):  # one card after another, then another time
+            assert why(decided, g, now) == _why_long_way(decided, g, now)
+            said += bool(decided.fired)
+    assert said > 10
+
+
+_ECHO_TIMED = (
+    ev("Observation/echo-1", value=4.0, what="echo-grade", time=NOW - timedelta(hours=3)),
+    ev("Observation/echo-2", value=4.0, what="echo-grade", time=NOW, status="preliminary"),
+)
+#: The patient view's words, and its echo lines worded otherwise.
+_WHY_GUIDELINES = (G, replace(G, texts={**G.texts, "preliminary_label": " (not final)"}))
+
+
+def test_the_shared_checks_lines_follow_the_check_the_guideline_and_the_instant() -> None:
+    check = severe_mr_check(facts(mr_grade=MRGrade(4, GradeSource.ECHO, True, _ECHO_TIMED)), G)
+    other = severe_mr_check(facts(mr_grade=MRGrade(4, GradeSource.ECHO, True, ())), G)
+    later = NOW + timedelta(days=3)
+    said = []
+    for c, g, now in [
+        (check, G, NOW),
+        (check, G, NOW),  # the same: reused
+        (check, _WHY_GUIDELINES[1], NOW),  # the same check in other words
+        (check, G, later),  # the same check later
+        (other, G, later),  # another check at the same instant
+    ]:
+        result = RuleResult("medical-therapy", True, "info", (c,))
+        said.append(tuple(why(result, g, now)))
+        assert said[-1] == tuple(_why_long_way(result, g, now))
+    assert len(set(said)) == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(grades, min_size=1, max_size=3),
+    st.lists(st.sampled_from([0, 1]), min_size=1, max_size=2),
+    st.lists(st.sampled_from([0, 0, 2, 48, 24 * 60]), min_size=1, max_size=3),
+)
+def test_the_shared_checks_lines_are_its_own_for_each_guideline_and_instant(
+    sequence: list[MRGrade], guidelines: list[int], hours: list[int]
+) -> None:
+    # Cards one after another: the same check object under one guideline or another, at one
+    # instant or another (equal instants made apart, as two calls make them), or a new grade
+    # at the same instant.
+    instants = [datetime.fromtimestamp(NOW.timestamp() + h * 3600, UTC) for h in hours]
+    for grade in sequence:
+        grade = replace(grade, evidence=grade.evidence and grade.evidence + _ECHO_TIMED)
+        for i in guidelines:
+            g = _WHY_GUIDELINES[i]
+            check = severe_mr_check(facts(mr_grade=grade), g)
+            for now in instants:
+                for _ in range(2):  # the first words the lines, the second reuses them
+                    result = RuleResult("medical-therapy", True, "info", (check,))
+                    assert why(result, g, now) == _why_long_way(result, g, now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet=st.sampled_from("ab <>*_[]#|~`\\\n\t/!?1:"), max_size=300),
+            st.sampled_from([160, 280, 12]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_line_made_plain_is_the_long_way_call_after_call(lines: list[tuple[str, int]]) -> None:
+    for text, limit in lines * 2:  # each line again: the second time it is kept
+        assert plain(text, limit) == _TAG_START.sub("", _MD_ANY.sub("", collapse(text, limit)))
