@@ -379,9 +379,10 @@ class _Mapper:
 
     def organs_fed(self) -> bool:
         """Whether the chart holds anything the organ-dysfunction family reads (``ORGAN_*``)."""
-        if any(vs in self.conditions_in for vs in ORGAN_CONDITIONS):
+        # (``isdisjoint``: ``any(vs in ...)`` without a generator; both are asked every call)
+        if not self.conditions_in.keys().isdisjoint(ORGAN_CONDITIONS):
             return True
-        return any(vs in self.observations_in for vs in ORGAN_LABS) or self.respiratory_fed()
+        return not self.observations_in.keys().isdisjoint(ORGAN_LABS) or self.respiratory_fed()
 
     def respiratory_fed(self) -> bool:
         """Whether the chart holds a Procedure, or a device other than a Device none of whose
@@ -438,8 +439,8 @@ class _Mapper:
         """Whether the chart holds anything the scope facts other than the Patient's read."""
         return (
             bool(durable or self.code_status_valued or self.chart.of_type("ServiceRequest"))
-            or any(vs in self.conditions_in for vs in SCOPE_CONDITIONS)
-            or any(vs in self.observations_in for vs in SCOPE_OBSERVATIONS)
+            or not self.conditions_in.keys().isdisjoint(SCOPE_CONDITIONS)
+            or not self.observations_in.keys().isdisjoint(SCOPE_OBSERVATIONS)
         )
 
     # -- Organ dysfunction -------------------------------------------------------------

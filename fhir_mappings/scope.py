@@ -25,7 +25,7 @@ from fhir_mappings.gaps import Missing
 from fhir_mappings.observations import COUNTED, effective_time
 from fhir_mappings.parse import Report
 from fhir_mappings.thresholds import Thresholds
-from fhir_mappings.timing import TimeProblem, describe_window, parse_time, within
+from fhir_mappings.timing import TimeProblem, describe_window, parse_time, start_day, within
 from fhir_mappings.valuesets import value_set
 
 COMFORT = "comfort-measures-only"
@@ -50,7 +50,7 @@ def age_of(patient: Resource | None, now: datetime) -> int | None:
     if patient is None:
         return None
     try:
-        born = parse_time(patient.get("birthDate")).start.date()
+        born = start_day(patient.get("birthDate"))
     except TimeProblem:
         return None
     today = now.date()

@@ -7,14 +7,16 @@
 - ``_Mapper.active`` no longer looks a value set up to find it known: an unknown id still
   raises, every time.
 - ``_Mapper.respiratory_fed`` is answered once per call: the same answer as asked afresh.
-- ``Collected`` is built by a written-out ``__init__``: the fields in order, with their defaults.
+- ``Collected`` and ``FhirTime`` are built by a written-out ``__init__``: the fields in order,
+  with their defaults.
+- ``start_day`` reads a full date as ``parse_time`` does (a birthDate, every call).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from fhir_mappings.mapping import _Mapper
 from fhir_mappings.parse import Collected, Report, collect
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.thresholds import default_thresholds
+from fhir_mappings.timing import FhirTime, TimeProblem, parse_time, start_day
 from fhir_mappings.valuesets import all_value_sets, first_listed, use_site_codes, value_set
 from tests.hooks import test_model
 
@@ -191,3 +194,40 @@ def test_collected_init_takes_and_sets_the_fields_in_order() -> None:
     assert first.reasons is not second.reasons
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.notes = ()  # type: ignore[misc]
+
+
+def test_fhir_time_init_takes_and_sets_the_fields_in_order() -> None:
+    test_model.test_init_takes_the_fields_in_order_with_their_defaults(FhirTime)
+    test_model.test_every_field_is_set_from_its_own_argument(FhirTime)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FhirTime(datetime(2026, 1, 1, tzinfo=UTC)).precision = "day"  # type: ignore[misc]
+
+
+_DATE_LIKE = st.one_of(
+    st.dates().map(date.isoformat),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\n?\Z"),
+    st.from_regex(r"\A[0-9]{4}(-[0-9]{2}){0,2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?)?\Z"),
+    st.text(max_size=12),
+    st.none(),
+    st.integers(),
+)
+
+
+@settings(deadline=None, max_examples=500)
+@given(_DATE_LIKE)
+@example("1950-09-08")
+@example("2026-02-30")
+@example("1950-09-08\n")
+@example("1950")
+@example("1950-09")
+@example("0000-01-01")
+def test_a_birth_date_reads_as_the_day_parse_time_starts_on(raw: Any) -> None:
+    try:
+        expected: date | str = parse_time(raw).start.date()
+    except TimeProblem as problem:
+        expected = str(problem)
+    try:
+        found: date | str = start_day(raw)
+    except TimeProblem as problem:
+        found = str(problem)
+    assert found == expected
