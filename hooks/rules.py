@@ -379,7 +379,7 @@ def mechanical_support(facts: PatientFacts, g: Guideline) -> RuleResult:
     return _result("mechanical-support", g, checks, slots=slots, notes=notes, variant=variant)
 
 
-def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
+def _organ_checks(organs: Iterable[tuple[str, Fact]], g: Guideline) -> list[Check]:
     labels = g.organ_labels
     return [
         fact_check(
@@ -388,24 +388,62 @@ def _organ_checks(facts: PatientFacts, g: Guideline) -> list[Check]:
             role=CONTEXT,
             label=labels.get(organ) or f"Organ dysfunction: {organ}",
         )
-        for organ, fact in facts.organ_dysfunction.items()
+        for organ, fact in organs
     ]
 
 
-def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
-    """G key recommendation 1: MitraClip for severe MR with inoperable multi-organ failure."""
-    organs = _organ_checks(facts, g)
+#: The last organ family's checks: (guideline, multi-organ failure fact, the organ facts by
+#: name, the checks, the organs present). The facts are frozen, and shared between calls when
+#: a chart holds nothing for the family (``fhir_mappings`` decides such a family once): then
+#: its checks are built once, not per call. One tuple, replaced whole (as ``_last_grade``).
+_last_organs: (
+    tuple[Guideline, Fact, tuple[tuple[str, Fact], ...], tuple[Check, ...], tuple[str, ...]] | None
+) = None
+
+
+def _organ_family(facts: PatientFacts, g: Guideline) -> tuple[tuple[Check, ...], tuple[str, ...]]:
+    """transcatheter-repair's multi-organ failure check and organ lines, and the organs present."""
+    global _last_organs
     mof_fact = facts.multi_organ_failure
+    organs = tuple(facts.organ_dysfunction.items())
+    last = _last_organs
+    if last is not None and last[0] is g and last[1] is mof_fact and _same_facts(last[2], organs):
+        return last[3], last[4]
+    checks, present = _organ_family_made(mof_fact, organs, g)
+    _last_organs = (g, mof_fact, organs, checks, present)
+    return checks, present
+
+
+def _same_facts(kept: tuple[tuple[str, Fact], ...], now: tuple[tuple[str, Fact], ...]) -> bool:
+    """The same organs, each the same fact object (an equal one made afresh is not the same)."""
+    if len(kept) != len(now):
+        return False
+    for (kept_name, kept_fact), (name, fact) in zip(kept, now, strict=True):
+        if kept_fact is not fact or kept_name != name:
+            return False
+    return True
+
+
+def _organ_family_made(
+    mof_fact: Fact, organ_facts: tuple[tuple[str, Fact], ...], g: Guideline
+) -> tuple[tuple[Check, ...], tuple[str, ...]]:
+    organs = _organ_checks(organ_facts, g)
     # The organs' own evidence is on their lines: MOF keeps the rest (none to compare: none to drop).
     kept = mof_fact.evidence
     if kept:
         shown = {ev for c in organs for ev in c.evidence}
         if shown:
             kept = tuple(e for e in kept if e not in shown)
-    present = [g.organs.get(o, o) for o, f in facts.organ_dysfunction.items() if f.status is PRESENT]
+    present = tuple(g.organs.get(o, o) for o, f in organ_facts if f.status is PRESENT)
     mof = fact_check("multi_organ_failure", mof_fact, statement=", ".join(present), evidence=kept)
+    return (mof, *organs), present
+
+
+def transcatheter_repair(facts: PatientFacts, g: Guideline) -> RuleResult:
+    """G key recommendation 1: MitraClip for severe MR with inoperable multi-organ failure."""
+    family, present = _organ_family(facts, g)
     slots = {**_grade_slot(facts, g), **({"organs": ", ".join(present)} if present else {})}
-    checks = [severe_mr_check(facts, g), mof, *organs]
+    checks = [severe_mr_check(facts, g), *family]
     return _result("transcatheter-repair", g, checks, slots=slots, notes=_unconfirmed(facts))
 
 

@@ -24,6 +24,7 @@ from fhir_mappings.gaps import Gap, Missing, Reason
 from fhir_mappings.valuesets import value_set
 from hooks import cards as cards_module
 from hooks import model
+from hooks import rules as rules_module
 from hooks.cards import (
     _wants_numbers,
     card,
@@ -51,11 +52,24 @@ from hooks.rules import (
     grade_severity,
     grade_statement,
     severe_mr_check,
+    transcatheter_repair,
 )
 from hooks.scope import quiet, scoped
 from hooks.text import _MD_ANY, _TAG_START, collapse, plain
 from tests.hooks import golden
-from tests.hooks.factories import FUROSEMIDE, LISINOPRIL, NOREPI, NOW, ev, facts, medications, present
+from tests.hooks.factories import (
+    FUROSEMIDE,
+    LISINOPRIL,
+    NOREPI,
+    NOW,
+    ORGANS,
+    absent,
+    ev,
+    facts,
+    medications,
+    present,
+    unknown,
+)
 from tests.hooks.test_properties import facts_of, patient_facts
 
 G = guideline()
@@ -561,3 +575,81 @@ def test_the_shared_checks_lines_are_its_own_for_each_guideline_and_instant(
 def test_a_line_made_plain_is_the_long_way_call_after_call(lines: list[tuple[str, int]]) -> None:
     for text, limit in lines * 2:  # each line again: the second time it is kept
         assert plain(text, limit) == _TAG_START.sub("", _MD_ANY.sub("", collapse(text, limit)))
+
+
+# --- the organ family's checks built once while its facts are the same objects -------------
+
+_ORGAN_EVIDENCE = {organ: ev(f"Observation/{organ}-1", what=organ, value=3.0) for organ in ORGANS}
+#: Per organ: present (its evidence also on multi-organ failure), unknown, absent.
+_ORGAN_FACTS = {
+    organ: (
+        present(organ, _ORGAN_EVIDENCE[organ]),
+        unknown(organ, f"no {organ} result in the last 48 h"),
+        absent(organ),
+    )
+    for organ in ORGANS
+}
+_MOF_FACTS = (
+    present(
+        "multi_organ_failure", _ORGAN_EVIDENCE["renal"], _ORGAN_EVIDENCE["hepatic"], ev("Condition/mof-1")
+    ),
+    unknown("multi_organ_failure", "renal: no creatinine in the last 48 h"),
+    absent("multi_organ_failure"),
+)
+#: The patient view's words, and its organs worded otherwise.
+_ORGAN_GUIDELINES = (G, replace(G, organs={k: f"{v} system" for k, v in G.organs.items()}))
+
+organ_calls = st.tuples(
+    st.integers(0, 2),  # multi-organ failure
+    st.tuples(*(st.integers(0, 2) for _ in ORGANS)),  # each organ
+    st.integers(0, 1),  # guideline
+    st.booleans(),  # each fact made afresh (equal, not the same object)
+    st.integers(3, 4),  # how many organs the chart's facts name
+)
+
+
+def _family_long_way(f: PatientFacts, g: Guideline) -> tuple[tuple[Check, ...], tuple[str, ...]]:
+    return rules_module._organ_family_made(f.multi_organ_failure, tuple(f.organ_dysfunction.items()), g)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(organ_calls, min_size=1, max_size=5))
+def test_the_organ_familys_checks_are_the_long_way_call_after_call(
+    calls: list[tuple[int, tuple[int, ...], int, bool, int]],
+) -> None:
+    # Calls one after another: the same fact objects (as fhir_mappings shares a family the
+    # chart holds nothing for), equal ones made afresh, other states, fewer organs, other words.
+    for mof, states, i, fresh, named in calls:
+        organs = {o: _ORGAN_FACTS[o][k] for o, k in zip(ORGANS[:named], states, strict=False)}
+        if fresh:
+            organs = {o: replace(f) for o, f in organs.items()}
+        patient = facts(
+            organ_dysfunction=organs,
+            multi_organ_failure=replace(_MOF_FACTS[mof]) if fresh else _MOF_FACTS[mof],
+        )
+        g = _ORGAN_GUIDELINES[i]
+        for _ in range(2):  # the first builds, the second reuses
+            shortcut = transcatheter_repair(patient, g)
+            with patch.object(rules_module, "_organ_family", _family_long_way):
+                assert shortcut == transcatheter_repair(patient, g)
+
+
+def test_the_organ_family_follows_the_facts_the_organs_and_the_guideline() -> None:
+    renal, hepatic = _ORGAN_FACTS["renal"], _ORGAN_FACTS["hepatic"]
+    said = []
+    for organs, mof, g in [
+        ({"renal": renal[0], "hepatic": hepatic[1]}, _MOF_FACTS[0], G),
+        ({"renal": renal[0], "hepatic": hepatic[1]}, _MOF_FACTS[0], G),  # the same: reused
+        ({"renal": renal[0], "hepatic": hepatic[1]}, _MOF_FACTS[0], _ORGAN_GUIDELINES[1]),  # other words
+        ({"renal": renal[0], "hepatic": hepatic[1]}, _MOF_FACTS[1], G),  # another MOF fact
+        ({"renal": renal[0], "hepatic": hepatic[0]}, _MOF_FACTS[1], G),  # another organ fact
+        ({"hepatic": renal[0], "renal": hepatic[0]}, _MOF_FACTS[1], G),  # the same facts, other organs
+        ({"renal": renal[0]}, _MOF_FACTS[1], G),  # fewer organs
+    ]:
+        patient = facts(organ_dysfunction=organs, multi_organ_failure=mof)
+        result = transcatheter_repair(patient, g)
+        with patch.object(rules_module, "_organ_family", _family_long_way):
+            assert result == transcatheter_repair(patient, g)
+        said.append(result)
+    assert said[0] == said[1]
+    assert len({repr(r) for r in said}) == 6
