@@ -38,6 +38,7 @@ from fhir_mappings.mapping import (
 from fhir_mappings.parse import KEY_LABELS, Report, collect
 from fhir_mappings.prefetch import ChartInput
 from fhir_mappings.thresholds import Thresholds, default_thresholds
+from fhir_mappings.valuesets import value_set
 
 #: Other windows and age: the words of an undecided lab, and the adult age, change.
 OTHER = replace(
@@ -153,6 +154,26 @@ def test_part_of_a_chart_gets_the_facts_of_the_long_way(
     _both(chart, now, thresholds)
 
 
+class _Recording(dict[str, list[Any]]):
+    """A value-set index that notes each value-set id read from it."""
+
+    def __init__(self, index: dict[str, list[Any]], asked: list[str]) -> None:
+        super().__init__(index)
+        self.asked = asked
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.append(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> list[Any]:
+        self.asked.append(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.append(str(key))
+        return super().__contains__(key)
+
+
 @pytest.mark.parametrize("path", REQUESTS, ids=lambda p: p.stem)
 def test_each_family_asks_only_for_the_value_sets_its_test_looks_at(path: Path) -> None:
     request = _request(path)
@@ -169,6 +190,9 @@ def test_each_family_asks_only_for_the_value_sets_its_test_looks_at(path: Path) 
         asked.extend(value_set_ids)
         return coded(self, *value_set_ids)
 
+    # Read straight from the value-set index too (a pregnancy-status Observation is).
+    mapper.conditions_in = _Recording(mapper.conditions_in, asked)
+    mapper.observations_in = _Recording(mapper.observations_in, asked)
     with patch.object(_Mapper, "active", recording_active), patch.object(_Mapper, "coded", recording_coded):
         mapper.multi_organ_failure(mapper.organ_dysfunction())
         assert set(asked) <= {*ORGAN_CONDITIONS, *ORGAN_LABS}
@@ -230,3 +254,73 @@ def test_a_key_not_sent_and_one_not_obtained_in_the_same_words_are_kept_apart() 
     assert collect(not_sent).unavailable == collect(not_obtained).unavailable
     _both(not_sent, now)
     _both(not_obtained, now)
+
+
+# Each value set a family's ``*_fed`` test looks at, alone in a chart: the test must see it,
+# or a chart holding only that entry (a positive pregnancy test, a DNR order, a cirrhosis)
+# would be given the facts kept from a chart holding nothing.
+_NOW = datetime.fromisoformat("2026-11-20T12:00:00+00:00")
+_TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+
+
+def _lone(key: str, resource: dict[str, Any]) -> ChartInput:
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": resource}]}
+    return ChartInput("pat-1", {k: None for k in KEY_LABELS} | {key: bundle})
+
+
+def _coded(value_set_id: str) -> dict[str, Any]:
+    first = value_set(value_set_id).codes[0]
+    return {"coding": [{"system": first.system, "code": first.code}]}
+
+
+def _condition(value_set_id: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": "c-1",
+        "subject": {"reference": "Patient/pat-1"},
+        "clinicalStatus": {"coding": [{"system": f"{_TERMINOLOGY}/condition-clinical", "code": "active"}]},
+        "verificationStatus": {
+            "coding": [{"system": f"{_TERMINOLOGY}/condition-ver-status", "code": "confirmed"}]
+        },
+        "code": _coded(value_set_id),
+        "recordedDate": "2026-11-19T08:00:00Z",
+    }
+
+
+def _observation(value_set_id: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": "o-1",
+        "status": "final",
+        "subject": {"reference": "Patient/pat-1"},
+        "code": _coded(value_set_id),
+        "effectiveDateTime": "2026-11-19T08:00:00Z",
+    }
+
+
+@pytest.mark.parametrize("value_set_id", SCOPE_CONDITIONS)
+def test_a_lone_condition_of_a_scope_value_set_feeds_the_scope_facts(value_set_id: str) -> None:
+    chart = _lone("conditions", _condition(value_set_id))
+    assert _Mapper(collect(chart), Report(), _NOW, default_thresholds()).scope_fed(())
+    _both(chart, _NOW)
+
+
+@pytest.mark.parametrize("value_set_id", SCOPE_OBSERVATIONS)
+def test_a_lone_observation_of_a_scope_value_set_feeds_the_scope_facts(value_set_id: str) -> None:
+    chart = _lone("labs", _observation(value_set_id))
+    assert _Mapper(collect(chart), Report(), _NOW, default_thresholds()).scope_fed(())
+    _both(chart, _NOW)
+
+
+@pytest.mark.parametrize("value_set_id", ORGAN_CONDITIONS)
+def test_a_lone_condition_of_an_organ_value_set_feeds_the_organ_systems(value_set_id: str) -> None:
+    chart = _lone("conditions", _condition(value_set_id))
+    assert _Mapper(collect(chart), Report(), _NOW, default_thresholds()).organs_fed()
+    _both(chart, _NOW)
+
+
+@pytest.mark.parametrize("value_set_id", ORGAN_LABS)
+def test_a_lone_lab_of_an_organ_value_set_feeds_the_organ_systems(value_set_id: str) -> None:
+    chart = _lone("labs", _observation(value_set_id))
+    assert _Mapper(collect(chart), Report(), _NOW, default_thresholds()).organs_fed()
+    _both(chart, _NOW)
