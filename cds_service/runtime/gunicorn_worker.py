@@ -54,6 +54,7 @@ from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
 from cds_service.core.errors import operation_outcome
+from cds_service.runtime import logging_locks
 
 #: gunicorn's parse errors by class name (some are absent from older gunicorn versions).
 _STATUSES: tuple[tuple[str, int, str, str], ...] = (
@@ -251,6 +252,7 @@ def freeze_settings(cfg: Config) -> None:
 class OperationOutcomeWorker(GeventWorker):  # type: ignore[misc]
     def init_process(self) -> None:
         freeze_settings(self.cfg)  # in the worker, after the fork: the master's stays as it is
+        logging_locks.use_native_locks()  # shared with the database thread (logging_locks)
         super().init_process()  # runs the worker until it stops
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
