@@ -3,35 +3,18 @@ write to the same handlers without a gevent lock between two native threads."""
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cds_service.runtime.logging_locks import use_native_locks
-
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
+from tests.cds_service.gevent_scripts import run_patched
 
 
 @pytest.fixture(scope="module")
 def patched() -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "gevent_logging_locks.py"), "2"],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+    return run_patched("gevent_logging_locks.py", "2")
 
 
 def test_gevent_made_the_handlers_locks_gevent_locks(patched: dict[str, Any]) -> None:

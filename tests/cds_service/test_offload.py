@@ -3,9 +3,6 @@ first concurrent calls never hang on a lock shared between native threads."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,32 +10,13 @@ import pytest
 
 from cds_service.db import offload
 from cds_service.db.offload import Overdue, run_blocking
-
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
+from tests.cds_service.gevent_scripts import run_patched
 
 
 def _run_patched(tmp_path: Path, greenlets: int, rounds: int) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path / 'offload.sqlite3'}"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(HERE / "gevent_database_thread.py"),
-            url,
-            str(greenlets),
-            str(rounds),
-            str(tmp_path / "child.json"),
-        ],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+    child = str(tmp_path / "child.json")
+    return run_patched("gevent_database_thread.py", url, str(greenlets), str(rounds), child)
 
 
 @pytest.fixture(scope="module")
