@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fhir_mappings.codesystems import CONDITION_CLINICAL, CONDITION_VER_STATUS
+from fhir_mappings.dict_init import dict_init
 from fhir_mappings.elements import Resource, coded, codings, token
 from fhir_mappings.facts import Evidence
 from fhir_mappings.parse import Report
@@ -29,6 +30,7 @@ _VERIFICATION = CONFIRMED | UNCONFIRMED | EXCLUDED
 _ABATEMENT = ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString")
 
 
+@dict_init
 @dataclass(frozen=True)
 class ActiveCondition:
     """An active, not refuted Condition in one value set."""
@@ -37,16 +39,6 @@ class ActiveCondition:
     value_set: str
     evidence: Evidence
     unconfirmed: bool
-
-    def __init__(self, resource: Resource, value_set: str, evidence: Evidence, unconfirmed: bool) -> None:
-        # The fields, as the generated __init__ takes them (test_condition_fast_paths.py keeps
-        # them in step): one per active Condition read, dozens in a long stay; stored into the
-        # instance dict as Evidence's are, not one frozen object.__setattr__ per field.
-        found = self.__dict__
-        found["resource"] = resource
-        found["value_set"] = value_set
-        found["evidence"] = evidence
-        found["unconfirmed"] = unconfirmed
 
     @property
     def onset(self) -> FhirTime:

@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from fhir_mappings.criteria import INSTABILITY
+from fhir_mappings.dict_init import dict_init
 from fhir_mappings.gaps import Missing
 
 _Frozen = TypeVar("_Frozen")
@@ -45,7 +46,8 @@ class Status(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, init=False)
+@dict_init
+@dataclass(frozen=True)
 class Evidence:
     """One piece of the patient's record that a fact rests on."""
 
@@ -74,43 +76,6 @@ class Evidence:
     #: ``combination``, ``configuration-not-coded``, ``end-not-recorded``, ``artefact``.
     reason: str | None = None
 
-    def __init__(
-        self,
-        resource_type: str,
-        resource_id: str | None,
-        system: str | None = None,
-        code: str | None = None,
-        display: str | None = None,
-        value: float | None = None,
-        unit: str | None = None,
-        value_text: str | None = None,
-        time: datetime | None = None,
-        note: str | None = None,
-        what: str | None = None,
-        status: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        # The fields, as the generated __init__ takes them (tests/hooks/test_model.py keeps
-        # them in step). A call builds a few dozen facts and pieces of evidence: the generated
-        # frozen __init__ sets each field through object.__setattr__; storing each into the
-        # instance dict, without building a dict to update it with, costs 0.46 against
-        # 0.63 us for that update (and half of the generated way). Assigning afterwards
-        # still raises.
-        found = self.__dict__
-        found["resource_type"] = resource_type
-        found["resource_id"] = resource_id
-        found["system"] = system
-        found["code"] = code
-        found["display"] = display
-        found["value"] = value
-        found["unit"] = unit
-        found["value_text"] = value_text
-        found["time"] = time
-        found["note"] = note
-        found["what"] = what
-        found["status"] = status
-        found["reason"] = reason
-
     def with_reason(self, reason: str | None) -> Evidence:
         """``dataclasses.replace(self, reason=reason)`` (``_copied``: a chart with vasoactive
         drugs makes a few a call)."""
@@ -126,7 +91,8 @@ class Evidence:
         return f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.resource_type
 
 
-@dataclass(frozen=True, init=False)
+@dict_init
+@dataclass(frozen=True)
 class Fact:
     """A yes/no/unknown criterion with what decided it."""
 
@@ -140,22 +106,6 @@ class Fact:
     #: Found but not counted (a drug matched by name only, support whose end is not
     #: recorded): shown to the clinician to verify, never deciding the fact.
     shown: tuple[Evidence, ...] = ()
-
-    def __init__(
-        self,
-        name: str,
-        status: Status,
-        evidence: tuple[Evidence, ...] = (),
-        missing: tuple[Missing, ...] = (),
-        shown: tuple[Evidence, ...] = (),
-    ) -> None:
-        # Written out as Evidence's is (same reason, same test).
-        found = self.__dict__
-        found["name"] = name
-        found["status"] = status
-        found["evidence"] = evidence
-        found["missing"] = missing
-        found["shown"] = shown
 
     @property
     def present(self) -> bool:
@@ -187,7 +137,8 @@ class GradeSource(str, Enum):  # noqa: UP042 - str() kept as the contract had it
     NONE = "none"
 
 
-@dataclass(frozen=True, init=False)
+@dict_init
+@dataclass(frozen=True)
 class MRGrade:
     """The MR severity grade on a 0-4+ scale (docs/clinical-rules.md, MR grade).
 
@@ -212,31 +163,6 @@ class MRGrade:
     #: The newest echo had no readable grade: the grade is from an echo before it (evidence
     #: holds the deciding echo first, then this newest one).
     fallback: bool = False
-
-    def __init__(
-        self,
-        grade: int | None,
-        source: GradeSource,
-        machine_readable: bool = True,
-        evidence: tuple[Evidence, ...] = (),
-        missing: tuple[Missing, ...] = (),
-        superseded_by: tuple[Evidence, ...] = (),
-        grade_range: tuple[int, int] | None = None,
-        preliminary: bool = False,
-        fallback: bool = False,
-    ) -> None:
-        # Written out as Evidence's is (one a call, nine fields; the same test keeps them in
-        # step: tests/fhir_mappings/test_fast_copies.py).
-        found = self.__dict__
-        found["grade"] = grade
-        found["source"] = source
-        found["machine_readable"] = machine_readable
-        found["evidence"] = evidence
-        found["missing"] = missing
-        found["superseded_by"] = superseded_by
-        found["grade_range"] = grade_range
-        found["preliminary"] = preliminary
-        found["fallback"] = fallback
 
     @property
     def severe(self) -> bool:
@@ -295,7 +221,8 @@ class MedicationClasses:
         return not self.missing
 
 
-@dataclass(frozen=True, init=False)
+@dict_init
+@dataclass(frozen=True)
 class DataQualityNote:
     """A resource that was left out, and why (never patient free text); or, with ``kept``,
     a resource used although part of it was not."""
@@ -306,14 +233,6 @@ class DataQualityNote:
     #: The resource still counts; the note names what in it was not used (an element R4
     #: does not define, which no fact reads).
     kept: bool = False
-
-    def __init__(self, resource_type: str, resource_id: str | None, reason: str, kept: bool = False) -> None:
-        # As Evidence's: one per reading outside its window, thousands in a long stay.
-        found = self.__dict__
-        found["resource_type"] = resource_type
-        found["resource_id"] = resource_id
-        found["reason"] = reason
-        found["kept"] = kept
 
 
 def _absent(name: str) -> Callable[[], Fact]:
